@@ -1,0 +1,36 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "kidx",
+    products: [
+        .library(name: "Kidx", targets: ["Kidx"]),
+        .executable(name: "kidx", targets: ["kidx"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // ICU's C API is version-renamed by macros (ubrk_open -> ubrk_open_72); this shim
+        // exposes the handful of calls kidx needs under stable names.
+        .target(name: "CICU", linkerSettings: [.linkedLibrary("icuuc")]),
+        .systemLibrary(name: "CStemmer", pkgConfig: nil, providers: [.apt(["libstemmer-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "Kidx",
+            dependencies: ["CICU", "CStemmer", "CZstd", "CZlib"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(
+            name: "kidx",
+            dependencies: ["Kidx", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "KidxTests",
+            dependencies: ["Kidx"],
+            resources: [.copy("Resources")]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

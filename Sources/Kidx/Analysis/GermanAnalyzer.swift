@@ -1,0 +1,178 @@
+/// Which analysis stages run. The same options must serve indexing and querying; an index
+/// records the options it was built with and its searcher analyzes queries the same way.
+public struct AnalyzerOptions: Sendable, Hashable, Codable {
+    /// Reduce words to their Snowball German stem (`Sanktionen` → `sanktion`).
+    public var stemming: Bool
+    /// Leave out German function words (`der`, `und`, `über`); they still take a position.
+    public var stopWords: Bool
+    /// Let `ae`/`oe`/`ue` meet `ä`/`ö`/`ü` (`Pjoengjang` = `Pjöngjang` = `Pjongjang`).
+    public var spellingVariants: Bool
+    /// Index a hyphenated word joined as well as in parts (`Nord-Korea` → `nordkorea`, `nord`, `korea`).
+    public var joinHyphenated: Bool
+
+    /// Creates options; every stage is on unless switched off.
+    public init(stemming: Bool = true, stopWords: Bool = true, spellingVariants: Bool = true, joinHyphenated: Bool = true) {
+        self.stemming = stemming
+        self.stopWords = stopWords
+        self.spellingVariants = spellingVariants
+        self.joinHyphenated = joinHyphenated
+    }
+
+    /// All stages on: what `kidx build` uses.
+    public static let `default` = AnalyzerOptions()
+}
+
+/// One analyzed term of a text.
+public struct Token: Sendable, Hashable {
+    /// What a token is, for highlighting and for `kidx analyze`.
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// A word or number as written.
+        case word
+        /// One part of a hyphenated word (`Korea` in `Nord-Korea`).
+        case hyphenPart
+        /// A hyphenated word joined into one term (`nordkorea`), at the position of its first part.
+        case hyphenJoined
+    }
+
+    /// The normalized, stemmed term that is indexed and looked up.
+    public var term: String
+    /// The word position; consecutive words differ by one (stop words included).
+    public var position: Int
+    /// Where the token stands in the analyzed text, as UTF-8 byte offsets.
+    public var byteRange: Range<Int>
+    /// What the token is.
+    public var kind: Kind
+
+    /// Creates a token.
+    public init(term: String, position: Int, byteRange: Range<Int>, kind: Kind) {
+        self.term = term
+        self.position = position
+        self.byteRange = byteRange
+        self.kind = kind
+    }
+}
+
+/// The German analyzer: ICU word breaking, NFKC case folding (`ß` → `ss`), spelling variants,
+/// hyphenated words joined and split, stop words, Snowball German stemming.
+///
+/// An analyzer holds ICU and Snowball state and is not thread-safe: give each thread its own.
+public final class GermanAnalyzer {
+    /// The stages this analyzer runs.
+    public let options: AnalyzerOptions
+
+    /// Longer tokens (URLs, base64, tables) are not words anyone searches for.
+    static let maximumTokenBytes = 64
+
+    private let breaker = WordBreaker()
+    private let stemmer = GermanStemmer()
+    private var folded: [UInt8] = []
+    private var joined: [UInt8] = []
+
+    /// Creates an analyzer with the given stages.
+    public init(options: AnalyzerOptions = .default) {
+        self.options = options
+    }
+
+    /// The tokens of `text`, in order of position.
+    public func tokens(of text: String) -> [Token] {
+        var tokens: [Token] = []
+        forEachTerm(in: text) { term, position, range, kind in
+            tokens.append(Token(term: String(decoding: term, as: UTF8.self), position: position, byteRange: range, kind: kind))
+        }
+        return tokens
+    }
+
+    /// The terms a single query word becomes: its joined form when hyphenated, else its term.
+    /// Returns an empty array for a stop word or for text without words.
+    public func queryTerms(of text: String) -> [String] {
+        let all = tokens(of: text)
+        let joinedRanges = all.filter { $0.kind == .hyphenJoined }.map(\.byteRange)
+        return all.filter { token in
+            token.kind == .hyphenJoined || !joinedRanges.contains { $0.contains(token.byteRange.lowerBound) }
+        }.map(\.term)
+    }
+
+    /// Analyzes `text` and calls `body` for every term, without building `Token` values.
+    /// The term buffer is only valid during the call.
+    func forEachTerm(in text: String, _ body: (UnsafeBufferPointer<UInt8>, Int, Range<Int>, Token.Kind) -> Void) {
+        var text = text
+        text.withUTF8 { forEachTerm(inUTF8: $0, body) }
+    }
+
+    func forEachTerm(inUTF8 bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Int, Range<Int>, Token.Kind) -> Void) {
+        var position = -1
+        // A hyphen chain under construction: its first part's position and range.
+        var chainStart = -1, chainPosition = -1, chainEnd = -1, chainParts = 0
+        var previousWordEnd = -1
+
+        func flushChain() {
+            if chainParts >= 2, options.joinHyphenated, !joined.isEmpty {
+                finish(&joined)
+                joined.withUnsafeBufferPointer { body($0, chainPosition, chainStart..<chainEnd, .hyphenJoined) }
+            }
+            chainParts = 0
+            joined.removeAll(keepingCapacity: true)
+        }
+
+        breaker.forEachSegment(in: bytes) { range, kind in
+            guard kind != .other else { return }
+            let hyphenated = previousWordEnd >= 0 && Self.isHyphen(bytes, from: previousWordEnd, to: range.lowerBound)
+            if !hyphenated { flushChain() }
+            previousWordEnd = range.upperBound
+            position += 1
+            guard range.count <= Self.maximumTokenBytes, normalize(UnsafeBufferPointer(rebasing: bytes[range])) else {
+                chainParts = 0
+                joined.removeAll(keepingCapacity: true)
+                return
+            }
+            if chainParts == 0 {
+                chainStart = range.lowerBound
+                chainPosition = position
+                joined.removeAll(keepingCapacity: true)
+            }
+            chainParts += 1
+            chainEnd = range.upperBound
+            joined.append(contentsOf: folded)
+
+            if options.stopWords, GermanStopWords.words.contains(String(decoding: folded, as: UTF8.self)) {
+                return
+            }
+            finish(&folded)
+            // A part of a hyphenated word is marked as such once the next part shows up; the
+            // first part is reported as a word, which is what it is when no hyphen follows.
+            folded.withUnsafeBufferPointer { body($0, position, range, hyphenated ? .hyphenPart : .word) }
+        }
+        flushChain()
+    }
+
+    /// Case folds the word at `word` into `folded`. Returns false for text that is not a word.
+    private func normalize(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        folded.removeAll(keepingCapacity: true)
+        if word.allSatisfy({ $0 < 0x80 }) {
+            // ASCII fast path: NFKC leaves ASCII alone, and case folding is lowercasing.
+            for byte in word { folded.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) }
+        } else if !UnicodeNormalizer.caseFolded(word, into: &folded) {
+            return false
+        }
+        if options.spellingVariants { SpellingVariants.digraphsToUmlauts(&folded) }
+        return !folded.isEmpty
+    }
+
+    /// Turns a folded word into its index term: stemmed, or with umlauts removed.
+    private func finish(_ word: inout [UInt8]) {
+        if options.stemming {
+            stemmer.stem(&word)
+        } else if options.spellingVariants {
+            SpellingVariants.stripUmlauts(&word)
+        }
+    }
+
+    /// True when the bytes between two words are exactly one hyphen (`-`, U+2010 or U+2011).
+    private static func isHyphen(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Bool {
+        switch to - from {
+        case 1: return bytes[from] == UInt8(ascii: "-")
+        case 3: return bytes[from] == 0xE2 && bytes[from + 1] == 0x80 && (bytes[from + 2] == 0x90 || bytes[from + 2] == 0x91)
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/// Folds German spelling variants on case-folded UTF-8 so that they meet in the index:
+/// `ae`/`oe`/`ue` written for `ä`/`ö`/`ü` (`Pjoengjang`, `Mueller`), and, where the stemmer does
+/// not do it, the umlaut itself (`Pjöngjang` = `Pjongjang`). `ß` is already `ss` after case folding.
+enum SpellingVariants {
+    private static let a = UInt8(ascii: "a"), o = UInt8(ascii: "o"), u = UInt8(ascii: "u")
+    private static let e = UInt8(ascii: "e"), q = UInt8(ascii: "q")
+    private static let lead: UInt8 = 0xC3, aUmlaut: UInt8 = 0xA4, oUmlaut: UInt8 = 0xB6, uUmlaut: UInt8 = 0xBC
+
+    /// Rewrites `ae`, `oe`, `ue` as `ä`, `ö`, `ü` (not `ue` after `q`: `Quelle`), as Snowball's
+    /// `german2` variant did. The German stemmer then removes the umlaut, so all spellings share a stem.
+    static func digraphsToUmlauts(_ word: inout [UInt8]) {
+        guard word.count >= 2 else { return }
+        var index = 0
+        var changed = false
+        var output: [UInt8] = []
+        while index < word.count {
+            let byte = word[index]
+            if index + 1 < word.count, word[index + 1] == e, byte == a || byte == o || (byte == u && (index == 0 || word[index - 1] != q)) {
+                if !changed {
+                    output.reserveCapacity(word.count)
+                    output.append(contentsOf: word[0..<index])
+                    changed = true
+                }
+                output.append(lead)
+                output.append(byte == a ? aUmlaut : byte == o ? oUmlaut : uUmlaut)
+                index += 2
+                continue
+            }
+            if changed { output.append(byte) }
+            index += 1
+        }
+        if changed { word = output }
+    }
+
+    /// Replaces `ä`, `ö`, `ü` by `a`, `o`, `u` (used when the stemmer, which does this itself, is off).
+    static func stripUmlauts(_ word: inout [UInt8]) {
+        guard word.contains(lead) else { return }
+        var output: [UInt8] = []
+        output.reserveCapacity(word.count)
+        var index = 0
+        while index < word.count {
+            if word[index] == lead, index + 1 < word.count {
+                switch word[index + 1] {
+                case aUmlaut: output.append(a); index += 2; continue
+                case oUmlaut: output.append(o); index += 2; continue
+                case uUmlaut: output.append(u); index += 2; continue
+                default: break
+                }
+            }
+            output.append(word[index])
+            index += 1
+        }
+        word = output
+    }
+}

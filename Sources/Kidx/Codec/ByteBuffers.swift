@@ -1,0 +1,110 @@
+/// Appends little-endian integers, variable-byte integers and bytes to a growing buffer.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    var count: Int { bytes.count }
+
+    mutating func append(_ byte: UInt8) { bytes.append(byte) }
+
+    mutating func append<S: Sequence>(contentsOf other: S) where S.Element == UInt8 { bytes.append(contentsOf: other) }
+
+    /// Variable-byte: seven bits a byte, low bits first, high bit set on all but the last byte.
+    mutating func appendVarint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+    }
+
+    mutating func appendVarint(_ value: Int) { appendVarint(UInt64(value)) }
+
+    mutating func appendUInt32(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func appendUInt64(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// A length-prefixed UTF-8 string.
+    mutating func appendString(_ string: String) {
+        var string = string
+        string.withUTF8 {
+            appendVarint($0.count)
+            bytes.append(contentsOf: $0)
+        }
+    }
+
+    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+}
+
+/// Reads what `ByteWriter` wrote from borrowed memory, checking every read against the end so that
+/// damaged data throws instead of reading out of bounds.
+struct ByteReader {
+    let base: UnsafeRawBufferPointer
+    var offset: Int
+    /// Names the file in errors.
+    let file: String
+
+    init(_ base: UnsafeRawBufferPointer, offset: Int = 0, file: String) {
+        self.base = base
+        self.offset = offset
+        self.file = file
+    }
+
+    var isAtEnd: Bool { offset >= base.count }
+
+    func corrupt(_ reason: String) -> KidxError { .corruptIndex(file: file, reason: reason) }
+
+    mutating func readByte() throws -> UInt8 {
+        guard offset < base.count else { throw corrupt("unexpected end of data at byte \(offset)") }
+        defer { offset += 1 }
+        return base[offset]
+    }
+
+    mutating func readVarint() throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard offset < base.count else { throw corrupt("unexpected end of data at byte \(offset)") }
+            let byte = base[offset]
+            offset += 1
+            guard shift < 64 else { throw corrupt("variable-byte integer too long at byte \(offset)") }
+            result |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+    }
+
+    mutating func readInt() throws -> Int {
+        let value = try readVarint()
+        guard value <= UInt64(Int.max) else { throw corrupt("integer out of range at byte \(offset)") }
+        return Int(value)
+    }
+
+    mutating func readUInt32() throws -> UInt32 {
+        guard offset + 4 <= base.count else { throw corrupt("unexpected end of data at byte \(offset)") }
+        defer { offset += 4 }
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    mutating func readUInt64() throws -> UInt64 {
+        guard offset + 8 <= base.count else { throw corrupt("unexpected end of data at byte \(offset)") }
+        defer { offset += 8 }
+        return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    mutating func readBytes(_ count: Int) throws -> UnsafeRawBufferPointer {
+        guard count >= 0, offset + count <= base.count else { throw corrupt("length \(count) runs past the end at byte \(offset)") }
+        defer { offset += count }
+        return UnsafeRawBufferPointer(rebasing: base[offset..<offset + count])
+    }
+
+    mutating func readString() throws -> String {
+        let length = try readInt()
+        let bytes = try readBytes(length)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

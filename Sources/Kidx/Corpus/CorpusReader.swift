@@ -1,0 +1,237 @@
+import CZlib
+import Foundation
+
+/// Something in a corpus that could not be indexed, with where it is.
+public struct CorpusProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The file, relative to the corpus folder.
+    public var path: String
+    /// The 1-based line in a JSON Lines file, when the problem is one line.
+    public var line: Int?
+    /// What is wrong.
+    public var reason: String
+
+    /// Creates a problem report.
+    public init(path: String, line: Int?, reason: String) {
+        self.path = path
+        self.line = line
+        self.reason = reason
+    }
+
+    /// `path:line: reason`.
+    public var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(reason)" }
+}
+
+/// Reads the documents of a corpus folder, recursively and in a stable (sorted) order:
+/// `.txt` and `.md` files are one document each, `.jsonl` and `.jsonl.gz` one per line.
+///
+/// Text files: the first line is the title when it is short and a blank line follows it;
+/// otherwise the title is made from the file name. Markdown files may start with front matter
+/// (`---` lines around `date:`, `source:`, `url:`, `title:`) and a `# Title` heading.
+/// JSON lines have `id`, `title`, `body`, `date`, `url`, `source` (`body` is required).
+/// Unreadable files and lines (invalid UTF-8, binary data, malformed JSON) are reported and skipped.
+public struct CorpusReader {
+    /// The folder read (a single file works too).
+    public let root: String
+
+    /// The file name endings read.
+    public static let extensions = [".txt", ".md", ".jsonl", ".jsonl.gz"]
+
+    /// Longest first line still taken as a title.
+    static let maximumTitleLength = 200
+
+    /// Creates a reader of `root`.
+    public init(root: String) { self.root = root }
+
+    /// The files that will be read, relative to `root`, sorted. Follows symbolic links once
+    /// (a link loop is reported, not followed).
+    public func files(problems: inout [CorpusProblem]) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
+            throw KidxError.io(path: root, reason: "no such file or folder")
+        }
+        guard isDirectory.boolValue else { return [""] }
+        var found: [String] = []
+        var visited: Set<String> = []
+        func walk(_ relative: String) {
+            let absolute = relative.isEmpty ? root : root + "/" + relative
+            let canonical = URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
+            guard visited.insert(canonical).inserted else {
+                problems.append(CorpusProblem(path: relative, line: nil, reason: "folder visited before (symbolic link loop?), skipped"))
+                return
+            }
+            let entries: [String]
+            do {
+                entries = try FileManager.default.contentsOfDirectory(atPath: absolute)
+            } catch {
+                problems.append(CorpusProblem(path: relative, line: nil, reason: "cannot list folder"))
+                return
+            }
+            for entry in entries.sorted() where !entry.hasPrefix(".") {
+                let path = relative.isEmpty ? entry : relative + "/" + entry
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isFolder) else { continue }
+                if isFolder.boolValue {
+                    walk(path)
+                } else if Self.extensions.contains(where: { entry.lowercased().hasSuffix($0) }) {
+                    found.append(path)
+                }
+            }
+        }
+        walk("")
+        return found
+    }
+
+    /// Calls `body` with every readable document and `problem` with everything skipped.
+    public func read(_ body: (Document) throws -> Void, problem: (CorpusProblem) -> Void) throws {
+        var listingProblems: [CorpusProblem] = []
+        let files = try files(problems: &listingProblems)
+        listingProblems.forEach(problem)
+        for relative in files {
+            let path = relative.isEmpty ? root : root + "/" + relative
+            let name = relative.isEmpty ? (root as NSString).lastPathComponent : relative
+            let lowered = name.lowercased()
+            if lowered.hasSuffix(".jsonl") || lowered.hasSuffix(".jsonl.gz") {
+                try readJSONLines(path: path, name: name, body, problem: problem)
+            } else {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    problem(CorpusProblem(path: name, line: nil, reason: "cannot read file"))
+                    continue
+                }
+                switch Self.decodeText(data) {
+                case .failure(let reason):
+                    problem(CorpusProblem(path: name, line: nil, reason: reason.message))
+                case .success(let text):
+                    let id = Self.id(forPath: name)
+                    try body(lowered.hasSuffix(".md") ? Self.markdownDocument(id: id, text: text) : Self.textDocument(id: id, text: text))
+                }
+            }
+        }
+    }
+
+    struct TextError: Error { var message: String }
+
+    /// UTF-8 text, or why not: binary (a NUL byte) or invalid UTF-8 (with the byte offset).
+    static func decodeText<Bytes: Collection>(_ bytes: Bytes) -> Result<String, TextError> where Bytes.Element == UInt8 {
+        if bytes.contains(0) { return .failure(TextError(message: "binary file (contains NUL bytes), skipped")) }
+        if let text = String(validating: bytes, as: UTF8.self) { return .success(UnicodeNormalizer.composed(text)) }
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: break loop
+            case .error: break loop
+            }
+        }
+        return .failure(TextError(message: "invalid UTF-8 near byte \(offset), skipped"))
+    }
+
+    /// A text file's id: its path without the extension.
+    static func id(forPath path: String) -> String {
+        for suffix in extensions where path.lowercased().hasSuffix(suffix) { return String(path.dropLast(suffix.count)) }
+        return path
+    }
+
+    /// `hochwasser-an-der-mosel` → `Hochwasser an der Mosel`.
+    static func title(fromPath path: String) -> String {
+        let base = (id(forPath: path) as NSString).lastPathComponent
+        let words = base.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
+        return words.prefix(1).uppercased() + words.dropFirst()
+    }
+
+    static func textDocument(id: String, text: String) -> Document {
+        let lines = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        if lines.count >= 3, lines[1].trimmingCharacters(in: .whitespaces).isEmpty {
+            let first = lines[0].trimmingCharacters(in: .whitespaces)
+            if !first.isEmpty, first.count <= maximumTitleLength {
+                return Document(id: id, title: first, body: String(lines[2]))
+            }
+        }
+        return Document(id: id, title: title(fromPath: id), body: text)
+    }
+
+    static func markdownDocument(id: String, text: String) -> Document {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var fields: [String: String] = [:]
+        if lines.first?.trimmingCharacters(in: .whitespaces) == "---",
+           let close = lines.dropFirst().firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" }) {
+            for line in lines[1..<close] {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let key = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                if !value.isEmpty { fields[key] = value }
+            }
+            lines.removeSubrange(0...close)
+        }
+        while let first = lines.first, first.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeFirst() }
+        var title = fields["title"]
+        if let first = lines.first, first.hasPrefix("# ") {
+            title = title ?? String(first.dropFirst(2)).trimmingCharacters(in: .whitespaces)
+            lines.removeFirst()
+        }
+        let body = lines.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        return Document(id: fields["id"] ?? id, title: title ?? Self.title(fromPath: id), body: body,
+                        date: fields["date"], url: fields["url"], source: fields["source"])
+    }
+
+    /// Parses one JSON line into a document; `fallbackID` names documents without an `id`.
+    static func jsonDocument(_ line: ArraySlice<UInt8>, fallbackID: String) -> Result<Document, TextError> {
+        guard case .success = decodeText(line) else { return .failure(TextError(message: "invalid UTF-8 or NUL bytes, line skipped")) }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+            return .failure(TextError(message: "malformed JSON, line skipped"))
+        }
+        func string(_ key: String) -> String? {
+            switch object[key] {
+            case let value as String: return value
+            case let value as NSNumber: return value.stringValue
+            default: return nil
+            }
+        }
+        guard let body = string("body") else { return .failure(TextError(message: "no \"body\" text, line skipped")) }
+        let compose = UnicodeNormalizer.composed
+        return .success(Document(id: string("id") ?? fallbackID, title: compose(string("title") ?? ""), body: compose(body),
+                                 date: string("date"), url: string("url"), source: string("source")))
+    }
+
+    private func readJSONLines(path: String, name: String, _ body: (Document) throws -> Void, problem: (CorpusProblem) -> Void) throws {
+        guard let file = gzopen(path, "rb") else {
+            problem(CorpusProblem(path: name, line: nil, reason: "cannot open file"))
+            return
+        }
+        defer { gzclose(file) }
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var lineNumber = 0
+        func emit(_ line: ArraySlice<UInt8>) throws {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+            switch Self.jsonDocument(line, fallbackID: "\(Self.id(forPath: name)):\(lineNumber)") {
+            case .success(let document): try body(document)
+            case .failure(let error): problem(CorpusProblem(path: name, line: lineNumber, reason: error.message))
+            }
+        }
+        while true {
+            let count = chunk.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
+            if count < 0 {
+                problem(CorpusProblem(path: name, line: lineNumber + 1, reason: "cannot decompress (damaged gzip?), rest of file skipped"))
+                return
+            }
+            if count == 0 { break }
+            var start = 0
+            let read = chunk[0..<Int(count)]
+            while let newline = read[start...].firstIndex(of: 0x0A) {
+                if pending.isEmpty {
+                    try emit(read[start..<newline])
+                } else {
+                    pending.append(contentsOf: read[start..<newline])
+                    try emit(pending[...])
+                    pending.removeAll(keepingCapacity: true)
+                }
+                start = newline + 1
+            }
+            pending.append(contentsOf: read[start...])
+        }
+        if !pending.isEmpty { try emit(pending[...]) }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// Index-wide figures, as `kidx stats` prints them.
+public struct IndexStatistics: Sendable, Codable {
+    /// Documents in the index.
+    public var documents: Int
+    /// Distinct field-terms.
+    public var terms: Int
+    /// Document-term pairs.
+    public var postings: Int
+    /// Each file's name and size in bytes.
+    public var files: [String: Int]
+    /// The generation folder in use.
+    public var generation: String
+    /// The analyzer stages the index was built with.
+    public var analyzer: AnalyzerOptions
+}
+
+/// An open index: its files memory-mapped, nothing read in proportion to the corpus.
+///
+/// A reader keeps the generation it opened even while a later build replaces it.
+public final class IndexReader {
+    /// The directory opened.
+    public let directory: String
+    let info: SegmentInfo
+    let generation: String
+    let terms: TermDictionary
+    let postingsFile: MappedIndexFile
+    let positionsFile: MappedIndexFile
+    let normsFile: MappedIndexFile
+    let storeFile: MappedIndexFile
+    let termsFile: MappedIndexFile
+    let store: DocumentStore
+
+    /// Opens the current generation of the index at `directory`. Throws `KidxError.indexMissing`
+    /// when there is none, and `corruptIndex` when a file is truncated or not a kidx file.
+    public init(directory: String) throws {
+        self.directory = directory
+        let layout = IndexDirectory(path: directory)
+        guard let generation = try layout.currentGeneration() else { throw KidxError.indexMissing(path: directory) }
+        self.generation = generation
+        let segmentPath = generation + "/" + IndexDirectory.segmentFile
+        guard let json = FileManager.default.contents(atPath: segmentPath) else {
+            throw KidxError.corruptIndex(file: IndexDirectory.segmentFile, reason: "missing in \(generation)")
+        }
+        let info: SegmentInfo
+        do {
+            info = try JSONDecoder().decode(SegmentInfo.self, from: json)
+        } catch {
+            throw KidxError.corruptIndex(file: IndexDirectory.segmentFile, reason: "unreadable JSON")
+        }
+        self.info = info
+        guard info.formatVersion == Int(IndexFormat.version) else {
+            throw KidxError.unsupportedFormat(file: IndexDirectory.segmentFile, version: info.formatVersion)
+        }
+        func map(_ kind: IndexFormat.Kind) throws -> MappedIndexFile {
+            let file = try MappedIndexFile(path: generation + "/" + kind.fileName, kind: kind)
+            if let expected = info.files.first(where: { $0.name == kind.fileName })?.bytes, expected != file.fileSize {
+                throw KidxError.corruptIndex(file: kind.fileName, reason: "size \(file.fileSize) differs from the recorded \(expected)")
+            }
+            return file
+        }
+        termsFile = try map(.terms)
+        postingsFile = try map(.postings)
+        positionsFile = try map(.positions)
+        normsFile = try map(.norms)
+        storeFile = try map(.store)
+        terms = try TermDictionary(file: termsFile)
+        store = try DocumentStore(file: storeFile)
+        guard normsFile.body.count == info.documentCount * Field.allCases.count, store.documentCount == info.documentCount else {
+            throw KidxError.corruptIndex(file: IndexFormat.Kind.norms.fileName, reason: "document counts disagree")
+        }
+    }
+
+    /// Number of documents.
+    public var documentCount: Int { info.documentCount }
+
+    /// The analyzer stages the index was built with; queries must use the same.
+    public var analyzerOptions: AnalyzerOptions { info.analyzer }
+
+    /// The stored document with internal number `doc`.
+    public func document(_ doc: Int) throws -> Document { try store.document(doc) }
+
+    /// The stored document with the external id `id` (a scan of the store: for `kidx show`).
+    public func document(id: String) throws -> Document {
+        for doc in 0..<documentCount {
+            let document = try store.document(doc)
+            if document.id == id { return document }
+        }
+        throw KidxError.documentNotFound(id: id)
+    }
+
+    /// The norm bytes of `field`, one per document.
+    func norms(_ field: Field) -> UnsafeRawBufferPointer {
+        let index = Field.allCases.firstIndex(of: field)!
+        return UnsafeRawBufferPointer(rebasing: normsFile.body[(index * documentCount)..<((index + 1) * documentCount)])
+    }
+
+    /// A cursor over the postings of `term` in `field`, or nil when no document has it.
+    func postings(_ field: Field, _ term: String) throws -> PostingsCursor? {
+        guard let info = try terms.lookup(field.key(term)) else { return nil }
+        return try cursor(info)
+    }
+
+    func cursor(_ info: TermInfo) throws -> PostingsCursor {
+        try PostingsCursor(docFreq: info.docFreq, postingsOffset: info.postingsOffset, positionsOffset: info.positionsOffset,
+                           postings: postingsFile.body, positions: positionsFile.body, file: postingsFile.name)
+    }
+
+    /// Counts and file sizes.
+    public func statistics() -> IndexStatistics {
+        var files: [String: Int] = [:]
+        for file in [termsFile, postingsFile, positionsFile, normsFile, storeFile] { files[file.name] = file.fileSize }
+        return IndexStatistics(documents: info.documentCount, terms: info.termCount, postings: info.postingCount,
+                               files: files, generation: (generation as NSString).lastPathComponent, analyzer: info.analyzer)
+    }
+
+    /// Verifies every file's checksum and decodes every structure: the dictionary, every posting
+    /// list with its positions, and every stored document. Throws the first problem found.
+    public func verify(progress: (String) -> Void = { _ in }) throws {
+        for file in [termsFile, postingsFile, positionsFile, normsFile, storeFile] {
+            progress("checksum \(file.name)")
+            try file.verifyChecksum()
+        }
+        progress("postings")
+        var positions: [Int32] = []
+        var checked = 0
+        try terms.forEachEntry { key, termInfo in
+            guard let fieldByte = key.first, Field(rawValue: fieldByte) != nil else {
+                throw KidxError.corruptIndex(file: termsFile.name, reason: "term with unknown field \(key.first ?? 0)")
+            }
+            var cursor = try cursor(termInfo)
+            var count = 0, previous: Int32 = -1
+            while try cursor.next() {
+                guard cursor.doc > previous, Int(cursor.doc) < documentCount else {
+                    throw KidxError.corruptIndex(file: postingsFile.name, reason: "document \(cursor.doc) out of order or range")
+                }
+                try cursor.positions(into: &positions)
+                previous = cursor.doc
+                count += 1
+            }
+            guard count == termInfo.docFreq else {
+                throw KidxError.corruptIndex(file: postingsFile.name, reason: "list has \(count) documents, dictionary says \(termInfo.docFreq)")
+            }
+            checked += 1
+        }
+        guard checked == info.termCount else {
+            throw KidxError.corruptIndex(file: termsFile.name, reason: "\(checked) terms, segment says \(info.termCount)")
+        }
+        progress("stored documents")
+        for doc in 0..<documentCount { _ = try store.document(doc) }
+    }
+}

@@ -1,0 +1,174 @@
+/// Reads one posting list document by document, decoding a block of 128 at a time and
+/// skipping whole blocks with the skip table.
+///
+/// Starts before the first document: call `next()` or `advance(to:)` first. After the end,
+/// `doc` is `PostingsCursor.exhausted`.
+struct PostingsCursor {
+    /// The `doc` of a cursor past its last document.
+    static let exhausted = Int32.max
+
+    /// The per-block summary read from the skip table.
+    struct BlockSummary {
+        var lastDoc: Int32
+        var postingsOffset: Int
+        var positionsOffset: Int
+        var maxFreq: UInt32
+        var minNorm: UInt8
+    }
+
+    let docFreq: Int
+    private let postings: UnsafeRawBufferPointer
+    private let positionsData: UnsafeRawBufferPointer
+    private let file: String
+    private(set) var blocks: [BlockSummary] = []
+    private var tailOffset = 0
+    private var tailPositionsOffset = 0
+
+    /// Decoded documents and frequencies of the current block.
+    private var docs = [Int32](repeating: 0, count: BitPacking.blockSize)
+    private var freqs = [UInt32](repeating: 0, count: BitPacking.blockSize)
+    private var blockIndex = -1
+    private var blockCount = 0
+    private var slot = -1
+    private var readTail = false
+
+    /// Position reading state: the offset of the current block's positions and how many position
+    /// entries precede the current document in it.
+    private var positionsOffset = 0
+    private var positionsToSkip = 0
+    private var positionsReadUpTo = 0
+
+    private(set) var doc: Int32 = -1
+
+    var freq: UInt32 { freqs[slot] }
+
+    init(docFreq: Int, postingsOffset: Int, positionsOffset: Int,
+         postings: UnsafeRawBufferPointer, positions: UnsafeRawBufferPointer, file: String) throws {
+        self.docFreq = docFreq
+        self.postings = postings
+        self.positionsData = positions
+        self.file = file
+        var reader = ByteReader(postings, offset: postingsOffset, file: file)
+        let fullBlocks = docFreq / BitPacking.blockSize
+        blocks.reserveCapacity(fullBlocks)
+        var lastDoc: Int32 = -1
+        var blockOffsets: [(Int, Int)] = []
+        var totalBlockBytes = 0, totalPositionBytes = 0
+        for _ in 0..<fullBlocks {
+            lastDoc += Int32(truncatingIfNeeded: try reader.readVarint())
+            let blockBytes = try reader.readInt()
+            let positionBytes = try reader.readInt()
+            let maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
+            let minNorm = try reader.readByte()
+            blockOffsets.append((totalBlockBytes, totalPositionBytes))
+            totalBlockBytes += blockBytes
+            totalPositionBytes += positionBytes
+            blocks.append(BlockSummary(lastDoc: lastDoc, postingsOffset: 0, positionsOffset: 0, maxFreq: maxFreq, minNorm: minNorm))
+        }
+        let dataStart = reader.offset
+        for index in blocks.indices {
+            blocks[index].postingsOffset = dataStart + blockOffsets[index].0
+            blocks[index].positionsOffset = positionsOffset + blockOffsets[index].1
+        }
+        tailOffset = dataStart + totalBlockBytes
+        tailPositionsOffset = positionsOffset + totalPositionBytes
+        guard tailOffset <= postings.count, tailPositionsOffset <= positions.count else {
+            throw KidxError.corruptIndex(file: file, reason: "posting list runs past the end of the file")
+        }
+    }
+
+    /// Moves to the next document. Returns false at the end.
+    mutating func next() throws -> Bool {
+        if doc == Self.exhausted { return false }
+        if slot + 1 < blockCount {
+            positionsToSkip += Int(freqs[slot])
+            slot += 1
+            doc = docs[slot]
+            return true
+        }
+        return try loadBlock(blockIndex + 1)
+    }
+
+    /// Moves to the first document at or after `target`. Returns false at the end.
+    mutating func advance(to target: Int32) throws -> Bool {
+        if doc >= target { return doc != Self.exhausted }
+        // Skip whole blocks whose last document is below the target.
+        var candidate = max(blockIndex, 0)
+        while candidate < blocks.count, blocks[candidate].lastDoc < target { candidate += 1 }
+        if candidate != blockIndex, candidate > blockIndex {
+            guard try loadBlock(candidate) else { return false }
+        }
+        while doc < target {
+            guard try next() else { return false }
+        }
+        return true
+    }
+
+    /// Decodes block `index` (or the tail) and positions on its first document.
+    private mutating func loadBlock(_ index: Int) throws -> Bool {
+        var previous: Int32
+        if index < blocks.count {
+            previous = index == 0 ? -1 : blocks[index - 1].lastDoc
+            let start = blocks[index].postingsOffset
+            var reader = ByteReader(postings, offset: start, file: file)
+            for target in 0..<2 {
+                let width = Int(try reader.readByte())
+                guard width <= 32 else { throw KidxError.corruptIndex(file: file, reason: "bit width \(width) at byte \(reader.offset)") }
+                let size = BitPacking.packedSize(count: BitPacking.blockSize, width: width)
+                let bytes = try reader.readBytes(size)
+                if target == 0 {
+                    docs.withUnsafeMutableBufferPointer { output in
+                        output.withMemoryRebound(to: UInt32.self) { BitPacking.unpack(bytes.baseAddress ?? UnsafeRawPointer(postings.baseAddress!), count: BitPacking.blockSize, width: width, into: $0.baseAddress!) }
+                    }
+                } else {
+                    freqs.withUnsafeMutableBufferPointer { BitPacking.unpack(bytes.baseAddress ?? UnsafeRawPointer(postings.baseAddress!), count: BitPacking.blockSize, width: width, into: $0.baseAddress!) }
+                }
+            }
+            for slot in 0..<BitPacking.blockSize {
+                previous += Int32(bitPattern: UInt32(bitPattern: docs[slot])) + 1
+                docs[slot] = previous
+                freqs[slot] += 1
+            }
+            blockCount = BitPacking.blockSize
+            positionsOffset = blocks[index].positionsOffset
+        } else if index == blocks.count, !readTail, docFreq % BitPacking.blockSize > 0 {
+            readTail = true
+            previous = blocks.last?.lastDoc ?? -1
+            var reader = ByteReader(postings, offset: tailOffset, file: file)
+            blockCount = docFreq % BitPacking.blockSize
+            for slot in 0..<blockCount {
+                let code = try reader.readVarint()
+                previous += Int32(truncatingIfNeeded: code >> 1) + 1
+                docs[slot] = previous
+                freqs[slot] = code & 1 == 1 ? 1 : UInt32(truncatingIfNeeded: try reader.readVarint())
+            }
+            positionsOffset = tailPositionsOffset
+        } else {
+            doc = Self.exhausted
+            blockIndex = blocks.count + 1
+            return false
+        }
+        blockIndex = index
+        slot = 0
+        positionsToSkip = 0
+        positionsReadUpTo = positionsOffset
+        doc = docs[0]
+        guard doc >= 0 else { throw KidxError.corruptIndex(file: file, reason: "negative document id in a posting list") }
+        return true
+    }
+
+    /// The positions of the current document, ascending.
+    mutating func positions(into output: inout [Int32]) throws {
+        output.removeAll(keepingCapacity: true)
+        var reader = ByteReader(positionsData, offset: positionsReadUpTo, file: file)
+        for _ in 0..<positionsToSkip { _ = try reader.readVarint() }
+        var position: Int32 = 0
+        for _ in 0..<Int(freqs[slot]) {
+            position += Int32(truncatingIfNeeded: try reader.readVarint())
+            output.append(position)
+        }
+        // The next document's positions start here.
+        positionsReadUpTo = reader.offset
+        positionsToSkip = -Int(freqs[slot])
+    }
+}

@@ -1,0 +1,102 @@
+/// Encodes one posting list (documents, term frequencies, positions) of a field-term.
+///
+/// Postings stream, per list: the skip table (one entry per full block of 128 documents:
+/// last document delta, block bytes, position bytes, maximum term frequency, minimum norm byte),
+/// then the full blocks (document gaps and frequencies bit-packed, each with its width byte),
+/// then a variable-byte tail for the last `docFreq % 128` documents.
+/// Positions stream, per document in list order: `freq` variable-byte position gaps.
+struct PostingsWriter {
+    /// What a written list needs in the term dictionary.
+    struct ListAddress {
+        var docFreq: Int
+        var postingsOffset: Int
+        var positionsOffset: Int
+    }
+
+    private var skips = ByteWriter()
+    private var blocks = ByteWriter()
+    private var positions = ByteWriter()
+    private var gapBuffer = [UInt32](repeating: 0, count: BitPacking.blockSize)
+    private var freqBuffer = [UInt32](repeating: 0, count: BitPacking.blockSize)
+
+    /// Encodes a list given as parallel arrays (documents ascending) and a flat array of
+    /// positions (`freqs[i]` positions for document `i`, ascending), and appends it to the two
+    /// streams. `norms` gives each document's norm byte in this field, for block-max data.
+    mutating func write(
+        docs: ArraySlice<Int32>, freqs: ArraySlice<UInt32>, positions flat: ArraySlice<Int32>,
+        norms: (Int32) -> UInt8,
+        postings: IndexFileWriter, positionsFile: IndexFileWriter
+    ) throws -> ListAddress {
+        let address = ListAddress(docFreq: docs.count, postingsOffset: postings.bodyOffset, positionsOffset: positionsFile.bodyOffset)
+        skips.removeAll()
+        blocks.removeAll()
+        positions.removeAll()
+
+        var previousDoc: Int32 = -1
+        var blockStartPositions = 0
+        var positionCursor = flat.startIndex
+        let fullBlocks = docs.count / BitPacking.blockSize
+        var index = docs.startIndex
+        var freqIndex = freqs.startIndex
+
+        func writePositions(count: UInt32) {
+            var previous: Int32 = 0
+            for _ in 0..<Int(count) {
+                let position = flat[positionCursor]
+                positions.appendVarint(UInt64(position - previous))
+                previous = position
+                positionCursor += 1
+            }
+        }
+
+        for _ in 0..<fullBlocks {
+            let blockStart = blocks.count
+            let blockFirstDoc = previousDoc
+            var maxFreq: UInt32 = 0
+            var minNorm = UInt8.max
+            for slot in 0..<BitPacking.blockSize {
+                let doc = docs[index]
+                gapBuffer[slot] = UInt32(doc - previousDoc - 1)
+                freqBuffer[slot] = freqs[freqIndex] - 1
+                maxFreq = max(maxFreq, freqs[freqIndex])
+                minNorm = min(minNorm, norms(doc))
+                writePositions(count: freqs[freqIndex])
+                previousDoc = doc
+                index += 1
+                freqIndex += 1
+            }
+            for buffer in [gapBuffer, freqBuffer] {
+                buffer.withUnsafeBufferPointer { values in
+                    let width = BitPacking.bitWidth(values)
+                    blocks.append(UInt8(width))
+                    BitPacking.pack(values, width: width, into: &blocks.bytes)
+                }
+            }
+            skips.appendVarint(UInt64(previousDoc - blockFirstDoc))
+            skips.appendVarint(blocks.count - blockStart)
+            skips.appendVarint(positions.count - blockStartPositions)
+            skips.appendVarint(UInt64(maxFreq))
+            skips.append(minNorm)
+            blockStartPositions = positions.count
+        }
+        while index < docs.endIndex {
+            let doc = docs[index]
+            let freq = freqs[freqIndex]
+            let gap = UInt64(doc - previousDoc - 1)
+            if freq == 1 {
+                blocks.appendVarint(gap << 1 | 1)
+            } else {
+                blocks.appendVarint(gap << 1)
+                blocks.appendVarint(UInt64(freq))
+            }
+            writePositions(count: freq)
+            previousDoc = doc
+            index += 1
+            freqIndex += 1
+        }
+        try postings.write(skips.bytes)
+        try postings.write(blocks.bytes)
+        try positionsFile.write(positions.bytes)
+        return address
+    }
+}

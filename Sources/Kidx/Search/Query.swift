@@ -1,0 +1,63 @@
+/// A parsed query: words and quoted phrases, each analyzed with the index's analyzer.
+///
+/// The query language grows in its own issue; today it is words (`Sanktionen Nordkorea`) and
+/// phrases in double quotes (`"Kim Jong Un"`), combined by `SearchOptions.mode`.
+public struct Query: Sendable, Hashable {
+    /// An index term of a clause and its position relative to the clause's first term.
+    public struct Term: Sendable, Hashable {
+        /// The analyzed term.
+        public var term: String
+        /// Words between it and the clause's first term (stop words count).
+        public var offset: Int
+    }
+
+    /// One word or phrase of a query.
+    public struct Clause: Sendable, Hashable {
+        /// The clause's index terms.
+        public var terms: [Term]
+        /// True for a quoted phrase, whose terms must stand at exactly those distances.
+        public var isPhrase: Bool
+        /// The text the user wrote for this clause.
+        public var text: String
+    }
+
+    /// The clauses, in query order; clauses that analyze to nothing (stop words) are dropped.
+    public var clauses: [Clause]
+
+    /// Every index term of the query, for highlighting.
+    public var allTerms: Set<String> { Set(clauses.flatMap { $0.terms.map(\.term) }) }
+
+    /// Parses `text`: double-quoted spans become phrases, everything else words.
+    /// Throws `KidxError.badQuery` for an unbalanced quote or a query with no searchable word.
+    public init(parsing text: String, analyzer: GermanAnalyzer) throws {
+        var clauses: [Clause] = []
+        let parts = text.split(separator: "\"", omittingEmptySubsequences: false)
+        guard parts.count % 2 == 1 else {
+            throw KidxError.badQuery("unbalanced quote at character \(text.distance(from: text.startIndex, to: text.lastIndex(of: "\"")!) + 1)")
+        }
+        for (index, part) in parts.enumerated() {
+            if index % 2 == 1 {
+                let tokens = analyzer.tokens(of: String(part)).filter { $0.kind != .hyphenPart }
+                let joinedRanges = tokens.filter { $0.kind == .hyphenJoined }.map(\.byteRange)
+                let terms = tokens.filter { token in
+                    token.kind == .hyphenJoined || !joinedRanges.contains { $0.contains(token.byteRange.lowerBound) }
+                }
+                guard let first = terms.first else { continue }
+                let phrase = terms.map { Term(term: $0.term, offset: $0.position - first.position) }
+                clauses.append(Clause(terms: phrase, isPhrase: phrase.count > 1, text: String(part)))
+            } else {
+                for word in part.split(whereSeparator: { $0.isWhitespace }) {
+                    for term in analyzer.queryTerms(of: String(word)) {
+                        clauses.append(Clause(terms: [Term(term: term, offset: 0)], isPhrase: false, text: String(word)))
+                    }
+                }
+            }
+        }
+        guard !clauses.isEmpty else {
+            throw KidxError.badQuery(text.allSatisfy(\.isWhitespace)
+                ? "the query is empty"
+                : "the query has only stop words or no words at all (\"\(text)\")")
+        }
+        self.clauses = clauses
+    }
+}

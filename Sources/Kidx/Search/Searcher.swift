@@ -1,0 +1,227 @@
+import Foundation
+
+/// How a search combines and returns its results.
+public struct SearchOptions: Sendable, Hashable {
+    /// Whether a document must match every clause or any.
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// Documents matching any clause, ranked by BM25 (more clauses, higher scores).
+        case any
+        /// Only documents matching every clause.
+        case all
+    }
+
+    /// Hits to return.
+    public var limit: Int
+    /// Hits to skip (for paging).
+    public var offset: Int
+    /// How clauses combine.
+    public var mode: Mode
+    /// Whether to load stored fields and build snippets (off for pure ranking, e.g. benchmarks).
+    public var loadDocuments: Bool
+
+    /// Creates options: top 10, any clause, with documents and snippets.
+    public init(limit: Int = 10, offset: Int = 0, mode: Mode = .any, loadDocuments: Bool = true) {
+        self.limit = limit
+        self.offset = offset
+        self.mode = mode
+        self.loadDocuments = loadDocuments
+    }
+}
+
+/// One ranked result.
+public struct SearchHit: Sendable {
+    /// The document's number inside the index.
+    public var doc: Int
+    /// The BM25 score.
+    public var score: Float
+    /// The stored document (nil when `loadDocuments` is off).
+    public var document: Document?
+    /// Where query terms occur in the title, as UTF-8 byte ranges of `document.title`.
+    public var titleHighlights: [Range<Int>]
+    /// The best passage of the body with its matches marked.
+    public var snippet: Snippet?
+}
+
+/// The result of a search.
+public struct SearchResults: Sendable {
+    /// The parsed query.
+    public var query: Query
+    /// All documents that matched, before `limit` and `offset`.
+    public var totalHits: Int
+    /// The requested page of hits, best first.
+    public var hits: [SearchHit]
+}
+
+/// Ranks documents of one index with BM25 over title and body (title boosted).
+///
+/// A searcher reuses scratch buffers between queries and owns an analyzer: use one per thread.
+public final class Searcher {
+    /// BM25 parameters and field weights.
+    public struct Ranking: Sendable, Hashable {
+        /// Term-frequency saturation.
+        public var k1: Float = 1.2
+        /// Length normalization.
+        public var b: Float = 0.75
+        /// Weight of a title match relative to a body match.
+        public var titleBoost: Float = 2.0
+        /// The defaults: k1 = 1.2, b = 0.75, title counted twice.
+        public init() {}
+    }
+
+    /// The index searched.
+    public let reader: IndexReader
+    /// The ranking parameters.
+    public let ranking: Ranking
+    /// The analyzer queries go through: the index's own stages.
+    public let analyzer: GermanAnalyzer
+
+    private var scores: [Float]
+    private var matched: [UInt64]
+    private var touched: [Int32] = []
+    private var normFactors: [Field: [Float]] = [:]
+    private var positionBuffers: [[Int32]] = []
+
+    /// Creates a searcher over `reader`.
+    public init(reader: IndexReader, ranking: Ranking = Ranking()) {
+        self.reader = reader
+        self.ranking = ranking
+        analyzer = GermanAnalyzer(options: reader.analyzerOptions)
+        scores = [Float](repeating: 0, count: reader.documentCount)
+        matched = [UInt64](repeating: 0, count: reader.documentCount)
+        for field in Field.allCases {
+            let average = Float(reader.info.averageLength(field))
+            normFactors[field] = FieldNorms.lengths.map { ranking.k1 * (1 - ranking.b + ranking.b * Float($0) / average) }
+        }
+    }
+
+    /// Parses and runs `text`, returning the requested page of hits with stored fields and snippets.
+    public func search(_ text: String, options: SearchOptions = SearchOptions()) throws -> SearchResults {
+        let query = try Query(parsing: text, analyzer: analyzer)
+        return try search(query, options: options)
+    }
+
+    /// Runs a parsed query.
+    public func search(_ query: Query, options: SearchOptions = SearchOptions()) throws -> SearchResults {
+        let (top, total) = try rank(query, k: options.offset + options.limit, mode: options.mode)
+        let page = top.dropFirst(options.offset)
+        var hits: [SearchHit] = []
+        let highlighter = Highlighter(analyzer: analyzer, terms: query.allTerms)
+        for entry in page {
+            var hit = SearchHit(doc: Int(entry.doc), score: entry.score, document: nil, titleHighlights: [], snippet: nil)
+            if options.loadDocuments {
+                let document = try reader.document(Int(entry.doc))
+                hit.document = document
+                hit.titleHighlights = highlighter.matches(in: document.title)
+                hit.snippet = highlighter.snippet(of: document.body)
+            }
+            hits.append(hit)
+        }
+        return SearchResults(query: query, totalHits: total, hits: hits)
+    }
+
+    /// Scores every matching document exhaustively and keeps the best `k`.
+    func rank(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
+        let clauses = query.clauses.prefix(64)
+        defer {
+            for doc in touched { scores[Int(doc)] = 0; matched[Int(doc)] = 0 }
+            touched.removeAll(keepingCapacity: true)
+        }
+        for (index, clause) in clauses.enumerated() {
+            let bit = UInt64(1) << UInt64(index)
+            for field in Field.allCases {
+                let boost = field == .title ? ranking.titleBoost : 1
+                if clause.isPhrase {
+                    try scorePhrase(clause, field: field, boost: boost, bit: bit)
+                } else {
+                    try scoreTerm(clause.terms[0].term, field: field, boost: boost, bit: bit)
+                }
+            }
+        }
+        let required = clauses.count == 64 ? UInt64.max : (UInt64(1) << UInt64(clauses.count)) - 1
+        var top = TopK(k: k)
+        var total = 0
+        for doc in touched {
+            let mask = matched[Int(doc)]
+            if mode == .all && mask != required { continue }
+            total += 1
+            top.insert(doc: doc, score: scores[Int(doc)])
+        }
+        return (top.sorted(), total)
+    }
+
+    private func idf(_ docFreq: Int) -> Float {
+        let n = Float(reader.documentCount), df = Float(docFreq)
+        return log(1 + (n - df + 0.5) / (df + 0.5))
+    }
+
+    private func accumulate(doc: Int32, freq: Float, weight: Float, factors: [Float], norms: UnsafeRawBufferPointer, bit: UInt64) {
+        let index = Int(doc)
+        if matched[index] == 0 { touched.append(doc) }
+        matched[index] |= bit
+        scores[index] += weight * freq * (ranking.k1 + 1) / (freq + factors[Int(norms[index])])
+    }
+
+    private func scoreTerm(_ term: String, field: Field, boost: Float, bit: UInt64) throws {
+        guard var cursor = try reader.postings(field, term) else { return }
+        let weight = boost * idf(cursor.docFreq)
+        let factors = normFactors[field]!, norms = reader.norms(field)
+        while try cursor.next() {
+            accumulate(doc: cursor.doc, freq: Float(cursor.freq), weight: weight, factors: factors, norms: norms, bit: bit)
+        }
+    }
+
+    private func scorePhrase(_ clause: Query.Clause, field: Field, boost: Float, bit: UInt64) throws {
+        var cursors: [PostingsCursor] = []
+        for term in clause.terms {
+            guard let cursor = try reader.postings(field, term.term) else { return }
+            cursors.append(cursor)
+        }
+        // Lucene's phrase weight: the sum of the terms' idf.
+        let weight = boost * cursors.reduce(0) { $0 + idf($1.docFreq) }
+        let factors = normFactors[field]!, norms = reader.norms(field)
+        while positionBuffers.count < cursors.count { positionBuffers.append([]) }
+        var target: Int32 = 0
+        outer: while true {
+            // Leapfrog: advance every cursor to the largest current document until all agree.
+            var agreed = true
+            for index in cursors.indices {
+                guard try cursors[index].advance(to: target) else { break outer }
+                if cursors[index].doc != target {
+                    target = cursors[index].doc
+                    agreed = false
+                }
+            }
+            guard agreed else { continue }
+            let count = try phraseCount(&cursors, offsets: clause.terms.map(\.offset))
+            if count > 0 {
+                accumulate(doc: target, freq: Float(count), weight: weight, factors: factors, norms: norms, bit: bit)
+            }
+            target += 1
+        }
+    }
+
+    /// How often the terms stand at their offsets in the current document.
+    private func phraseCount(_ cursors: inout [PostingsCursor], offsets: [Int]) throws -> Int {
+        for index in cursors.indices { try cursors[index].positions(into: &positionBuffers[index]) }
+        var count = 0
+        for start in positionBuffers[0] {
+            let anchor = Int(start) - offsets[0]
+            var all = true
+            for index in 1..<cursors.count {
+                let wanted = Int32(anchor + offsets[index])
+                if !Self.contains(positionBuffers[index], wanted) { all = false; break }
+            }
+            if all { count += 1 }
+        }
+        return count
+    }
+
+    private static func contains(_ sorted: [Int32], _ value: Int32) -> Bool {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low] == value
+    }
+}

@@ -1,0 +1,124 @@
+import CZstd
+
+/// Writes stored documents in zstd-compressed blocks of about 64 KiB of text, so that reading one
+/// hit decompresses one block, and the store stays a fraction of the raw text.
+///
+/// Body layout: blocks (uncompressed length UInt32 LE · zstd frame) · per block its first
+/// document (UInt32 LE) and byte offset (UInt64 LE) · block count (UInt64) · document count (UInt64).
+final class DocumentStoreWriter {
+    static let targetBlockBytes = 64 * 1024
+    static let compressionLevel: Int32 = 3
+
+    private let file: IndexFileWriter
+    private var pending = ByteWriter()
+    private var pendingFirstDoc = 0
+    private var documentCount = 0
+    private var blocks: [(firstDoc: UInt32, offset: UInt64)] = []
+    private var compressed: [UInt8] = []
+
+    init(file: IndexFileWriter) { self.file = file }
+
+    func add(_ document: Document) throws {
+        if pending.count == 0 { pendingFirstDoc = documentCount }
+        pending.appendString(document.id)
+        pending.appendString(document.title)
+        pending.appendString(document.body)
+        for optional in [document.date, document.url, document.source] {
+            pending.appendString(optional ?? "")
+        }
+        documentCount += 1
+        if pending.count >= Self.targetBlockBytes { try flushBlock() }
+    }
+
+    func finish() throws {
+        if pending.count > 0 { try flushBlock() }
+        var trailer = ByteWriter()
+        for block in blocks {
+            trailer.appendUInt32(block.firstDoc)
+            trailer.appendUInt64(block.offset)
+        }
+        trailer.appendUInt64(UInt64(blocks.count))
+        trailer.appendUInt64(UInt64(documentCount))
+        try file.write(trailer.bytes)
+    }
+
+    private func flushBlock() throws {
+        let bound = ZSTD_compressBound(pending.count)
+        if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
+        let size = pending.bytes.withUnsafeBytes { source in
+            compressed.withUnsafeMutableBytes { target in
+                ZSTD_compress(target.baseAddress, target.count, source.baseAddress, source.count, Self.compressionLevel)
+            }
+        }
+        guard ZSTD_isError(size) == 0 else { throw KidxError.io(path: file.path, reason: "zstd compression failed") }
+        blocks.append((UInt32(pendingFirstDoc), UInt64(file.bodyOffset)))
+        var header = ByteWriter()
+        header.appendUInt32(UInt32(pending.count))
+        try file.write(header.bytes)
+        try compressed.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[0..<size])) }
+        pending.removeAll()
+    }
+}
+
+/// Reads stored documents by internal number.
+struct DocumentStore {
+    private let body: UnsafeRawBufferPointer
+    private let file: String
+    private let blockCount: Int
+    private let blockTable: Int
+    let documentCount: Int
+
+    init(file mapped: MappedIndexFile) throws {
+        body = mapped.body
+        file = mapped.name
+        guard body.count >= 16 else { throw KidxError.corruptIndex(file: file, reason: "store trailer is missing") }
+        var trailer = ByteReader(body, offset: body.count - 16, file: file)
+        blockCount = Int(try trailer.readUInt64())
+        documentCount = Int(try trailer.readUInt64())
+        blockTable = body.count - 16 - blockCount * 12
+        guard blockCount >= 0, blockCount <= body.count / 12, blockTable >= 0 else {
+            throw KidxError.corruptIndex(file: file, reason: "block count \(blockCount) does not fit the file")
+        }
+    }
+
+    private func block(_ index: Int) -> (firstDoc: Int, offset: Int) {
+        let entry = blockTable + index * 12
+        let firstDoc = Int(UInt32(littleEndian: body.loadUnaligned(fromByteOffset: entry, as: UInt32.self)))
+        let offset = Int(UInt64(littleEndian: body.loadUnaligned(fromByteOffset: entry + 4, as: UInt64.self)))
+        return (firstDoc, offset)
+    }
+
+    /// The stored document number `doc` (0-based, in indexing order).
+    func document(_ doc: Int) throws -> Document {
+        guard doc >= 0, doc < documentCount, blockCount > 0 else {
+            throw KidxError.corruptIndex(file: file, reason: "document \(doc) is not in the store")
+        }
+        var low = 0, high = blockCount - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if block(middle).firstDoc <= doc { low = middle } else { high = middle - 1 }
+        }
+        let (firstDoc, start) = block(low)
+        let end = low + 1 < blockCount ? block(low + 1).offset : blockTable
+        guard start >= 0, start + 4 <= end, end <= blockTable else { throw KidxError.corruptIndex(file: file, reason: "block \(low) has a bad offset") }
+        var reader = ByteReader(body, offset: start, file: file)
+        let length = Int(try reader.readUInt32())
+        guard length <= 1 << 31 else { throw KidxError.corruptIndex(file: file, reason: "block \(low) claims \(length) bytes") }
+        let frame = try reader.readBytes(end - reader.offset)
+        var plain = [UInt8](repeating: 0, count: length)
+        let size = plain.withUnsafeMutableBytes { ZSTD_decompress($0.baseAddress, length, frame.baseAddress, frame.count) }
+        guard ZSTD_isError(size) == 0, size == length else {
+            throw KidxError.corruptIndex(file: file, reason: "block \(low) does not decompress")
+        }
+        return try plain.withUnsafeBytes { raw in
+            var entries = ByteReader(raw, file: file)
+            for _ in firstDoc..<doc {
+                for _ in 0..<6 { _ = try entries.readBytes(try entries.readInt()) }
+            }
+            let id = try entries.readString(), title = try entries.readString(), text = try entries.readString()
+            let date = try entries.readString(), url = try entries.readString(), source = try entries.readString()
+            return Document(id: id, title: title, body: text, date: date.isEmpty ? nil : date,
+                            url: url.isEmpty ? nil : url, source: source.isEmpty ? nil : source)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+/// Where a field-term's postings are, as stored in the term dictionary.
+struct TermInfo: Equatable {
+    var docFreq: Int
+    var postingsOffset: Int
+    var positionsOffset: Int
+}
+
+/// The index fields. A dictionary key is the field's byte followed by the term's UTF-8 bytes,
+/// so each field has its own sorted range of terms.
+public enum Field: UInt8, CaseIterable, Sendable, Codable {
+    /// The headline.
+    case title = 1
+    /// The article text.
+    case body = 2
+
+    var name: String { self == .title ? "title" : "body" }
+
+    /// The dictionary key of `term` in this field.
+    func key(_ term: String) -> [UInt8] { [rawValue] + Array(term.utf8) }
+}
+
+/// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed
+/// against the previous one and its offsets delta-coded, and a trailer with the byte offset of
+/// every block, so a lookup binary-searches the blocks' first terms and scans one block.
+///
+/// Body layout: blocks · block offsets (UInt64 LE each) · block count (UInt64) · term count (UInt64).
+final class TermDictionaryWriter {
+    static let blockSize = 32
+
+    private let file: IndexFileWriter
+    private var block = ByteWriter()
+    private var blockOffsets: [UInt64] = []
+    private var entriesInBlock = 0
+    private var previousKey: [UInt8] = []
+    private var previousInfo = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
+    private(set) var termCount = 0
+
+    init(file: IndexFileWriter) { self.file = file }
+
+    /// Adds the next key; keys must come in strictly ascending byte order.
+    func add(key: [UInt8], info: TermInfo) throws {
+        precondition(termCount == 0 || key.lexicographicallyPrecedes(previousKey) == false && key != previousKey, "terms out of order")
+        if entriesInBlock == Self.blockSize { try flushBlock() }
+        let first = entriesInBlock == 0
+        if first { blockOffsets.append(UInt64(file.bodyOffset)) }
+        let shared = first ? 0 : zip(key, previousKey).prefix(while: { $0 == $1 }).count
+        block.appendVarint(shared)
+        block.appendVarint(key.count - shared)
+        block.append(contentsOf: key[shared...])
+        block.appendVarint(info.docFreq)
+        block.appendVarint(first ? info.postingsOffset : info.postingsOffset - previousInfo.postingsOffset)
+        block.appendVarint(first ? info.positionsOffset : info.positionsOffset - previousInfo.positionsOffset)
+        previousKey = key
+        previousInfo = info
+        entriesInBlock += 1
+        termCount += 1
+    }
+
+    /// Writes the last block and the trailer.
+    func finish() throws {
+        try flushBlock()
+        var trailer = ByteWriter()
+        for offset in blockOffsets { trailer.appendUInt64(offset) }
+        trailer.appendUInt64(UInt64(blockOffsets.count))
+        trailer.appendUInt64(UInt64(termCount))
+        try file.write(trailer.bytes)
+    }
+
+    private func flushBlock() throws {
+        try file.write(block.bytes)
+        block.removeAll()
+        entriesInBlock = 0
+    }
+}
+
+/// Reads the term dictionary from a mapped file: lookups and ordered scans.
+struct TermDictionary {
+    private let body: UnsafeRawBufferPointer
+    private let file: String
+    private let blockTable: Int
+    let blockCount: Int
+    /// Number of field-terms.
+    let termCount: Int
+
+    init(file mapped: MappedIndexFile) throws {
+        body = mapped.body
+        file = mapped.name
+        guard body.count >= 16 else { throw KidxError.corruptIndex(file: file, reason: "term dictionary trailer is missing") }
+        var trailer = ByteReader(body, offset: body.count - 16, file: file)
+        blockCount = Int(try trailer.readUInt64())
+        termCount = Int(try trailer.readUInt64())
+        blockTable = body.count - 16 - blockCount * 8
+        guard blockCount >= 0, blockCount <= body.count / 8, blockTable >= 0 else {
+            throw KidxError.corruptIndex(file: file, reason: "block count \(blockCount) does not fit the file")
+        }
+    }
+
+    private func blockOffset(_ index: Int) throws -> Int {
+        let offset = Int(UInt64(littleEndian: body.loadUnaligned(fromByteOffset: blockTable + index * 8, as: UInt64.self)))
+        guard offset >= 0, offset < blockTable else { throw KidxError.corruptIndex(file: file, reason: "block offset \(offset) out of range") }
+        return offset
+    }
+
+    /// Compares the first key of block `index` with `key`.
+    private func firstKey(ofBlock index: Int) throws -> UnsafeRawBufferPointer {
+        var reader = ByteReader(body, offset: try blockOffset(index), file: file)
+        _ = try reader.readInt()
+        let length = try reader.readInt()
+        return try reader.readBytes(length)
+    }
+
+    /// The info of `key`, or nil when the dictionary does not have it.
+    func lookup(_ key: [UInt8]) throws -> TermInfo? {
+        guard blockCount > 0 else { return nil }
+        // The last block whose first key is <= key.
+        var low = 0, high = blockCount - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if compare(try firstKey(ofBlock: middle), key) <= 0 { low = middle } else { high = middle - 1 }
+        }
+        var found: TermInfo?
+        try scan(fromBlock: low) { entryKey, info in
+            let order = compare(entryKey, key)
+            if order == 0 { found = info }
+            return order < 0
+        }
+        return found
+    }
+
+    /// Calls `body` with every key and info from the first key >= `prefix` on, in order, while
+    /// the key starts with `prefix` and `body` returns true.
+    func forEach(withPrefix prefix: [UInt8], _ body: (_ key: [UInt8], TermInfo) throws -> Bool) throws {
+        guard blockCount > 0 else { return }
+        var low = 0, high = blockCount - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if compare(try firstKey(ofBlock: middle), prefix) < 0 { low = middle } else { high = middle - 1 }
+        }
+        var keyBuffer: [UInt8] = []
+        try scan(fromBlock: low) { entryKey, info in
+            if compare(entryKey, prefix) < 0 { return true }
+            guard entryKey.starts(with: prefix) else { return false }
+            keyBuffer.removeAll(keepingCapacity: true)
+            keyBuffer.append(contentsOf: entryKey)
+            return try body(keyBuffer, info)
+        }
+    }
+
+    /// Decodes entries from the start of block `index` onwards while `body` returns true.
+    private func scan(fromBlock index: Int, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
+        var key: [UInt8] = []
+        var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
+        var block = index
+        while block < blockCount {
+            var reader = ByteReader(self.body, offset: try blockOffset(block), file: file)
+            let end = block + 1 < blockCount ? try blockOffset(block + 1) : blockTable
+            var first = true
+            while reader.offset < end {
+                let shared = try reader.readInt()
+                let suffixLength = try reader.readInt()
+                guard shared <= key.count else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
+                key.removeSubrange(shared...)
+                key.append(contentsOf: try reader.readBytes(suffixLength))
+                info.docFreq = try reader.readInt()
+                let postings = try reader.readInt(), positions = try reader.readInt()
+                info.postingsOffset = first ? postings : info.postingsOffset + postings
+                info.positionsOffset = first ? positions : info.positionsOffset + positions
+                first = false
+                let proceed = try key.withUnsafeBytes { try body($0, info) }
+                if !proceed { return }
+            }
+            block += 1
+        }
+    }
+
+    /// Every entry in order (for `kidx check` and statistics).
+    func forEachEntry(_ body: (_ key: [UInt8], TermInfo) throws -> Void) throws {
+        try scan(fromBlock: 0) { key, info in
+            try body(Array(key), info)
+            return true
+        }
+    }
+
+    private func compare(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int {
+        let count = min(a.count, b.count)
+        for index in 0..<count where a[index] != b[index] {
+            return a[index] < b[index] ? -1 : 1
+        }
+        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+}

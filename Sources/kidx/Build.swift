@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Kidx
+
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Index a folder of German news articles (.txt, .md, .jsonl, .jsonl.gz).",
+        discussion: "Writes a new index generation and switches to it only when complete, so an interrupted build leaves the previous index usable.")
+
+    @Argument(help: "The corpus folder (or a single file).")
+    var corpus: String
+
+    @OptionGroup var indexOptions: IndexOptions
+
+    @Flag(name: .long, help: "Print the summary as JSON.")
+    var json = false
+
+    @Flag(name: .long, help: "Leave out stemming (for measuring what it contributes).")
+    var noStemming = false
+
+    @Flag(name: .long, help: "Keep stop words.")
+    var noStopWords = false
+
+    @Flag(name: .long, help: "Leave out ae/oe/ue = ä/ö/ü folding.")
+    var noVariants = false
+
+    @Flag(name: .long, help: "Drop titles and index bodies only (for known-item evaluation).")
+    var noTitles = false
+
+    func run() throws {
+        try reportingErrors {
+            let options = AnalyzerOptions(stemming: !noStemming, stopWords: !noStopWords, spellingVariants: !noVariants)
+            let writer = try IndexWriter(directory: indexOptions.index, options: options)
+            let reader = CorpusReader(root: corpus)
+            var problems: [CorpusProblem] = []
+            var duplicates = 0
+            var textBytes = 0
+            let start = Date()
+            var lastProgress = start
+            try reader.read({ document in
+                var document = document
+                if noTitles { document.title = "" }
+                textBytes += document.title.utf8.count + document.body.utf8.count
+                if try !writer.add(document) {
+                    duplicates += 1
+                    problems.append(CorpusProblem(path: document.id, line: nil, reason: "duplicate document id, later copy skipped"))
+                }
+                let now = Date()
+                if now.timeIntervalSince(lastProgress) > 0.2 {
+                    lastProgress = now
+                    let rate = Double(writer.documentCount) / max(now.timeIntervalSince(start), 0.001)
+                    Terminal.progress("indexing: \(Terminal.grouped(writer.documentCount)) documents (\(Terminal.grouped(Int(rate))) docs/s)")
+                }
+            }, problem: { problem in
+                problems.append(problem)
+                Terminal.endProgress()
+                Terminal.note("skipped \(problem)")
+            })
+            guard writer.documentCount > 0 else { throw KidxError.emptyCorpus(path: corpus) }
+            Terminal.progress("writing index: \(Terminal.grouped(writer.documentCount)) documents")
+            let indexStart = Date()
+            let summary = try writer.commit()
+            Terminal.endProgress()
+            let seconds = Date().timeIntervalSince(start)
+            if json {
+                Terminal.printJSON([
+                    "documents": summary.documents, "terms": summary.terms, "postings": summary.postings,
+                    "bytes": summary.bytes, "seconds": seconds, "skipped": problems.count,
+                    "problems": problems.map(\.description), "index": indexOptions.index, "generation": summary.generation,
+                ] as [String: Any])
+            } else {
+                print("indexed \(Terminal.grouped(summary.documents)) documents into \(indexOptions.index) in \(String(format: "%.1f", seconds)) s: \(Terminal.grouped(summary.terms)) terms, \(Terminal.grouped(summary.postings)) postings, \(Terminal.grouped(summary.bytes)) bytes")
+                if !problems.isEmpty { print("skipped \(problems.count) file(s) or line(s); see the messages above") }
+            }
+            // For ../shared/peers: the in-process figure it reads from build output.
+            if ProcessInfo.processInfo.environment["KIDX_PEER_RESULT"] != nil {
+                let peer: [String: Any] = ["index_s": seconds, "docs": summary.documents, "text_bytes": textBytes, "commit_s": Date().timeIntervalSince(indexStart)]
+                let data = try JSONSerialization.data(withJSONObject: peer, options: [.sortedKeys])
+                print("PEER-RESULT " + String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import Kidx
+
+@main
+struct KidxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kidx",
+        abstract: "Full-text search for German news.",
+        subcommands: [Build.self, Search.self, Show.self, Stats.self, Check.self, Analyze.self, BenchQueries.self]
+    )
+}
+
+/// Options every index-reading command shares.
+struct IndexOptions: ParsableArguments {
+    @Option(name: .long, help: "The index directory.")
+    var index = "Index"
+}
+
+/// Runs `body`, turning a kidx error into a one-line message on standard error and exit code 1.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as KidxError {
+        Terminal.error(error.description)
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Kidx
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print documents, terms, postings and bytes per file.")
+
+    @OptionGroup var indexOptions: IndexOptions
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let stats = try IndexReader(directory: indexOptions.index).statistics()
+            if json {
+                Terminal.printJSON(["documents": stats.documents, "terms": stats.terms, "postings": stats.postings,
+                                    "files": stats.files, "generation": stats.generation] as [String: Any])
+                return
+            }
+            print("index       \(indexOptions.index) (\(stats.generation))")
+            print("documents   \(Terminal.grouped(stats.documents))")
+            print("terms       \(Terminal.grouped(stats.terms))")
+            print("postings    \(Terminal.grouped(stats.postings))")
+            for (name, bytes) in stats.files.sorted(by: { $0.key < $1.key }) {
+                print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + Terminal.grouped(bytes).leftPadded(14) + " bytes")
+            }
+            print("total".padding(toLength: 14, withPad: " ", startingAt: 0) + Terminal.grouped(stats.files.values.reduce(0, +)).leftPadded(14) + " bytes")
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Verify every checksum and decode every structure of the index.")
+
+    @OptionGroup var indexOptions: IndexOptions
+
+    func run() throws {
+        try reportingErrors {
+            let reader = try IndexReader(directory: indexOptions.index)
+            try reader.verify { Terminal.progress("checking \($0)") }
+            Terminal.endProgress()
+            print("ok: \(Terminal.grouped(reader.documentCount)) documents, every file verified")
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
