@@ -16,7 +16,7 @@ enum FieldNorms {
     /// The byte for `length`: the largest step not above it.
     static func encode(_ length: Int) -> UInt8 {
         if length < 24 { return UInt8(max(length, 0)) }
-        var low = 24, high = 255
+        var low = 23, high = 255
         while low < high {
             let middle = (low + high + 1) / 2
             if lengths[middle] <= length { low = middle } else { high = middle - 1 }

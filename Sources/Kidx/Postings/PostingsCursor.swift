@@ -48,14 +48,21 @@ struct PostingsCursor {
         self.postings = postings
         self.positionsData = positions
         self.file = file
-        var reader = ByteReader(postings, offset: postingsOffset, file: file)
         let fullBlocks = docFreq / BitPacking.blockSize
+        // Each skip entry takes at least five bytes: a damaged count must not allocate wildly.
+        guard docFreq > 0, postingsOffset >= 0, positionsOffset >= 0, positionsOffset <= positions.count,
+              postingsOffset <= postings.count, fullBlocks * 5 <= postings.count - postingsOffset else {
+            throw KidxError.corruptIndex(file: file, reason: "posting list address out of range")
+        }
+        var reader = ByteReader(postings, offset: postingsOffset, file: file)
         blocks.reserveCapacity(fullBlocks)
         var lastDoc: Int32 = -1
         var blockOffsets: [(Int, Int)] = []
         var totalBlockBytes = 0, totalPositionBytes = 0
         for _ in 0..<fullBlocks {
-            lastDoc += Int32(truncatingIfNeeded: try reader.readVarint())
+            let next = lastDoc &+ Int32(truncatingIfNeeded: try reader.readVarint())
+            guard next > lastDoc else { throw KidxError.corruptIndex(file: file, reason: "skip table out of order") }
+            lastDoc = next
             let blockBytes = try reader.readInt()
             let positionBytes = try reader.readInt()
             let maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
@@ -125,9 +132,13 @@ struct PostingsCursor {
                 }
             }
             for slot in 0..<BitPacking.blockSize {
-                previous += Int32(bitPattern: UInt32(bitPattern: docs[slot])) + 1
+                previous = previous &+ docs[slot] &+ 1
                 docs[slot] = previous
-                freqs[slot] += 1
+                freqs[slot] &+= 1
+            }
+            // Damaged data shows as ids that do not ascend or overrun the skip table's last id.
+            guard docs[0] >= 0, previous == blocks[index].lastDoc else {
+                throw KidxError.corruptIndex(file: file, reason: "block \(index) does not match its skip entry")
             }
             blockCount = BitPacking.blockSize
             positionsOffset = blocks[index].positionsOffset
@@ -138,7 +149,9 @@ struct PostingsCursor {
             blockCount = docFreq % BitPacking.blockSize
             for slot in 0..<blockCount {
                 let code = try reader.readVarint()
-                previous += Int32(truncatingIfNeeded: code >> 1) + 1
+                let next = previous &+ Int32(truncatingIfNeeded: code >> 1) &+ 1
+                guard next > previous else { throw KidxError.corruptIndex(file: file, reason: "document ids out of order") }
+                previous = next
                 docs[slot] = previous
                 freqs[slot] = code & 1 == 1 ? 1 : UInt32(truncatingIfNeeded: try reader.readVarint())
             }
@@ -164,7 +177,7 @@ struct PostingsCursor {
         for _ in 0..<positionsToSkip { _ = try reader.readVarint() }
         var position: Int32 = 0
         for _ in 0..<Int(freqs[slot]) {
-            position += Int32(truncatingIfNeeded: try reader.readVarint())
+            position = position &+ Int32(truncatingIfNeeded: try reader.readVarint())
             output.append(position)
         }
         // The next document's positions start here.

@@ -154,8 +154,11 @@ public final class Searcher {
         return log(1 + (n - df + 0.5) / (df + 0.5))
     }
 
-    private func accumulate(doc: Int32, freq: Float, weight: Float, factors: [Float], norms: UnsafeRawBufferPointer, bit: UInt64) {
+    private func accumulate(doc: Int32, freq: Float, weight: Float, factors: [Float], norms: UnsafeRawBufferPointer, bit: UInt64) throws {
         let index = Int(doc)
+        guard index < scores.count else {
+            throw KidxError.corruptIndex(file: reader.postingsFile.name, reason: "document \(doc) beyond the last document")
+        }
         if matched[index] == 0 { touched.append(doc) }
         matched[index] |= bit
         scores[index] += weight * freq * (ranking.k1 + 1) / (freq + factors[Int(norms[index])])
@@ -166,7 +169,7 @@ public final class Searcher {
         let weight = boost * idf(cursor.docFreq)
         let factors = normFactors[field]!, norms = reader.norms(field)
         while try cursor.next() {
-            accumulate(doc: cursor.doc, freq: Float(cursor.freq), weight: weight, factors: factors, norms: norms, bit: bit)
+            try accumulate(doc: cursor.doc, freq: Float(cursor.freq), weight: weight, factors: factors, norms: norms, bit: bit)
         }
     }
 
@@ -194,7 +197,7 @@ public final class Searcher {
             guard agreed else { continue }
             let count = try phraseCount(&cursors, offsets: clause.terms.map(\.offset))
             if count > 0 {
-                accumulate(doc: target, freq: Float(count), weight: weight, factors: factors, norms: norms, bit: bit)
+                try accumulate(doc: target, freq: Float(count), weight: weight, factors: factors, norms: norms, bit: bit)
             }
             target += 1
         }

@@ -62,6 +62,8 @@ final class DocumentStoreWriter {
 
 /// Reads stored documents by internal number.
 struct DocumentStore {
+    /// Keeps the mapping alive as long as `body` is used.
+    private let mapped: MappedIndexFile
     private let body: UnsafeRawBufferPointer
     private let file: String
     private let blockCount: Int
@@ -69,6 +71,7 @@ struct DocumentStore {
     let documentCount: Int
 
     init(file mapped: MappedIndexFile) throws {
+        self.mapped = mapped
         body = mapped.body
         file = mapped.name
         guard body.count >= 16 else { throw KidxError.corruptIndex(file: file, reason: "store trailer is missing") }
@@ -105,6 +108,9 @@ struct DocumentStore {
         let length = Int(try reader.readUInt32())
         guard length <= 1 << 31 else { throw KidxError.corruptIndex(file: file, reason: "block \(low) claims \(length) bytes") }
         let frame = try reader.readBytes(end - reader.offset)
+        guard ZSTD_getFrameContentSize(frame.baseAddress, frame.count) == UInt64(length) else {
+            throw KidxError.corruptIndex(file: file, reason: "block \(low) length does not match its frame")
+        }
         var plain = [UInt8](repeating: 0, count: length)
         let size = plain.withUnsafeMutableBytes { ZSTD_decompress($0.baseAddress, length, frame.baseAddress, frame.count) }
         guard ZSTD_isError(size) == 0, size == length else {

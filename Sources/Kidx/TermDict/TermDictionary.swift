@@ -75,6 +75,8 @@ final class TermDictionaryWriter {
 
 /// Reads the term dictionary from a mapped file: lookups and ordered scans.
 struct TermDictionary {
+    /// Keeps the mapping alive as long as `body` is used.
+    private let mapped: MappedIndexFile
     private let body: UnsafeRawBufferPointer
     private let file: String
     private let blockTable: Int
@@ -83,6 +85,7 @@ struct TermDictionary {
     let termCount: Int
 
     init(file mapped: MappedIndexFile) throws {
+        self.mapped = mapped
         body = mapped.body
         file = mapped.name
         guard body.count >= 16 else { throw KidxError.corruptIndex(file: file, reason: "term dictionary trailer is missing") }

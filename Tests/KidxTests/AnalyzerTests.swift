@@ -1,0 +1,77 @@
+import Testing
+@testable import Kidx
+
+@Suite("German analyzer")
+struct AnalyzerTests {
+    let analyzer = GermanAnalyzer()
+
+    private func terms(_ text: String) -> [String] { analyzer.tokens(of: text).map(\.term) }
+
+    @Test("inflections share a stem: Sanktionen = Sanktion = sanktionen")
+    func inflections() {
+        #expect(terms("Sanktionen") == terms("Sanktion"))
+        #expect(terms("sanktionen") == terms("SANKTIONEN"))
+        #expect(terms("Nordkoreas") == terms("Nordkorea"))
+    }
+
+    @Test("ß and ss meet: Straße = Strasse")
+    func sharpS() {
+        #expect(terms("Die Straße war gesperrt") == terms("Die Strasse war gesperrt"))
+    }
+
+    @Test("umlaut spellings meet: Pjöngjang = Pjoengjang = Pjongjang, Müller = Mueller")
+    func umlautSpellings() {
+        let reference = terms("Pjöngjang")
+        #expect(terms("Pjoengjang") == reference)
+        #expect(terms("Pjongjang") == reference)
+        #expect(terms("Müller") == terms("Mueller"))
+        // `ue` after `q` is not an umlaut.
+        #expect(terms("Quelle") == ["quell"])
+    }
+
+    @Test("Unicode: decomposed umlauts and compatibility forms normalize")
+    func unicodeNormalization() {
+        #expect(terms("Pju\u{0308}ngjang") == terms("Pjüngjang"))
+        #expect(terms("ﬁnanzen") == terms("Finanzen"))
+    }
+
+    @Test("a hyphenated word is indexed in parts and joined, at the first part's position")
+    func hyphenated() {
+        let tokens = analyzer.tokens(of: "Gespräche mit Nord-Korea begannen")
+        let joined = try! #require(tokens.first { $0.kind == .hyphenJoined })
+        #expect(joined.term == terms("Nordkorea").first)
+        let parts = tokens.filter { $0.byteRange.overlaps(joined.byteRange) && $0.kind != .hyphenJoined }
+        #expect(parts.map(\.term) == ["nord", "korea"])
+        #expect(joined.position == parts[0].position)
+        #expect(analyzer.queryTerms(of: "Nord-Korea") == terms("Nordkorea"))
+    }
+
+    @Test("stop words are dropped but keep their position")
+    func stopWords() {
+        let tokens = analyzer.tokens(of: "Mangel an Impfstoff")
+        #expect(tokens.count == 2)
+        #expect(tokens[1].position - tokens[0].position == 2)
+        #expect(analyzer.tokens(of: "und der die das").isEmpty)
+    }
+
+    @Test("offsets point at the original text, also after ß and umlauts")
+    func offsets() {
+        let text = "Große Straßen in Düsseldorf"
+        let bytes = Array(text.utf8)
+        let surfaces = analyzer.tokens(of: text).map { String(decoding: bytes[$0.byteRange], as: UTF8.self) }
+        #expect(surfaces == ["Große", "Straßen", "Düsseldorf"])
+    }
+
+    @Test("switching stages off changes the terms")
+    func options() {
+        let plain = GermanAnalyzer(options: AnalyzerOptions(stemming: false, stopWords: false))
+        #expect(plain.tokens(of: "Die Sanktionen").map(\.term) == ["die", "sanktionen"])
+        #expect(plain.tokens(of: "Pjöngjang").map(\.term) == plain.tokens(of: "Pjoengjang").map(\.term))
+    }
+
+    @Test("numbers are tokens")
+    func numbers() {
+        #expect(terms("3,5 Prozent im Jahr 2024").contains("2024"))
+        #expect(terms("3,5 Prozent").contains("3,5"))
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+@testable import Kidx
+
+@Suite("On-disk codecs round-trip")
+struct CodecTests {
+    @Test("variable-byte integers")
+    func varints() throws {
+        var writer = ByteWriter()
+        let values: [UInt64] = [0, 1, 127, 128, 16_383, 16_384, UInt64(UInt32.max), UInt64.max]
+        for value in values { writer.appendVarint(value) }
+        let (decoded, atEnd, overrun) = try writer.bytes.withUnsafeBytes { raw -> ([UInt64], Bool, Bool) in
+            var reader = ByteReader(raw, file: "test")
+            let decoded = try values.map { _ in try reader.readVarint() }
+            let atEnd = reader.isAtEnd
+            let overrun = (try? reader.readVarint()) == nil
+            return (decoded, atEnd, overrun)
+        }
+        #expect(decoded == values)
+        #expect(atEnd && overrun)
+    }
+
+    @Test("bit packing, every width", arguments: 0...32)
+    func bitPacking(width: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let maximum: UInt32 = width == 0 ? 0 : (width == 32 ? .max : (1 << UInt32(width)) - 1)
+        var values = (0..<BitPacking.blockSize).map { _ in UInt32.random(in: 0...maximum, using: &generator) }
+        values[0] = maximum
+        var packed: [UInt8] = []
+        values.withUnsafeBufferPointer {
+            #expect(BitPacking.bitWidth($0) == width)
+            BitPacking.pack($0, width: width, into: &packed)
+        }
+        #expect(packed.count == BitPacking.packedSize(count: BitPacking.blockSize, width: width))
+        var output = [UInt32](repeating: 7, count: BitPacking.blockSize)
+        packed.withUnsafeBytes { raw in
+            output.withUnsafeMutableBufferPointer {
+                BitPacking.unpack(raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: BitPacking.blockSize, width: width, into: $0.baseAddress!)
+            }
+        }
+        #expect(output == values)
+    }
+
+    /// Writes posting lists, maps them back, and compares documents, frequencies and positions.
+    private func roundTrip(_ lists: [[(doc: Int32, positions: [Int32])]]) throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let postingsFile = try IndexFileWriter(path: folder + "/p", kind: .postings)
+        let positionsFile = try IndexFileWriter(path: folder + "/q", kind: .positions)
+        var writer = PostingsWriter()
+        var addresses: [PostingsWriter.ListAddress] = []
+        for list in lists {
+            addresses.append(try writer.write(
+                docs: list.map(\.doc)[...], freqs: list.map { UInt32($0.positions.count) }[...],
+                positions: list.flatMap(\.positions)[...], norms: { UInt8(truncatingIfNeeded: $0) },
+                postings: postingsFile, positionsFile: positionsFile))
+        }
+        try postingsFile.finish()
+        try positionsFile.finish()
+        let postings = try MappedIndexFile(path: folder + "/p", kind: .postings)
+        let positions = try MappedIndexFile(path: folder + "/q", kind: .positions)
+        try postings.verifyChecksum()
+        for (list, address) in zip(lists, addresses) {
+            var cursor = try PostingsCursor(docFreq: address.docFreq, postingsOffset: address.postingsOffset,
+                                            positionsOffset: address.positionsOffset, postings: postings.body,
+                                            positions: positions.body, file: "p")
+            var buffer: [Int32] = []
+            for expected in list {
+                #expect(try cursor.next())
+                #expect(cursor.doc == expected.doc)
+                #expect(Int(cursor.freq) == expected.positions.count)
+                try cursor.positions(into: &buffer)
+                #expect(buffer == expected.positions)
+            }
+            #expect(try cursor.next() == false)
+            #expect(cursor.doc == PostingsCursor.exhausted)
+        }
+    }
+
+    private func randomList(count: Int, maxGap: Int32, maxFreq: Int) -> [(doc: Int32, positions: [Int32])] {
+        var doc: Int32 = -1
+        return (0..<count).map { _ in
+            doc += Int32.random(in: 1...maxGap)
+            var position: Int32 = -1
+            let positions = (0..<Int.random(in: 1...maxFreq)).map { _ in position += Int32.random(in: 1...50); return position }
+            return (doc, positions)
+        }
+    }
+
+    @Test("posting lists: random, empty tail, one document, block edges, maximum ids, equal frequencies")
+    func postings() throws {
+        var lists: [[(doc: Int32, positions: [Int32])]] = []
+        for count in [1, 2, 127, 128, 129, 256, 1000] { lists.append(randomList(count: count, maxGap: 40, maxFreq: 6)) }
+        lists.append([(0, [0])])
+        lists.append([(Int32.max - 1, [0, Int32.max - 1])])
+        lists.append((0..<300).map { (Int32($0), [Int32(3)]) })   // dense, every frequency 1
+        lists.append((0..<130).map { (Int32($0) * 1_000_000, [1, 2, 3]) })  // wide gaps, equal frequencies
+        try roundTrip(lists)
+    }
+
+    @Test("advance(to:) skips blocks and lands on the first document at or after the target")
+    func advance() throws {
+        let list = randomList(count: 1500, maxGap: 20, maxFreq: 3)
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let postingsFile = try IndexFileWriter(path: folder + "/p", kind: .postings)
+        let positionsFile = try IndexFileWriter(path: folder + "/q", kind: .positions)
+        var writer = PostingsWriter()
+        let address = try writer.write(docs: list.map(\.doc)[...], freqs: list.map { UInt32($0.positions.count) }[...],
+                                       positions: list.flatMap(\.positions)[...], norms: { _ in 0 },
+                                       postings: postingsFile, positionsFile: positionsFile)
+        try postingsFile.finish()
+        try positionsFile.finish()
+        let postings = try MappedIndexFile(path: folder + "/p", kind: .postings)
+        let positions = try MappedIndexFile(path: folder + "/q", kind: .positions)
+        var cursor = try PostingsCursor(docFreq: address.docFreq, postingsOffset: address.postingsOffset,
+                                        positionsOffset: address.positionsOffset, postings: postings.body, positions: positions.body, file: "p")
+        var target: Int32 = 0
+        var buffer: [Int32] = []
+        while let expected = list.first(where: { $0.doc >= target }) {
+            #expect(try cursor.advance(to: target))
+            #expect(cursor.doc == expected.doc)
+            try cursor.positions(into: &buffer)
+            #expect(buffer == expected.positions)
+            target = expected.doc + Int32.random(in: 1...400)
+        }
+        #expect(try cursor.advance(to: target) == false)
+    }
+
+    @Test("term dictionary: lookups of present and absent keys, prefix scans")
+    func termDictionary() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let words = Set((0..<2000).map { _ in String((0..<Int.random(in: 1...12)).map { _ in "abcdeäöüß".randomElement()! }) })
+        let keys = words.map { Field.body.key($0) }.sorted { $0.lexicographicallyPrecedes($1) }
+        let file = try IndexFileWriter(path: folder + "/t", kind: .terms)
+        let writer = TermDictionaryWriter(file: file)
+        for (index, key) in keys.enumerated() { try writer.add(key: key, info: TermInfo(docFreq: index + 1, postingsOffset: index * 10, positionsOffset: index * 7)) }
+        try writer.finish()
+        try file.finish()
+        let dictionary = try TermDictionary(file: MappedIndexFile(path: folder + "/t", kind: .terms))
+        #expect(dictionary.termCount == keys.count)
+        for (index, key) in keys.enumerated() {
+            #expect(try dictionary.lookup(key) == TermInfo(docFreq: index + 1, postingsOffset: index * 10, positionsOffset: index * 7))
+        }
+        #expect(try dictionary.lookup(Field.body.key("zzz")) == nil)
+        #expect(try dictionary.lookup(Field.title.key("a")) == nil)
+        #expect(try dictionary.lookup([]) == nil)
+        var prefixed: [[UInt8]] = []
+        try dictionary.forEach(withPrefix: Field.body.key("ab")) { key, _ in prefixed.append(key); return true }
+        #expect(prefixed == keys.filter { $0.starts(with: Field.body.key("ab")) })
+    }
+
+    @Test("document store: every document comes back, across blocks")
+    func documentStore() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let documents = (0..<500).map { index in
+            Document(id: "doc-\(index)", title: "Titel \(index) über Straßen",
+                     body: String(repeating: "Sanktionen gegen Nordkorea. ", count: index % 40 + 1),
+                     date: index % 2 == 0 ? "2024-03-\(index % 28 + 1)" : nil, url: nil, source: index % 3 == 0 ? "zeit.de" : nil)
+        }
+        let file = try IndexFileWriter(path: folder + "/s", kind: .store)
+        let writer = DocumentStoreWriter(file: file)
+        for document in documents { try writer.add(document) }
+        try writer.finish()
+        try file.finish()
+        let store = try DocumentStore(file: MappedIndexFile(path: folder + "/s", kind: .store))
+        #expect(store.documentCount == documents.count)
+        for (index, document) in documents.enumerated() { #expect(try store.document(index) == document) }
+        #expect(throws: KidxError.self) { try store.document(documents.count) }
+    }
+
+    @Test("field norms: exact for short fields, monotone, within 5 % for long ones")
+    func fieldNorms() {
+        for length in 0..<24 { #expect(FieldNorms.lengths[Int(FieldNorms.encode(length))] == length) }
+        var previous = 0
+        for length in stride(from: 24, to: 200_000, by: 7) {
+            let decoded = FieldNorms.lengths[Int(FieldNorms.encode(length))]
+            #expect(decoded <= length && Double(decoded) >= Double(length) * 0.95)
+            #expect(decoded >= previous)
+            previous = decoded
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+/// Runs the `kidx` executable built beside the test bundle, as a user would.
+@Suite("kidx command line")
+struct CommandLineTests {
+    /// `swift test` builds `kidx` into the same folder as the test bundle.
+    static let executable: String? = {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        for _ in 0..<3 {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent("kidx").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }()
+
+    struct Output {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(executable))
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, standardOutput: String(decoding: stdout, as: UTF8.self),
+                      standardError: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test("build, search (text and JSON), stats, check and show on the sample corpus",
+          .enabled(if: executable != nil, "the kidx executable was not found beside the tests"))
+    func endToEnd() throws {
+        let index = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let build = try Self.run(["build", TestSupport.sampleCorpus, "--index", index])
+        #expect(build.status == 0)
+        #expect(build.standardOutput.contains("indexed"))
+
+        let text = try Self.run(["search", "Sanktionen", "--index", index])
+        #expect(text.status == 0)
+        #expect(text.standardOutput.contains("**Sanktionen**"))
+
+        let json = try Self.run(["search", "Sanktionen", "--index", index, "--json", "--limit", "3"])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let hits = try #require(object["hits"] as? [[String: Any]])
+        #expect(hits.count == 3)
+        let first = hits[0]
+        let snippet = try #require(first["snippet"] as? String)
+        let highlight = try #require((first["highlights"] as? [[String: Int]])?.first)
+        let bytes = Array(snippet.utf8)
+        let marked = String(decoding: bytes[highlight["byte_start"]!..<highlight["byte_end"]!], as: UTF8.self)
+        #expect(marked.lowercased().hasPrefix("sanktion"))
+
+        let stats = try Self.run(["stats", "--index", index, "--json"])
+        let statsObject = try #require(try JSONSerialization.jsonObject(with: Data(stats.standardOutput.utf8)) as? [String: Any])
+        #expect((statsObject["documents"] as? Int ?? 0) >= 20)
+
+        #expect(try Self.run(["check", "--index", index]).status == 0)
+        let show = try Self.run(["show", "politik/eu-sanktionspaket", "--index", index])
+        #expect(show.status == 0 && show.standardOutput.contains("Sanktion"))
+    }
+
+    @Test("missing index, bad query and empty corpus: non-zero exit and one line of reason",
+          .enabled(if: executable != nil, "the kidx executable was not found beside the tests"))
+    func failures() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let missing = try Self.run(["search", "Sanktionen", "--index", folder + "/nichts"])
+        #expect(missing.status != 0)
+        #expect(missing.standardError.contains("no index at"))
+        #expect(missing.standardError.split(separator: "\n").count == 1)
+
+        let empty = folder + "/leer"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let build = try Self.run(["build", empty, "--index", folder + "/index"])
+        #expect(build.status != 0)
+        #expect(build.standardError.contains("no documents found"))
+
+        #expect(try Self.run(["build", TestSupport.sampleCorpus, "--index", folder + "/index"]).status == 0)
+        let stopWords = try Self.run(["search", "und der die", "--index", folder + "/index"])
+        #expect(stopWords.status != 0)
+        #expect(stopWords.standardError.contains("bad query"))
+    }
+}

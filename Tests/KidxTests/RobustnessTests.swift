@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import Kidx
+
+@Suite("Damaged indexes and bad input")
+struct RobustnessTests {
+    private static func sampleIndex() throws -> String {
+        let index = try TestSupport.temporaryFolder("robust")
+        try TestSupport.buildIndex(of: TestSupport.sampleCorpus, at: index)
+        return index
+    }
+
+    private static func generation(_ index: String) throws -> String {
+        try #require(try IndexDirectory(path: index).currentGeneration())
+    }
+
+    @Test("a missing index is a clear error")
+    func missingIndex() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(throws: KidxError.indexMissing(path: folder)) { try IndexReader(directory: folder) }
+    }
+
+    @Test("a truncated file is refused at open", arguments: IndexFormat.Kind.allCases)
+    func truncated(kind: IndexFormat.Kind) throws {
+        let index = try Self.sampleIndex()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let path = try Self.generation(index) + "/" + kind.fileName
+        let data = try #require(FileManager.default.contents(atPath: path))
+        for keep in [0, 10, data.count / 2, data.count - 1] {
+            try data.prefix(keep).write(to: URL(fileURLWithPath: path))
+            #expect(throws: KidxError.self) { try IndexReader(directory: index) }
+        }
+    }
+
+    @Test("a flipped bit anywhere is caught by check and never crashes a search", arguments: IndexFormat.Kind.allCases)
+    func flippedBits(kind: IndexFormat.Kind) throws {
+        let index = try Self.sampleIndex()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let path = try Self.generation(index) + "/" + kind.fileName
+        let original = try #require(FileManager.default.contents(atPath: path))
+        var generator = SystemRandomNumberGenerator()
+        let queries = ["Sanktionen", "\"Kim Jong Un\"", "Nordkorea Atomwaffentests", "Straße", "Bundesliga Trikot"]
+        for _ in 0..<40 {
+            var damaged = original
+            let bit = Int.random(in: 0..<(damaged.count * 8), using: &generator)
+            damaged[bit / 8] ^= UInt8(1 << (bit % 8))
+            try damaged.write(to: URL(fileURLWithPath: path))
+            do {
+                let reader = try IndexReader(directory: index)
+                #expect(throws: KidxError.self) { try reader.verify() }
+                let searcher = Searcher(reader: reader)
+                for query in queries {
+                    // Either an error or some results; never a crash.
+                    _ = try? searcher.search(query, options: SearchOptions(limit: 50))
+                }
+            } catch is KidxError {
+                // Refused at open: fine.
+            }
+        }
+    }
+
+    @Test("an interrupted build leaves the previous index usable, and the next build cleans up")
+    func interruptedBuild() throws {
+        let index = try Self.sampleIndex()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let before = try TestSupport.ids(Searcher(reader: IndexReader(directory: index)), "Sanktionen")
+        // What a build killed mid-way leaves: a half-written generation under a temporary name.
+        let leftover = index + "/generation-000002.tmp-999999"
+        try FileManager.default.createDirectory(atPath: leftover, withIntermediateDirectories: true)
+        try Data("half written".utf8).write(to: URL(fileURLWithPath: leftover + "/postings.kdx"))
+        #expect(try TestSupport.ids(Searcher(reader: IndexReader(directory: index)), "Sanktionen") == before)
+        // A searcher opened before a rebuild keeps its view; the rebuild removes the leftover.
+        let oldSearcher = Searcher(reader: try IndexReader(directory: index))
+        try TestSupport.buildIndex([Document(id: "neu", body: "Neue Sanktionen")], at: index)
+        #expect(try TestSupport.ids(oldSearcher, "Sanktionen") == before)
+        #expect(try TestSupport.ids(Searcher(reader: IndexReader(directory: index)), "Sanktionen") == ["neu"])
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+    }
+
+    @Test("unreadable files are reported by name and line and skipped; nothing else is lost")
+    func badInput() throws {
+        let corpus = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: corpus) }
+        func write(_ name: String, _ bytes: [UInt8]) throws {
+            let url = URL(fileURLWithPath: corpus + "/" + name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: url)
+        }
+        try write("gut.txt", Array("Gute Nachricht\n\nDie Straße ist wieder frei.".utf8))
+        try write("kaputt.txt", Array("Ungültig ".utf8) + [0xC3, 0x28] + Array(" Text".utf8))
+        try write("bild.txt", [0x89, 0x50, 0x4E, 0x47, 0x00, 0x01])
+        try write("tief/ordner/meldungen.jsonl", Array("""
+        {"id": "m1", "title": "Eins", "body": "Sanktionen gegen Nordkorea"}
+        {"id": "m2", "title": "Zwei", "body": kaputt}
+        {"id": "m3", "title": "Drei"}
+
+        {"id": "m4", "title": "Vier", "body": "Die Bundesregierung berät"}
+        """.utf8))
+        try write("ignoriert.pdf", [0x25, 0x50, 0x44, 0x46])
+        var documents: [Document] = []
+        var problems: [CorpusProblem] = []
+        try CorpusReader(root: corpus).read({ documents.append($0) }, problem: { problems.append($0) })
+        #expect(documents.map(\.id).sorted() == ["gut", "m1", "m4"])
+        #expect(documents.first { $0.id == "gut" }?.title == "Gute Nachricht")
+        let described = problems.map(\.description).sorted()
+        #expect(described.count == 4)
+        #expect(described.contains { $0.hasPrefix("bild.txt: binary") })
+        #expect(described.contains { $0.hasPrefix("kaputt.txt: invalid UTF-8") })
+        #expect(described.contains { $0.hasPrefix("tief/ordner/meldungen.jsonl:2: malformed JSON") })
+        #expect(described.contains { $0.hasPrefix("tief/ordner/meldungen.jsonl:3: no \"body\"") })
+    }
+
+    @Test("text and Markdown files: titles, front matter, ids")
+    func textFormats() {
+        let titled = CorpusReader.textDocument(id: "politik/x", text: "Neue Sanktionen\n\nDie EU beschließt …")
+        #expect(titled.title == "Neue Sanktionen" && titled.body == "Die EU beschließt …")
+        let untitled = CorpusReader.textDocument(id: "regional/hochwasser-an-der-mosel", text: "Ein langer erster Absatz ohne Titelzeile.")
+        #expect(untitled.title == "Hochwasser an der mosel" || untitled.title == "Hochwasser an der Mosel")
+        #expect(untitled.body == "Ein langer erster Absatz ohne Titelzeile.")
+        let markdown = CorpusReader.markdownDocument(id: "m", text: "---\ndate: 2024-03-14\nsource: kidx\n---\n# Gipfel in Seoul\n\nText des Artikels.")
+        #expect(markdown.title == "Gipfel in Seoul" && markdown.date == "2024-03-14" && markdown.source == "kidx" && markdown.body == "Text des Artikels.")
+        #expect(CorpusReader.id(forPath: "agentur/meldungen.jsonl.gz") == "agentur/meldungen")
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+@testable import Kidx
+
+/// Paths and helpers shared by the tests.
+enum TestSupport {
+    /// The repository root (two levels above this file's folder).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// `../shared` beside the repository: real German news for tests. A user's clone has none.
+    static let shared = URL(fileURLWithPath: repositoryRoot).deletingLastPathComponent().appendingPathComponent("shared").path
+
+    static var sharedIsAvailable: Bool { FileManager.default.fileExists(atPath: shared + "/corpus/seeds") }
+
+    static let sharedMissing: Comment = "../shared is absent (a user's clone has none): skipped"
+
+    /// The project's sample corpus.
+    static let sampleCorpus = repositoryRoot + "/Corpus"
+
+    /// A fresh, empty folder under the system's temporary folder.
+    static func temporaryFolder(_ label: String = #function) throws -> String {
+        let name = "kidx-test-\(label.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))"
+        let path = NSTemporaryDirectory() + name
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Builds an index of every document `CorpusReader` finds under `corpus`.
+    @discardableResult
+    static func buildIndex(of corpus: String, at index: String, options: AnalyzerOptions = .default) throws -> [CorpusProblem] {
+        let writer = try IndexWriter(directory: index, options: options)
+        var problems: [CorpusProblem] = []
+        try CorpusReader(root: corpus).read({ try writer.add($0) }, problem: { problems.append($0) })
+        try writer.commit()
+        return problems
+    }
+
+    /// Builds an index of `documents`.
+    static func buildIndex(_ documents: [Document], at index: String) throws {
+        let writer = try IndexWriter(directory: index)
+        for document in documents { try writer.add(document) }
+        try writer.commit()
+    }
+
+    /// The ids of the hits of `query`, best first.
+    static func ids(_ searcher: Searcher, _ query: String, limit: Int = 100, mode: SearchOptions.Mode = .any) throws -> [String] {
+        try searcher.search(query, options: SearchOptions(limit: limit, mode: mode)).hits.compactMap { $0.document?.id }
+    }
+}
