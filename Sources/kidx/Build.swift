@@ -27,6 +27,9 @@ struct Build: ParsableCommand {
     @Flag(name: .long, help: "Drop titles and index bodies only (for known-item evaluation).")
     var noTitles = false
 
+    @Flag(name: .long, help: ArgumentHelp("Print the PEER-RESULT line the ../shared/peers harness reads.", visibility: .hidden))
+    var peerResult = false
+
     func run() throws {
         try reportingErrors {
             let options = AnalyzerOptions(stemming: !noStemming, stopWords: !noStopWords, spellingVariants: !noVariants)
@@ -73,7 +76,7 @@ struct Build: ParsableCommand {
                 if !problems.isEmpty { print("skipped \(problems.count) file(s) or line(s); see the messages above") }
             }
             // For ../shared/peers: the in-process figure it reads from build output.
-            if ProcessInfo.processInfo.environment["KIDX_PEER_RESULT"] != nil {
+            if peerResult {
                 let peer: [String: Any] = ["index_s": seconds, "docs": summary.documents, "text_bytes": textBytes, "commit_s": Date().timeIntervalSince(indexStart)]
                 let data = try JSONSerialization.data(withJSONObject: peer, options: [.sortedKeys])
                 print("PEER-RESULT " + String(decoding: data, as: UTF8.self))

@@ -67,6 +67,7 @@ public final class GermanAnalyzer {
     private let stemmer = GermanStemmer()
     private var folded: [UInt8] = []
     private var joined: [UInt8] = []
+    private var term: [UInt8] = []
 
     /// Creates an analyzer with the given stages.
     public init(options: AnalyzerOptions = .default) {
@@ -96,10 +97,27 @@ public final class GermanAnalyzer {
     /// The term buffer is only valid during the call.
     func forEachTerm(in text: String, _ body: (UnsafeBufferPointer<UInt8>, Int, Range<Int>, Token.Kind) -> Void) {
         var text = text
-        text.withUTF8 { forEachTerm(inUTF8: $0, body) }
+        text.withUTF8 { utf8 in
+            forEachWord(inUTF8: utf8) { word, position, range, kind in
+                term.removeAll(keepingCapacity: true)
+                term.append(contentsOf: word)
+                finish(&term)
+                term.withUnsafeBufferPointer { body($0, position, range, kind) }
+            }
+        }
     }
 
-    func forEachTerm(inUTF8 bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Int, Range<Int>, Token.Kind) -> Void) {
+    /// The index term of a word as `forEachWord` reports it (folded, not yet stemmed).
+    func term(ofWord word: [UInt8]) -> [UInt8] {
+        var result = word
+        finish(&result)
+        return result
+    }
+
+    /// Splits, folds and filters `bytes` into words, before stemming: the writer stems each
+    /// distinct word once instead of every occurrence, and the decompounder needs words whole.
+    /// The word buffer is only valid during the call.
+    func forEachWord(inUTF8 bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Int, Range<Int>, Token.Kind) -> Void) {
         var position = -1
         // A hyphen chain under construction: its first part's position and range.
         var chainStart = -1, chainPosition = -1, chainEnd = -1, chainParts = 0
@@ -107,7 +125,6 @@ public final class GermanAnalyzer {
 
         func flushChain() {
             if chainParts >= 2, options.joinHyphenated, !joined.isEmpty {
-                finish(&joined)
                 joined.withUnsafeBufferPointer { body($0, chainPosition, chainStart..<chainEnd, .hyphenJoined) }
             }
             chainParts = 0
@@ -137,7 +154,6 @@ public final class GermanAnalyzer {
             if options.stopWords, GermanStopWords.words.contains(String(decoding: folded, as: UTF8.self)) {
                 return
             }
-            finish(&folded)
             // A part of a hyphenated word is marked as such once the next part shows up; the
             // first part is reported as a word, which is what it is when no hyphen follows.
             folded.withUnsafeBufferPointer { body($0, position, range, hyphenated ? .hyphenPart : .word) }

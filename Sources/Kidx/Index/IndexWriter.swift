@@ -52,11 +52,13 @@ public final class IndexWriter {
         guard ids.insert(document.id).inserted else { return false }
         let doc = Int32(storedDocuments.count)
         for (index, field) in Field.allCases.enumerated() {
-            let text = field == .title ? document.title : document.body
+            var text = field == .title ? document.title : document.body
             var length = 0
-            analyzer.forEachTerm(in: text) { term, position, _, _ in
-                fields[index].add(term: term, doc: doc, position: Int32(position))
-                length = max(length, position + 1)
+            text.withUTF8 { utf8 in
+                analyzer.forEachWord(inUTF8: utf8) { word, position, _, _ in
+                    fields[index].add(word: word, doc: doc, position: Int32(position))
+                    length = max(length, position + 1)
+                }
             }
             norms[index].append(FieldNorms.encode(length))
             totalLengths[index] += length
@@ -90,8 +92,7 @@ public final class IndexWriter {
         var postingCount = 0
         for (index, field) in Field.allCases.enumerated() {
             let fieldNorms = norms[index]
-            for (term, id) in fields[index].sortedTerms() {
-                let list = fields[index].lists[Int(id)]
+            for (term, list) in fields[index].termLists(analyzer: analyzer) {
                 let address = try postingsWriter.write(
                     docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
                     norms: { fieldNorms[Int($0)] }, postings: postingsFile, positionsFile: positionsFile)
@@ -137,25 +138,63 @@ public final class IndexWriter {
     }
 }
 
-/// The in-memory postings of one field: every term's documents, frequencies and positions.
+/// The in-memory postings of one field, by word as written (folded, not stemmed): each distinct
+/// word is stemmed once at commit, and words that share a stem have their lists merged.
 struct FieldPostings {
     struct List {
         var docs: [Int32] = []
         var freqs: [UInt32] = []
         var positions: [Int32] = []
+
+        /// The union of two lists: documents in order, positions of a shared document merged.
+        static func merged(_ a: List, _ b: List) -> List {
+            var result = List()
+            result.docs.reserveCapacity(a.docs.count + b.docs.count)
+            result.freqs.reserveCapacity(a.docs.count + b.docs.count)
+            result.positions.reserveCapacity(a.positions.count + b.positions.count)
+            var i = 0, j = 0, pi = 0, pj = 0
+            while i < a.docs.count || j < b.docs.count {
+                let takeA = j == b.docs.count || (i < a.docs.count && a.docs[i] <= b.docs[j])
+                let takeB = i == a.docs.count || (j < b.docs.count && b.docs[j] <= a.docs[i])
+                let doc = takeA ? a.docs[i] : b.docs[j]
+                let start = result.positions.count
+                if takeA && takeB {
+                    let endA = pi + Int(a.freqs[i]), endB = pj + Int(b.freqs[j])
+                    while pi < endA || pj < endB {
+                        let next: Int32
+                        if pj == endB || (pi < endA && a.positions[pi] <= b.positions[pj]) {
+                            next = a.positions[pi]; pi += 1
+                        } else {
+                            next = b.positions[pj]; pj += 1
+                        }
+                        if result.positions.count == start || result.positions.last! != next { result.positions.append(next) }
+                    }
+                    i += 1; j += 1
+                } else if takeA {
+                    result.positions.append(contentsOf: a.positions[pi..<(pi + Int(a.freqs[i]))])
+                    pi += Int(a.freqs[i]); i += 1
+                } else {
+                    result.positions.append(contentsOf: b.positions[pj..<(pj + Int(b.freqs[j]))])
+                    pj += Int(b.freqs[j]); j += 1
+                }
+                result.docs.append(doc)
+                result.freqs.append(UInt32(result.positions.count - start))
+            }
+            return result
+        }
     }
 
-    private var termIds: [String: Int32] = [:]
+    private var wordIds: [String: Int32] = [:]
     private(set) var lists: [List] = []
 
-    mutating func add(term: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32) {
-        let key = String(decoding: term, as: UTF8.self)
+    mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32) {
+        let key = String(decoding: word, as: UTF8.self)
         let id: Int
-        if let existing = termIds[key] {
+        if let existing = wordIds[key] {
             id = Int(existing)
         } else {
             id = lists.count
-            termIds[key] = Int32(id)
+            wordIds[key] = Int32(id)
             lists.append(List())
         }
         if lists[id].docs.last == doc {
@@ -169,8 +208,15 @@ struct FieldPostings {
         lists[id].positions.append(position)
     }
 
-    /// Terms as UTF-8 bytes in byte order, with their list numbers.
-    func sortedTerms() -> [([UInt8], Int32)] {
-        termIds.map { (Array($0.key.utf8), $0.value) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }
+    /// The distinct words with their lists.
+    var words: [(word: String, list: List)] { wordIds.map { ($0.key, lists[Int($0.value)]) } }
+
+    /// Index terms as UTF-8 bytes in byte order, each with the merged list of its words.
+    func termLists(analyzer: GermanAnalyzer) -> [([UInt8], List)] {
+        var groups: [[UInt8]: [Int32]] = [:]
+        for (word, id) in wordIds { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(id) }
+        return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { term, ids in
+            (term, ids.dropFirst().reduce(lists[Int(ids[0])]) { List.merged($0, lists[Int($1)]) })
+        }
     }
 }

@@ -1,0 +1,138 @@
+import Foundation
+
+/// What the decompounder knows about a word: how often the corpus uses it, and whether the
+/// system's German word list has it.
+struct WordEvidence: Equatable {
+    var frequency: Int
+    var known: Bool
+}
+
+/// Splits German compounds into the words they are made of: `atomwaffentests` → `atom`,
+/// `waffen`, `tests`; `bundesregierung` → `bund`, `regierung`; `impfstoffmangel` →
+/// `impfstoff` (`impf`, `stoff`), `mangel`.
+///
+/// Works on folded words (case-folded, `ae` read as `ä`). A part must be a real word in its own
+/// right: in the system word list and used in the corpus, or, without the list, frequent in the
+/// corpus. Linking elements (`s`, `es`, `n`, `en`, `e`, `er`, `ns`) are dropped, a dropped `e`
+/// restored (`schulbus` → `schule`), a verb stem read through its infinitive (`impf` → `impfen`).
+/// Among the ways to split, the one whose parts are most frequent (geometric mean) wins, as in
+/// Koehn and Knight (2003). Derivational endings (`-schaft`, `-ung`, `-ion`) and function words
+/// never become parts, so `Mitgliedschaft` and `Sanktion` stay whole.
+struct GermanDecompounder {
+    /// A split: the parts, finest first-level structure kept in `tree` for all levels.
+    struct Split: Equatable {
+        /// The words a compound is made of, finest level, in order (`impf`, `stoff`, `mangel`).
+        var parts: [String]
+        /// Intermediate compounds that are words themselves (`impfstoff`).
+        var intermediate: [String]
+    }
+
+    /// Looks a folded word up.
+    let evidence: (String) -> WordEvidence?
+    /// Whether a system word list backs the evidence (then unknown words need more corpus use).
+    let hasWordList: Bool
+
+    static let minimumPart = 3
+    static let minimumCompound = 7
+
+    /// Words that end or start many words without being their parts.
+    private static let neverParts: Set<String> = [
+        "schaft", "schaften", "ion", "ionen", "ung", "ungen", "heit", "keit", "tum", "nis", "isch", "lich", "ling",
+        "chen", "lein", "ismus", "ist", "isten", "tät", "ier", "ieren", "iert", "erin", "innen", "ern", "end", "ende",
+        "bar", "sam", "haft", "los", "ige", "igen", "ische", "ischen", "licher", "liche", "lichen", "ver", "ent", "zer",
+        "miss", "mit", "zur", "zum", "ans", "ins", "ums", "rin", "ter", "ten", "tes", "ens", "ste", "sten", "ster",
+    ]
+
+    private static let linkingElements = ["s", "es", "n", "en", "e", "er", "ns", "ens"]
+
+    /// Splits `word`, or returns nil when it is not a compound of known words.
+    func split(_ word: String) -> Split? {
+        var memo: [String: Candidate?] = [:]
+        guard word.count >= Self.minimumCompound, let best = bestSplit(word, memo: &memo) else { return nil }
+        var parts: [String] = [], intermediate: [String] = []
+        collect(best, memo: &memo, parts: &parts, intermediate: &intermediate)
+        return parts.count >= 2 ? Split(parts: parts, intermediate: intermediate) : nil
+    }
+
+    /// A binary split: modifier (as a word) and head (a word, or itself split).
+    private struct Candidate {
+        var modifier: String
+        var head: String
+        var score: Double
+    }
+
+    private func collect(_ candidate: Candidate, memo: inout [String: Candidate?], parts: inout [String], intermediate: inout [String]) {
+        for side in [candidate.modifier, candidate.head] {
+            if side.count >= Self.minimumCompound, let inner = bestSplit(side, memo: &memo) {
+                if isPart(side) { intermediate.append(side) }
+                collect(inner, memo: &memo, parts: &parts, intermediate: &intermediate)
+            } else {
+                parts.append(side)
+            }
+        }
+    }
+
+    /// The log-frequency a word contributes as a part, or nil when it may not be one.
+    private func weight(_ word: String) -> Double? {
+        let length = word.count
+        guard length >= Self.minimumPart, !Self.neverParts.contains(word), !GermanStopWords.words.contains(word),
+              let found = evidence(word) else { return nil }
+        let needed: Int
+        if hasWordList {
+            guard found.known || found.frequency >= 100 else { return nil }
+            needed = length == 3 ? 20 : (found.known ? 2 : 100)
+        } else {
+            needed = length == 3 ? 100 : 20
+        }
+        guard found.frequency >= needed else { return nil }
+        return log(Double(found.frequency))
+    }
+
+    private func isPart(_ word: String) -> Bool { weight(word) != nil }
+
+    /// The best binary split of `word`, memoized (heads recur across split points).
+    private func bestSplit(_ word: String, memo: inout [String: Candidate?]) -> Candidate? {
+        if let known = memo[word] { return known }
+        memo[word] = .some(nil)  // guards against cycles while computing
+        let characters = Array(word)
+        var best: Candidate?
+        let last = characters.count - Self.minimumPart
+        if last >= Self.minimumPart {
+            for cut in Self.minimumPart...last {
+                let head = String(characters[cut...])
+                var headWeight = weight(head)
+                if headWeight == nil, head.count >= Self.minimumCompound, let inner = bestSplit(head, memo: &memo) {
+                    headWeight = inner.score
+                }
+                guard let headWeight else { continue }
+                let left = String(characters[..<cut])
+                for modifier in modifierForms(left) {
+                    guard let modifierWeight = weight(modifier) ?? innerWeight(modifier, memo: &memo) else { continue }
+                    let score = (modifierWeight + headWeight) / 2
+                    if best == nil || score > best!.score {
+                        best = Candidate(modifier: modifier, head: head, score: score)
+                    }
+                }
+            }
+        }
+        memo[word] = .some(best)
+        return best
+    }
+
+    private func innerWeight(_ word: String, memo: inout [String: Candidate?]) -> Double? {
+        guard word.count >= Self.minimumCompound else { return nil }
+        return bestSplit(word, memo: &memo)?.score
+    }
+
+    /// The words a modifier may stand for: itself, without a linking element, with a dropped `e`
+    /// restored, or a verb stem's infinitive.
+    private func modifierForms(_ left: String) -> [String] {
+        var forms = [left]
+        for link in Self.linkingElements where left.hasSuffix(link) && left.count - link.count >= Self.minimumPart {
+            forms.append(String(left.dropLast(link.count)))
+        }
+        forms.append(left + "e")
+        forms.append(left + "en")
+        return forms
+    }
+}

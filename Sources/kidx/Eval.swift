@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Kidx
+
+/// Known-item evaluation: run each query (as plain words, OR) and score where its relevant
+/// document lands.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure ranking quality: MRR@10, P@1, Recall@10 and Recall@100 over queries with TREC qrels.",
+        discussion: "Build the index first (for ../shared/eval/known-item: `kidx build --no-titles`); Tools/eval runs every analysis variant.")
+
+    @OptionGroup var indexOptions: IndexOptions
+    @Option(name: .long, help: "Queries: qid<TAB>text per line.") var queries: String
+    @Option(name: .long, help: "TREC qrels: qid 0 docid relevance per line.") var qrels: String
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            guard let queryText = try? String(contentsOfFile: queries, encoding: .utf8) else { throw KidxError.io(path: queries, reason: "cannot read") }
+            guard let qrelText = try? String(contentsOfFile: qrels, encoding: .utf8) else { throw KidxError.io(path: qrels, reason: "cannot read") }
+            var relevant: [String: Set<String>] = [:]
+            for line in qrelText.split(separator: "\n") {
+                let fields = line.split(whereSeparator: \.isWhitespace)
+                guard fields.count >= 4, (Int(fields[3]) ?? 0) > 0 else { continue }
+                relevant[String(fields[0]), default: []].insert(String(fields[2]))
+            }
+            let searcher = Searcher(reader: try IndexReader(directory: indexOptions.index))
+            var reciprocalRank = 0.0, atOne = 0.0, atTen = 0.0, atHundred = 0.0
+            var count = 0
+            for line in queryText.split(separator: "\n") {
+                guard let tab = line.firstIndex(of: "\t") else { continue }
+                let qid = String(line[..<tab])
+                guard let wanted = relevant[qid] else { continue }
+                count += 1
+                // Plain words, as the peers run them: quotes are not phrases here.
+                let words = String(line[line.index(after: tab)...]).map { "\"„“”»«".contains($0) ? " " : $0 }
+                guard let results = try? searcher.search(String(words), options: SearchOptions(limit: 100, loadDocuments: true)) else { continue }
+                let ids = results.hits.compactMap { $0.document?.id }
+                guard let rank = ids.firstIndex(where: wanted.contains) else { continue }
+                if rank < 10 { reciprocalRank += 1 / Double(rank + 1); atTen += 1 }
+                if rank == 0 { atOne += 1 }
+                atHundred += 1
+            }
+            let n = Double(max(count, 1))
+            let metrics = ["queries": Double(count), "mrr@10": reciprocalRank / n, "p@1": atOne / n, "r@10": atTen / n, "r@100": atHundred / n]
+            if json {
+                Terminal.printJSON(metrics)
+            } else {
+                print(String(format: "queries %d  MRR@10 %.3f  P@1 %.3f  R@10 %.3f  R@100 %.3f",
+                             count, metrics["mrr@10"]!, metrics["p@1"]!, metrics["r@10"]!, metrics["r@100"]!))
+            }
+        }
+    }
+}
