@@ -9,13 +9,18 @@ public struct AnalyzerOptions: Sendable, Hashable, Codable {
     public var spellingVariants: Bool
     /// Index a hyphenated word joined as well as in parts (`Nord-Korea` → `nordkorea`, `nord`, `korea`).
     public var joinHyphenated: Bool
+    /// Split compounds into their parts and index the parts too (`Atomwaffentests` → `atom`,
+    /// `waffe`, `test`); queries then match compounds by their parts and parts near each other.
+    public var decompounding: Bool
 
     /// Creates options; every stage is on unless switched off.
-    public init(stemming: Bool = true, stopWords: Bool = true, spellingVariants: Bool = true, joinHyphenated: Bool = true) {
+    public init(stemming: Bool = true, stopWords: Bool = true, spellingVariants: Bool = true, joinHyphenated: Bool = true,
+                decompounding: Bool = true) {
         self.stemming = stemming
         self.stopWords = stopWords
         self.spellingVariants = spellingVariants
         self.joinHyphenated = joinHyphenated
+        self.decompounding = decompounding
     }
 
     /// All stages on: what `kidx build` uses.
@@ -105,6 +110,14 @@ public final class GermanAnalyzer {
                 term.withUnsafeBufferPointer { body($0, position, range, kind) }
             }
         }
+    }
+
+    /// A single word folded as `forEachWord` reports words (case-folded, variants read), or nil
+    /// when it is not a word.
+    func fold(_ word: String) -> String? {
+        var word = word
+        let ok = word.withUTF8 { $0.count <= Self.maximumTokenBytes && normalize($0) }
+        return ok ? String(decoding: folded, as: UTF8.self) : nil
     }
 
     /// The index term of a word as `forEachWord` reports it (folded, not yet stemmed).

@@ -18,7 +18,7 @@ struct WordEvidence: Equatable {
 /// Among the ways to split, the one whose parts are most frequent (geometric mean) wins, as in
 /// Koehn and Knight (2003). Derivational endings (`-schaft`, `-ung`, `-ion`) and function words
 /// never become parts, so `Mitgliedschaft` and `Sanktion` stay whole.
-struct GermanDecompounder {
+final class GermanDecompounder {
     /// A split: the parts, finest first-level structure kept in `tree` for all levels.
     struct Split: Equatable {
         /// The words a compound is made of, finest level, in order (`impf`, `stoff`, `mangel`).
@@ -31,6 +31,14 @@ struct GermanDecompounder {
     let evidence: (String) -> WordEvidence?
     /// Whether a system word list backs the evidence (then unknown words need more corpus use).
     let hasWordList: Bool
+    /// Best binary splits found so far, by word: heads recur across words (`…steuer`, `…zahlen`).
+    private var memo: [String: Candidate?] = [:]
+
+    /// A decompounder that looks words up with `evidence`.
+    init(evidence: @escaping (String) -> WordEvidence?, hasWordList: Bool) {
+        self.evidence = evidence
+        self.hasWordList = hasWordList
+    }
 
     static let minimumPart = 3
     static let minimumCompound = 7
@@ -47,10 +55,9 @@ struct GermanDecompounder {
 
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
-        var memo: [String: Candidate?] = [:]
-        guard word.count >= Self.minimumCompound, let best = bestSplit(word, memo: &memo) else { return nil }
+        guard word.count >= Self.minimumCompound, let best = bestSplit(word) else { return nil }
         var parts: [String] = [], intermediate: [String] = []
-        collect(best, memo: &memo, parts: &parts, intermediate: &intermediate)
+        collect(best, parts: &parts, intermediate: &intermediate)
         return parts.count >= 2 ? Split(parts: parts, intermediate: intermediate) : nil
     }
 
@@ -61,11 +68,11 @@ struct GermanDecompounder {
         var score: Double
     }
 
-    private func collect(_ candidate: Candidate, memo: inout [String: Candidate?], parts: inout [String], intermediate: inout [String]) {
+    private func collect(_ candidate: Candidate, parts: inout [String], intermediate: inout [String]) {
         for side in [candidate.modifier, candidate.head] {
-            if side.count >= Self.minimumCompound, let inner = bestSplit(side, memo: &memo) {
+            if side.count >= Self.minimumCompound, let inner = bestSplit(side) {
                 if isPart(side) { intermediate.append(side) }
-                collect(inner, memo: &memo, parts: &parts, intermediate: &intermediate)
+                collect(inner, parts: &parts, intermediate: &intermediate)
             } else {
                 parts.append(side)
             }
@@ -85,33 +92,38 @@ struct GermanDecompounder {
             needed = length == 3 ? 100 : 20
         }
         guard found.frequency >= needed else { return nil }
-        return log(Double(found.frequency))
+        return log(Double(found.frequency)) - (length == 3 ? Self.shortPartPenalty : 0)
     }
 
-    private func isPart(_ word: String) -> Bool { weight(word) != nil }
+    /// Whether `word` may be a part of a compound.
+    func isPart(_ word: String) -> Bool { weight(word) != nil }
 
     /// The best binary split of `word`, memoized (heads recur across split points).
-    private func bestSplit(_ word: String, memo: inout [String: Candidate?]) -> Candidate? {
+    ///
+    /// A split must be worth it: the parts' mean log-frequency (3-letter parts discounted) must
+    /// reach the word's own log-frequency less `splitMargin` (Koehn and Knight's criterion,
+    /// relaxed so that frequent compounds such as `Impfstoff` still split, while a word whose
+    /// "parts" are rare, such as `Verband` → `verb` + `and`, stays whole).
+    private func bestSplit(_ word: String) -> Candidate? {
         if let known = memo[word] { return known }
         memo[word] = .some(nil)  // guards against cycles while computing
         let characters = Array(word)
         var best: Candidate?
+        var bestChoice = -Double.infinity
+        let threshold = evidence(word).map { log(Double(max($0.frequency, 1))) - Self.splitMargin } ?? -.infinity
         let last = characters.count - Self.minimumPart
         if last >= Self.minimumPart {
             for cut in Self.minimumPart...last {
                 let head = String(characters[cut...])
-                var headWeight = weight(head)
-                if headWeight == nil, head.count >= Self.minimumCompound, let inner = bestSplit(head, memo: &memo) {
-                    headWeight = inner.score
-                }
-                guard let headWeight else { continue }
+                guard let headWeight = weight(head) ?? innerWeight(head) else { continue }
                 let left = String(characters[..<cut])
-                for modifier in modifierForms(left) {
-                    guard let modifierWeight = weight(modifier) ?? innerWeight(modifier, memo: &memo) else { continue }
+                for (modifier, penalty) in modifierForms(left) {
+                    guard let modifierWeight = weight(modifier) ?? innerWeight(modifier) else { continue }
                     let score = (modifierWeight + headWeight) / 2
-                    if best == nil || score > best!.score {
-                        best = Candidate(modifier: modifier, head: head, score: score)
-                    }
+                    let penalty = penalty + (Self.misplacesLink(modifier: modifier, head: head) ? Self.misplacedLinkPenalty : 0)
+                    guard score >= threshold, score - penalty > bestChoice else { continue }
+                    bestChoice = score - penalty
+                    best = Candidate(modifier: modifier, head: head, score: score)
                 }
             }
         }
@@ -119,20 +131,39 @@ struct GermanDecompounder {
         return best
     }
 
-    private func innerWeight(_ word: String, memo: inout [String: Candidate?]) -> Double? {
+    /// How far (in log-frequency) the parts may fall below the whole word for a split.
+    static let splitMargin = 2.3
+    /// A 3-letter part counts this much less (they make most false splits: `and`, `bet`, `ent`).
+    static let shortPartPenalty = 1.0
+
+    private func innerWeight(_ word: String) -> Double? {
         guard word.count >= Self.minimumCompound else { return nil }
-        return bestSplit(word, memo: &memo)?.score
+        return bestSplit(word)?.score
     }
 
-    /// The words a modifier may stand for: itself, without a linking element, with a dropped `e`
-    /// restored, or a verb stem's infinitive.
-    private func modifierForms(_ left: String) -> [String] {
-        var forms = [left]
+    /// The words a modifier may stand for, each with a penalty (in log-frequency) so that the
+    /// plain reading wins a tie (`mehrwert|steuer`, not `mehrwert|s|teuer`): itself, without a
+    /// linking element, with a dropped `e` restored, or a verb stem's infinitive.
+    private func modifierForms(_ left: String) -> [(String, Double)] {
+        var forms = [(left, 0.0)]
         for link in Self.linkingElements where left.hasSuffix(link) && left.count - link.count >= Self.minimumPart {
-            forms.append(String(left.dropLast(link.count)))
+            forms.append((String(left.dropLast(link.count)), Self.linkPenalty))
         }
-        forms.append(left + "e")
-        forms.append(left + "en")
+        if left.count >= 4 {
+            forms.append((left + "e", Self.linkPenalty))
+            forms.append((left + "en", Self.linkPenalty))
+        }
         return forms
     }
+
+    /// Modifiers ending like this always take a linking `s` (`Gesundheitsamt`, `Ordnungsamt`):
+    /// an `s` after them belongs to the link, not to the head (`samt`, `sverfahren`).
+    static let sLinkedEndings = ["ung", "heit", "keit", "schaft", "ion", "tät", "ität", "ling", "tum"]
+
+    private static func misplacesLink(modifier: String, head: String) -> Bool {
+        head.hasPrefix("s") && sLinkedEndings.contains { modifier.hasSuffix($0) }
+    }
+
+    static let linkPenalty = 0.5
+    static let misplacedLinkPenalty = 3.0
 }

@@ -96,10 +96,19 @@ public final class IndexReader {
         return UnsafeRawBufferPointer(rebasing: normsFile.body[(index * documentCount)..<((index + 1) * documentCount)])
     }
 
-    /// A cursor over the postings of `term` in `field`, or nil when no document has it.
-    func postings(_ field: Field, _ term: String) throws -> PostingsCursor? {
-        guard let info = try terms.lookup(field.key(term)) else { return nil }
+    /// A cursor over the postings of a dictionary key, or nil when no document has it.
+    func postings(_ key: [UInt8]) throws -> PostingsCursor? {
+        guard let info = try terms.lookup(key), key.first != Field.lexiconSpace else { return nil }
         return try cursor(info)
+    }
+
+    /// The decompounder of this index: the build's lexicon, read from the term dictionary, so
+    /// queries split compounds exactly as the build did.
+    func decompounder() -> GermanDecompounder {
+        GermanDecompounder(evidence: { [terms] word in
+            guard let info = try? terms.lookup([Field.lexiconSpace] + Array(word.utf8)) else { return nil }
+            return WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1)
+        }, hasWordList: info.wordList != nil)
     }
 
     func cursor(_ info: TermInfo) throws -> PostingsCursor {
@@ -126,9 +135,11 @@ public final class IndexReader {
         var positions: [Int32] = []
         var checked = 0
         try terms.forEachEntry { key, termInfo in
-            guard let fieldByte = key.first, Field(rawValue: fieldByte) != nil else {
+            checked += 1
+            guard let space = key.first, space <= Field.body.partSpace else {
                 throw KidxError.corruptIndex(file: termsFile.name, reason: "term with unknown field \(key.first ?? 0)")
             }
+            if space == Field.lexiconSpace { return }
             var cursor = try cursor(termInfo)
             var count = 0, previous: Int32 = -1
             while try cursor.next() {
@@ -142,7 +153,6 @@ public final class IndexReader {
             guard count == termInfo.docFreq else {
                 throw KidxError.corruptIndex(file: postingsFile.name, reason: "list has \(count) documents, dictionary says \(termInfo.docFreq)")
             }
-            checked += 1
         }
         guard checked == info.termCount else {
             throw KidxError.corruptIndex(file: termsFile.name, reason: "\(checked) terms, segment says \(info.termCount)")

@@ -90,13 +90,27 @@ public final class IndexWriter {
         let dictionary = TermDictionaryWriter(file: termsFile)
         var postingsWriter = PostingsWriter()
         var postingCount = 0
+        let decompounding = Decompounding(fields: fields, analyzer: analyzer, enabled: options.decompounding)
+
+        for (word, evidence) in decompounding.lexicon {
+            try dictionary.add(key: [Field.lexiconSpace] + Array(word.utf8), info: TermInfo(
+                docFreq: evidence.frequency << 1 | (evidence.known ? 1 : 0), postingsOffset: 0, positionsOffset: 0))
+        }
+        // Key order: words of each field, then compound parts of each field.
+        var spaces: [(space: UInt8, field: Int, lists: [([UInt8], FieldPostings.List)])] = []
         for (index, field) in Field.allCases.enumerated() {
-            let fieldNorms = norms[index]
-            for (term, list) in fields[index].termLists(analyzer: analyzer) {
+            spaces.append((field.rawValue, index, fields[index].termLists(analyzer: analyzer)))
+        }
+        for (index, field) in Field.allCases.enumerated() {
+            spaces.append((field.partSpace, index, decompounding.partLists(field: index)))
+        }
+        for (space, field, lists) in spaces {
+            let fieldNorms = norms[field]
+            for (term, list) in lists {
                 let address = try postingsWriter.write(
                     docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
                     norms: { fieldNorms[Int($0)] }, postings: postingsFile, positionsFile: positionsFile)
-                try dictionary.add(key: [field.rawValue] + term, info: TermInfo(
+                try dictionary.add(key: [space] + term, info: TermInfo(
                     docFreq: address.docFreq, postingsOffset: address.postingsOffset, positionsOffset: address.positionsOffset))
                 postingCount += address.docFreq
             }
@@ -123,7 +137,8 @@ public final class IndexWriter {
         }
         let info = SegmentInfo(
             formatVersion: Int(IndexFormat.version), documentCount: storedDocuments.count,
-            termCount: dictionary.termCount, postingCount: postingCount,
+            termCount: dictionary.termCount, lexiconWords: decompounding.lexicon.count, compounds: decompounding.compoundCount,
+            wordList: decompounding.wordList, postingCount: postingCount,
             fields: Dictionary(uniqueKeysWithValues: Field.allCases.enumerated().map { ($1.name, .init(totalLength: totalLengths[$0])) }),
             analyzer: options, files: files, created: ISO8601DateFormatter().string(from: Date()))
         let encoder = JSONEncoder()
@@ -145,6 +160,20 @@ struct FieldPostings {
         var docs: [Int32] = []
         var freqs: [UInt32] = []
         var positions: [Int32] = []
+
+        /// The union of many lists, merged pairwise so each posting is copied O(log n) times.
+        static func merged(_ lists: [List]) -> List {
+            var level = lists
+            while level.count > 1 {
+                var next: [List] = []
+                next.reserveCapacity((level.count + 1) / 2)
+                for index in stride(from: 0, to: level.count, by: 2) {
+                    next.append(index + 1 < level.count ? merged(level[index], level[index + 1]) : level[index])
+                }
+                level = next
+            }
+            return level.first ?? List()
+        }
 
         /// The union of two lists: documents in order, positions of a shared document merged.
         static func merged(_ a: List, _ b: List) -> List {
@@ -216,7 +245,56 @@ struct FieldPostings {
         var groups: [[UInt8]: [Int32]] = [:]
         for (word, id) in wordIds { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(id) }
         return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { term, ids in
-            (term, ids.dropFirst().reduce(lists[Int(ids[0])]) { List.merged($0, lists[Int($1)]) })
+            (term, List.merged(ids.map { lists[Int($0)] }))
         }
+    }
+}
+
+/// The decompounding step of a commit: builds the lexicon from the corpus's words and the system
+/// word list, splits every distinct word, and gathers each part's postings from the compounds
+/// that contain it (at the compounds' positions).
+struct Decompounding {
+    /// Words that may be parts, in key order, with their evidence.
+    private(set) var lexicon: [(String, WordEvidence)] = []
+    /// Compound words split.
+    private(set) var compoundCount = 0
+    /// The system word list used, if any.
+    private(set) var wordList: String?
+    private var parts: [[[UInt8]: [FieldPostings.List]]] = []
+
+    init(fields: [FieldPostings], analyzer: GermanAnalyzer, enabled: Bool) {
+        parts = fields.map { _ in [:] }
+        guard enabled else { return }
+        var frequencies: [String: Int] = [:]
+        for field in fields {
+            for (word, list) in field.words { frequencies[word, default: 0] += list.positions.count }
+        }
+        let systemWords = SystemWordList.load(folding: analyzer)
+        wordList = systemWords == nil ? nil : SystemWordList.path
+        let decompounder = GermanDecompounder(
+            evidence: { word in frequencies[word].map { WordEvidence(frequency: $0, known: systemWords?.contains(word) ?? false) } },
+            hasWordList: systemWords != nil)
+        lexicon = frequencies.keys.filter(decompounder.isPart).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            .map { ($0, WordEvidence(frequency: frequencies[$0]!, known: systemWords?.contains($0) ?? false)) }
+        var splits: [String: [[UInt8]]] = [:]
+        for (index, field) in fields.enumerated() {
+            for (word, list) in field.words where word.utf8.count >= GermanDecompounder.minimumCompound {
+                let terms: [[UInt8]]
+                if let known = splits[word] {
+                    terms = known
+                } else {
+                    let split = decompounder.split(word)
+                    terms = Array(Set((split.map { $0.parts + $0.intermediate } ?? []).map { analyzer.term(ofWord: Array($0.utf8)) }))
+                    splits[word] = terms
+                    if split != nil { compoundCount += 1 }
+                }
+                for term in terms { parts[index][term, default: []].append(list) }
+            }
+        }
+    }
+
+    /// The part lists of field number `field`, in key order.
+    func partLists(field: Int) -> [([UInt8], FieldPostings.List)] {
+        parts[field].sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, FieldPostings.List.merged($0.value)) }
     }
 }

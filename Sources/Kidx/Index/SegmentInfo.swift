@@ -16,6 +16,12 @@ struct SegmentInfo: Codable, Equatable {
     var formatVersion: Int
     var documentCount: Int
     var termCount: Int
+    /// Words in the decompounding lexicon (part of `termCount`).
+    var lexiconWords: Int
+    /// Distinct words split as compounds.
+    var compounds: Int
+    /// The system word list the decompounder read, if any.
+    var wordList: String?
     var postingCount: Int
     var fields: [String: FieldStatistics]
     var analyzer: AnalyzerOptions

@@ -165,7 +165,7 @@ public final class Searcher {
     }
 
     private func scoreTerm(_ term: String, field: Field, boost: Float, bit: UInt64) throws {
-        guard var cursor = try reader.postings(field, term) else { return }
+        guard var cursor = try reader.postings(field.key(term)) else { return }
         let weight = boost * idf(cursor.docFreq)
         let factors = normFactors[field]!, norms = reader.norms(field)
         while try cursor.next() {
@@ -176,7 +176,7 @@ public final class Searcher {
     private func scorePhrase(_ clause: Query.Clause, field: Field, boost: Float, bit: UInt64) throws {
         var cursors: [PostingsCursor] = []
         for term in clause.terms {
-            guard let cursor = try reader.postings(field, term.term) else { return }
+            guard let cursor = try reader.postings(field.key(term.term)) else { return }
             cursors.append(cursor)
         }
         // Lucene's phrase weight: the sum of the terms' idf.

@@ -17,6 +17,18 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 
     /// The dictionary key of `term` in this field.
     func key(_ term: String) -> [UInt8] { [rawValue] + Array(term.utf8) }
+
+    /// The dictionary key of `term` as a part of compounds in this field.
+    func partKey(_ term: String) -> [UInt8] { [partSpace] + Array(term.utf8) }
+
+    /// The first key byte of this field's compound parts: documents whose compounds contain a
+    /// term, at the compound's positions (`trikot` for `Fußballtrikot`).
+    var partSpace: UInt8 { rawValue + 2 }
+
+    /// The first key byte of the decompounding lexicon: words that may be compound parts, with
+    /// their corpus frequency and whether the system word list has them, as `docFreq`
+    /// (frequency × 2 + 1 when known). Queries split compounds with it exactly as the build did.
+    static let lexiconSpace: UInt8 = 0
 }
 
 /// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed
