@@ -54,8 +54,9 @@ struct BenchQueries: ParsableCommand {
                 timings.append(times)
             }
             if let topkOut {
-                let entries: [[String: Any]] = try zip(lines, firstRound).map { line, docs in
-                    ["q": line, "ids": try docs.map { try reader.document($0).id }]
+                let ids = try reader.allIDs()
+                let entries: [[String: Any]] = zip(lines, firstRound).map { line, docs in
+                    ["q": line, "ids": docs.map { ids[$0] }]
                 }
                 let data = try JSONSerialization.data(withJSONObject: entries)
                 try data.write(to: URL(fileURLWithPath: topkOut))

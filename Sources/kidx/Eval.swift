@@ -13,6 +13,13 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Queries: qid<TAB>text per line.") var queries: String
     @Option(name: .long, help: "TREC qrels: qid 0 docid relevance per line.") var qrels: String
     @Flag(name: .long, help: "Print JSON.") var json = false
+    @Option(name: .long, help: "Weight of a word found inside a compound (default 0.1).") var partBoost: Float?
+    @Option(name: .long, help: "Weight of a compound's parts found near each other (default 0.2).") var nearBoost: Float?
+    @Option(name: .long, help: "Weight of a query compound's parts found anywhere (default 0.4).") var compoundPartBoost: Float?
+    @Option(name: .long, help: "Weight of neighbouring query words found near each other.") var pairBoost: Float?
+    @Option(name: .long, help: "Weight of each part of a hyphenated query word (default 0.4).") var hyphenPartBoost: Float?
+    @Option(name: .long, help: "BM25 k1.") var k1: Float?
+    @Option(name: .long, help: "BM25 b.") var b: Float?
 
     func run() throws {
         try reportingErrors {
@@ -24,7 +31,17 @@ struct Eval: ParsableCommand {
                 guard fields.count >= 4, (Int(fields[3]) ?? 0) > 0 else { continue }
                 relevant[String(fields[0]), default: []].insert(String(fields[2]))
             }
-            let searcher = Searcher(reader: try IndexReader(directory: indexOptions.index))
+            let reader = try IndexReader(directory: indexOptions.index)
+            var ranking = Searcher.Ranking()
+            if let partBoost { ranking.partBoost = partBoost }
+            if let nearBoost { ranking.nearBoost = nearBoost }
+            if let compoundPartBoost { ranking.compoundPartBoost = compoundPartBoost }
+            if let pairBoost { ranking.pairBoost = pairBoost }
+            if let hyphenPartBoost { ranking.hyphenPartBoost = hyphenPartBoost }
+            if let k1 { ranking.k1 = k1 }
+            if let b { ranking.b = b }
+            let searcher = Searcher(reader: reader, ranking: ranking)
+            let documentIDs = try reader.allIDs()
             var reciprocalRank = 0.0, atOne = 0.0, atTen = 0.0, atHundred = 0.0
             var count = 0
             for line in queryText.split(separator: "\n") {
@@ -34,8 +51,8 @@ struct Eval: ParsableCommand {
                 count += 1
                 // Plain words, as the peers run them: quotes are not phrases here.
                 let words = String(line[line.index(after: tab)...]).map { "\"„“”»«".contains($0) ? " " : $0 }
-                guard let results = try? searcher.search(String(words), options: SearchOptions(limit: 100, loadDocuments: true)) else { continue }
-                let ids = results.hits.compactMap { $0.document?.id }
+                guard let results = try? searcher.search(String(words), options: SearchOptions(limit: 100, loadDocuments: false)) else { continue }
+                let ids = results.hits.map { documentIDs[$0.doc] }
                 guard let rank = ids.firstIndex(where: wanted.contains) else { continue }
                 if rank < 10 { reciprocalRank += 1 / Double(rank + 1); atTen += 1 }
                 if rank == 0 { atOne += 1 }

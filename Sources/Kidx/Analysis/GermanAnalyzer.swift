@@ -4,7 +4,9 @@ public struct AnalyzerOptions: Sendable, Hashable, Codable {
     /// Reduce words to their Snowball German stem (`Sanktionen` → `sanktion`).
     public var stemming: Bool
     /// Leave out German function words (`der`, `und`, `über`); they still take a position.
-    public var stopWords: Bool
+    /// Off by default: measured on known-item search, keeping them gains 4 points of MRR@10
+    /// (BM25's idf already discounts them), at the cost of a larger positions file.
+    public var removeStopWords: Bool
     /// Let `ae`/`oe`/`ue` meet `ä`/`ö`/`ü` (`Pjoengjang` = `Pjöngjang` = `Pjongjang`).
     public var spellingVariants: Bool
     /// Index a hyphenated word joined as well as in parts (`Nord-Korea` → `nordkorea`, `nord`, `korea`).
@@ -13,17 +15,17 @@ public struct AnalyzerOptions: Sendable, Hashable, Codable {
     /// `waffe`, `test`); queries then match compounds by their parts and parts near each other.
     public var decompounding: Bool
 
-    /// Creates options; every stage is on unless switched off.
-    public init(stemming: Bool = true, stopWords: Bool = true, spellingVariants: Bool = true, joinHyphenated: Bool = true,
+    /// Creates options; every stage but stop-word removal is on unless switched off.
+    public init(stemming: Bool = true, removeStopWords: Bool = false, spellingVariants: Bool = true, joinHyphenated: Bool = true,
                 decompounding: Bool = true) {
         self.stemming = stemming
-        self.stopWords = stopWords
+        self.removeStopWords = removeStopWords
         self.spellingVariants = spellingVariants
         self.joinHyphenated = joinHyphenated
         self.decompounding = decompounding
     }
 
-    /// All stages on: what `kidx build` uses.
+    /// What `kidx build` uses.
     public static let `default` = AnalyzerOptions()
 }
 
@@ -120,6 +122,11 @@ public final class GermanAnalyzer {
         return ok ? String(decoding: folded, as: UTF8.self) : nil
     }
 
+    /// True when `word` is a German function word (`der`, `und`, `über`).
+    public func isStopWord(_ word: String) -> Bool {
+        fold(word).map { GermanStopWords.words.contains($0) } ?? false
+    }
+
     /// The index term of a word as `forEachWord` reports it (folded, not yet stemmed).
     func term(ofWord word: [UInt8]) -> [UInt8] {
         var result = word
@@ -164,7 +171,7 @@ public final class GermanAnalyzer {
             chainEnd = range.upperBound
             joined.append(contentsOf: folded)
 
-            if options.stopWords, GermanStopWords.words.contains(String(decoding: folded, as: UTF8.self)) {
+            if options.removeStopWords, GermanStopWords.words.contains(String(decoding: folded, as: UTF8.self)) {
                 return
             }
             // A part of a hyphenated word is marked as such once the next part shows up; the

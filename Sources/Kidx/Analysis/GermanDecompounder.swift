@@ -19,12 +19,27 @@ struct WordEvidence: Equatable {
 /// Koehn and Knight (2003). Derivational endings (`-schaft`, `-ung`, `-ion`) and function words
 /// never become parts, so `Mitgliedschaft` and `Sanktion` stay whole.
 final class GermanDecompounder {
-    /// A split: the parts, finest first-level structure kept in `tree` for all levels.
+    /// A split: every word found in the compound, with where it stands.
     struct Split: Equatable {
+        /// One word of a compound.
+        struct Piece: Equatable {
+            /// The word as a lexicon word (linking element dropped, `e` restored): `regierung`.
+            var word: String
+            /// Its bytes in the compound, linking element included.
+            var range: Range<Int>
+            /// False for an intermediate compound that is split further (`impfstoff`).
+            var isFinest: Bool
+        }
+
+        /// All pieces, finest and intermediate, in order of their start.
+        var pieces: [Piece]
+        /// The first-level split: modifier and head (`impfstoff`, `mangel`).
+        var top: [String]
+
         /// The words a compound is made of, finest level, in order (`impf`, `stoff`, `mangel`).
-        var parts: [String]
+        var parts: [String] { pieces.filter(\.isFinest).map(\.word) }
         /// Intermediate compounds that are words themselves (`impfstoff`).
-        var intermediate: [String]
+        var intermediate: [String] { pieces.filter { !$0.isFinest }.map(\.word) }
     }
 
     /// Looks a folded word up.
@@ -35,9 +50,28 @@ final class GermanDecompounder {
     private var memo: [String: Candidate?] = [:]
 
     /// A decompounder that looks words up with `evidence`.
-    init(evidence: @escaping (String) -> WordEvidence?, hasWordList: Bool) {
+    /// How often the corpus must use a word for it to be a part.
+    struct Thresholds: Codable, Equatable {
+        /// For a word the system list has: 2 on a large corpus (one use may be a typo or a
+        /// name), 1 on a small one, where most words occur once.
+        var listed: Int
+        /// For a word it lacks (`Corona`, new coinages): frequent in its own right, relative
+        /// to the corpus size (100 uses on 2 million words and more, at least 3).
+        var unlisted: Int
+
+        /// The thresholds for a corpus of `words` words.
+        init(corpusWords words: Int) {
+            listed = words >= 1_000_000 ? 2 : 1
+            unlisted = max(3, min(100, words / 20_000))
+        }
+    }
+
+    let thresholds: Thresholds
+
+    init(evidence: @escaping (String) -> WordEvidence?, hasWordList: Bool, thresholds: Thresholds) {
         self.evidence = evidence
         self.hasWordList = hasWordList
+        self.thresholds = thresholds
     }
 
     static let minimumPart = 3
@@ -56,40 +90,50 @@ final class GermanDecompounder {
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
         guard word.count >= Self.minimumCompound, let best = bestSplit(word) else { return nil }
-        var parts: [String] = [], intermediate: [String] = []
-        collect(best, parts: &parts, intermediate: &intermediate)
-        return parts.count >= 2 ? Split(parts: parts, intermediate: intermediate) : nil
+        var pieces: [Split.Piece] = []
+        collect(best, offset: 0, length: word.utf8.count, into: &pieces)
+        guard pieces.filter(\.isFinest).count >= 2 else { return nil }
+        return Split(pieces: pieces.sorted { $0.range.lowerBound < $1.range.lowerBound }, top: [best.modifier, best.head])
     }
 
     /// A binary split: modifier (as a word) and head (a word, or itself split).
     private struct Candidate {
         var modifier: String
         var head: String
+        /// Where the head starts in the split word, in bytes.
+        var cut: Int
         var score: Double
     }
 
-    private func collect(_ candidate: Candidate, parts: inout [String], intermediate: inout [String]) {
-        for side in [candidate.modifier, candidate.head] {
+    private func collect(_ candidate: Candidate, offset: Int, length: Int, into pieces: inout [Split.Piece]) {
+        let sides = [(candidate.modifier, offset..<(offset + candidate.cut)), (candidate.head, (offset + candidate.cut)..<(offset + length))]
+        for (side, range) in sides {
             if side.count >= Self.minimumCompound, let inner = bestSplit(side) {
-                if isPart(side) { intermediate.append(side) }
-                collect(inner, parts: &parts, intermediate: &intermediate)
+                if isPart(side) { pieces.append(Split.Piece(word: side, range: range, isFinest: false)) }
+                var innerPieces: [Split.Piece] = []
+                collect(inner, offset: range.lowerBound, length: side.utf8.count, into: &innerPieces)
+                // A restored `e` may reach past the modifier's bytes.
+                for piece in innerPieces {
+                    let clamped = min(piece.range.lowerBound, range.upperBound)..<min(piece.range.upperBound, range.upperBound)
+                    pieces.append(Split.Piece(word: piece.word, range: clamped, isFinest: piece.isFinest))
+                }
             } else {
-                parts.append(side)
+                pieces.append(Split.Piece(word: side, range: range, isFinest: true))
             }
         }
     }
 
     /// The log-frequency a word contributes as a part, or nil when it may not be one.
     private func weight(_ word: String) -> Double? {
+        // The lookup first: most strings tried are no words at all.
+        guard let found = evidence(word) else { return nil }
         let length = word.count
-        guard length >= Self.minimumPart, !Self.neverParts.contains(word), !GermanStopWords.words.contains(word),
-              let found = evidence(word) else { return nil }
+        guard length >= Self.minimumPart, !Self.neverParts.contains(word), !GermanStopWords.words.contains(word) else { return nil }
         let needed: Int
         if hasWordList {
-            guard found.known || found.frequency >= 100 else { return nil }
-            needed = length == 3 ? 20 : (found.known ? 2 : 100)
+            needed = length == 3 ? max(20, thresholds.listed) : (found.known ? thresholds.listed : thresholds.unlisted)
         } else {
-            needed = length == 3 ? 100 : 20
+            needed = length == 3 ? thresholds.unlisted : max(3, thresholds.unlisted / 5)
         }
         guard found.frequency >= needed else { return nil }
         return log(Double(found.frequency)) - (length == 3 ? Self.shortPartPenalty : 0)
@@ -107,23 +151,34 @@ final class GermanDecompounder {
     private func bestSplit(_ word: String) -> Candidate? {
         if let known = memo[word] { return known }
         memo[word] = .some(nil)  // guards against cycles while computing
-        let characters = Array(word)
+        // Cut between characters of the UTF-8 bytes (never inside `ä`): Strings made from byte
+        // slices are cheap, from Character arrays they are not.
+        let bytes = Array(word.utf8)
         var best: Candidate?
         var bestChoice = -Double.infinity
         let threshold = evidence(word).map { log(Double(max($0.frequency, 1))) - Self.splitMargin } ?? -.infinity
-        let last = characters.count - Self.minimumPart
+        var characterCount = 0
+        var boundaries: [Int] = []  // byte offset of each character start
+        for (offset, byte) in bytes.enumerated() where byte & 0xC0 != 0x80 {
+            boundaries.append(offset)
+            characterCount += 1
+        }
+        let last = characterCount - Self.minimumPart
         if last >= Self.minimumPart {
             for cut in Self.minimumPart...last {
-                let head = String(characters[cut...])
+                let cutByte = boundaries[cut]
+                let head = String(decoding: bytes[cutByte...], as: UTF8.self)
                 guard let headWeight = weight(head) ?? innerWeight(head) else { continue }
-                let left = String(characters[..<cut])
+                let left = String(decoding: bytes[..<cutByte], as: UTF8.self)
                 for (modifier, penalty) in modifierForms(left) {
-                    guard let modifierWeight = weight(modifier) ?? innerWeight(modifier) else { continue }
+                    // A modifier is a word (perhaps a compound word itself, split later by
+                    // `collect`); heads may be unlisted compounds. This keeps the search quadratic.
+                    guard let modifierWeight = weight(modifier) else { continue }
                     let score = (modifierWeight + headWeight) / 2
                     let penalty = penalty + (Self.misplacesLink(modifier: modifier, head: head) ? Self.misplacedLinkPenalty : 0)
                     guard score >= threshold, score - penalty > bestChoice else { continue }
                     bestChoice = score - penalty
-                    best = Candidate(modifier: modifier, head: head, score: score)
+                    best = Candidate(modifier: modifier, head: head, cut: cutByte, score: score)
                 }
             }
         }

@@ -83,11 +83,20 @@ public final class IndexReader {
 
     /// The stored document with the external id `id` (a scan of the store: for `kidx show`).
     public func document(id: String) throws -> Document {
-        for doc in 0..<documentCount {
-            let document = try store.document(doc)
-            if document.id == id { return document }
+        var found: Document?
+        try store.forEach { _, document in
+            if found == nil, document.id == id { found = document }
         }
-        throw KidxError.documentNotFound(id: id)
+        guard let found else { throw KidxError.documentNotFound(id: id) }
+        return found
+    }
+
+    /// Every document's external id, by internal number (one pass over the store).
+    public func allIDs() throws -> [String] {
+        var ids: [String] = []
+        ids.reserveCapacity(documentCount)
+        try store.forEach { _, document in ids.append(document.id) }
+        return ids
     }
 
     /// The norm bytes of `field`, one per document.
@@ -108,7 +117,7 @@ public final class IndexReader {
         GermanDecompounder(evidence: { [terms] word in
             guard let info = try? terms.lookup([Field.lexiconSpace] + Array(word.utf8)) else { return nil }
             return WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1)
-        }, hasWordList: info.wordList != nil)
+        }, hasWordList: info.wordList != nil, thresholds: info.partThresholds)
     }
 
     func cursor(_ info: TermInfo) throws -> PostingsCursor {
@@ -158,6 +167,8 @@ public final class IndexReader {
             throw KidxError.corruptIndex(file: termsFile.name, reason: "\(checked) terms, segment says \(info.termCount)")
         }
         progress("stored documents")
-        for doc in 0..<documentCount { _ = try store.document(doc) }
+        var stored = 0
+        try store.forEach { _, _ in stored += 1 }
+        guard stored == documentCount else { throw KidxError.corruptIndex(file: storeFile.name, reason: "\(stored) documents stored, \(documentCount) indexed") }
     }
 }

@@ -138,7 +138,7 @@ public final class IndexWriter {
         let info = SegmentInfo(
             formatVersion: Int(IndexFormat.version), documentCount: storedDocuments.count,
             termCount: dictionary.termCount, lexiconWords: decompounding.lexicon.count, compounds: decompounding.compoundCount,
-            wordList: decompounding.wordList, postingCount: postingCount,
+            wordList: decompounding.wordList, partThresholds: decompounding.thresholds, postingCount: postingCount,
             fields: Dictionary(uniqueKeysWithValues: Field.allCases.enumerated().map { ($1.name, .init(totalLength: totalLengths[$0])) }),
             analyzer: options, files: files, created: ISO8601DateFormatter().string(from: Date()))
         let encoder = JSONEncoder()
@@ -260,6 +260,8 @@ struct Decompounding {
     private(set) var compoundCount = 0
     /// The system word list used, if any.
     private(set) var wordList: String?
+    /// The decompounder's frequency thresholds, recorded for queries.
+    private(set) var thresholds = GermanDecompounder.Thresholds(corpusWords: 0)
     private var parts: [[[UInt8]: [FieldPostings.List]]] = []
 
     init(fields: [FieldPostings], analyzer: GermanAnalyzer, enabled: Bool) {
@@ -271,11 +273,15 @@ struct Decompounding {
         }
         let systemWords = SystemWordList.load(folding: analyzer)
         wordList = systemWords == nil ? nil : SystemWordList.path
-        let decompounder = GermanDecompounder(
-            evidence: { word in frequencies[word].map { WordEvidence(frequency: $0, known: systemWords?.contains(word) ?? false) } },
-            hasWordList: systemWords != nil)
-        lexicon = frequencies.keys.filter(decompounder.isPart).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            .map { ($0, WordEvidence(frequency: frequencies[$0]!, known: systemWords?.contains($0) ?? false)) }
+        var evidence: [String: WordEvidence] = [:]
+        evidence.reserveCapacity(frequencies.count)
+        for (word, frequency) in frequencies {
+            evidence[word] = WordEvidence(frequency: frequency, known: systemWords?.contains(word) ?? false)
+        }
+        thresholds = GermanDecompounder.Thresholds(corpusWords: frequencies.values.reduce(0, +))
+        let decompounder = GermanDecompounder(evidence: { evidence[$0] }, hasWordList: systemWords != nil, thresholds: thresholds)
+        lexicon = evidence.filter { decompounder.isPart($0.key) }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            .map { ($0.key, $0.value) }
         var splits: [String: [[UInt8]]] = [:]
         for (index, field) in fields.enumerated() {
             for (word, list) in field.words where word.utf8.count >= GermanDecompounder.minimumCompound {

@@ -22,6 +22,8 @@ struct SegmentInfo: Codable, Equatable {
     var compounds: Int
     /// The system word list the decompounder read, if any.
     var wordList: String?
+    /// Corpus uses a word needs to count as a compound part.
+    var partThresholds: GermanDecompounder.Thresholds
     var postingCount: Int
     var fields: [String: FieldStatistics]
     var analyzer: AnalyzerOptions

@@ -6,8 +6,12 @@ public struct CompoundSplitter {
 
     /// A splitter with the lexicon of `reader`'s index.
     public init(reader: IndexReader) {
-        analyzer = GermanAnalyzer(options: reader.analyzerOptions)
-        decompounder = reader.decompounder()
+        self.init(analyzer: GermanAnalyzer(options: reader.analyzerOptions), decompounder: reader.decompounder())
+    }
+
+    init(analyzer: GermanAnalyzer, decompounder: GermanDecompounder) {
+        self.analyzer = analyzer
+        self.decompounder = decompounder
     }
 
     /// The index terms of the finest parts of `word`, or nil when it is not a compound.
@@ -19,5 +23,48 @@ public struct CompoundSplitter {
     /// The index terms of words (each analyzed alone).
     public func terms(of words: [String]) -> [String] {
         words.compactMap { word in analyzer.fold(word).map { String(decoding: analyzer.term(ofWord: Array($0.utf8)), as: UTF8.self) } }
+    }
+
+    /// How a splitter fares on a gold list.
+    public struct Report: Sendable {
+        /// Compounds in the list, and how many were split exactly into the expected parts.
+        public var compounds = 0, exact = 0, notSplit = 0
+        /// Words that must stay whole, and how many were split.
+        public var negatives = 0, falseSplits = 0
+        /// One line per wrong answer.
+        public var mistakes: [String] = []
+
+        /// Share of compounds split exactly right.
+        public var accuracy: Double { Double(exact) / Double(max(compounds, 1)) }
+        /// Share of non-compounds split.
+        public var falseSplitRate: Double { Double(falseSplits) / Double(max(negatives, 1)) }
+    }
+
+    /// Scores the splitter on a gold list: `word<TAB>parts<TAB>compound|negative` lines (`#`
+    /// starts a comment). Parts are compared as index terms, the way they are searched.
+    public func evaluate(goldList: String) -> Report {
+        var report = Report()
+        for line in goldList.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: "\t").map(String.init)
+            guard fields.count >= 3 else { continue }
+            let predicted = split(fields[0])
+            if fields[2] == "negative" {
+                report.negatives += 1
+                if let predicted {
+                    report.falseSplits += 1
+                    report.mistakes.append("false split  \(fields[0]) -> \(predicted.joined(separator: " "))")
+                }
+                continue
+            }
+            report.compounds += 1
+            let expected = terms(of: fields[1].split(separator: " ").map(String.init))
+            if predicted == expected {
+                report.exact += 1
+            } else {
+                if predicted == nil { report.notSplit += 1 }
+                report.mistakes.append("wrong        \(fields[0]) -> \(predicted?.joined(separator: " ") ?? "(not split)")   expected \(expected.joined(separator: " "))")
+            }
+        }
+        return report
     }
 }

@@ -25,7 +25,17 @@ public struct Snippet: Sendable, Hashable {
 /// Finds where query terms occur in stored text and picks the best passage to show.
 struct Highlighter {
     let analyzer: GermanAnalyzer
+    /// Finds query terms inside compounds (`Fußball**trikot**`); nil without decompounding.
+    let decompounder: GermanDecompounder?
     let terms: Set<String>
+    private let termBytes: [[UInt8]]
+
+    init(analyzer: GermanAnalyzer, decompounder: GermanDecompounder?, terms: Set<String>) {
+        self.analyzer = analyzer
+        self.decompounder = decompounder
+        self.terms = terms
+        termBytes = terms.map { Array($0.utf8) }
+    }
     /// About how long a snippet is, in bytes of UTF-8 (German text: roughly as many characters).
     static let snippetLength = 220
 
@@ -33,16 +43,43 @@ struct Highlighter {
     /// matches covers its parts.
     func matches(in text: String) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
-        analyzer.forEachTerm(in: text) { term, _, range, _ in
-            guard terms.contains(String(decoding: term, as: UTF8.self)) else { return }
-            if let last = ranges.last, last.overlaps(range) {
+        func add(_ range: Range<Int>) {
+            if let last = ranges.last, last.upperBound >= range.lowerBound, range.upperBound >= last.lowerBound {
                 ranges[ranges.count - 1] = min(last.lowerBound, range.lowerBound)..<max(last.upperBound, range.upperBound)
             } else {
                 ranges.append(range)
             }
         }
+        var text = text
+        text.withUTF8 { utf8 in
+            analyzer.forEachWord(inUTF8: utf8) { word, _, range, _ in
+                let folded = Array(word)
+                if terms.contains(String(decoding: analyzer.term(ofWord: folded), as: UTF8.self)) {
+                    add(range)
+                    return
+                }
+                // Folding keeps German text's byte lengths (`ß`→`ss`, `ae`→`ä`), so a part's bytes in
+                // the folded word are its bytes in the text; where it does not, mark the whole word.
+                guard let decompounder, folded.count >= GermanDecompounder.minimumCompound,
+                      mayContainTerm(folded), let split = decompounder.split(String(decoding: folded, as: UTF8.self)) else { return }
+                for piece in split.pieces where terms.contains(String(decoding: analyzer.term(ofWord: Array(piece.word.utf8)), as: UTF8.self)) {
+                    add(folded.count == range.count ? (range.lowerBound + piece.range.lowerBound)..<(range.lowerBound + piece.range.upperBound) : range)
+                }
+            }
+        }
         return ranges.sorted { $0.lowerBound < $1.lowerBound }
     }
+
+    /// A cheap test before splitting a word: does it contain a query term's letters? (Stems are
+    /// prefixes of their words once umlauts are stripped, as the stemmer strips them.)
+    private func mayContainTerm(_ folded: [UInt8]) -> Bool {
+        var plain = folded
+        SpellingVariants.stripUmlauts(&plain)
+        return termBytes.contains { term in
+            term.count <= plain.count && (0...(plain.count - term.count)).contains { plain[$0..<($0 + term.count)].elementsEqual(term) }
+        }
+    }
+
 
     /// The passage of about `snippetLength` bytes with the most distinct matched words (earliest
     /// on ties), cut at spaces.

@@ -19,17 +19,24 @@ public struct Query: Sendable, Hashable {
         public var isPhrase: Bool
         /// The text the user wrote for this clause.
         public var text: String
+        /// For a compound word, the index terms of its modifier and head (`impfstoff`, `mangel`):
+        /// documents that have them near each other match too.
+        public var compoundParts: [String] = []
+        /// True when the parts were written with hyphens (`Corona-Krise`), false when the
+        /// decompounder found them.
+        public var isHyphenated = false
     }
 
     /// The clauses, in query order; clauses that analyze to nothing (stop words) are dropped.
     public var clauses: [Clause]
 
-    /// Every index term of the query, for highlighting.
-    public var allTerms: Set<String> { Set(clauses.flatMap { $0.terms.map(\.term) }) }
+    /// Every index term of the query, compound parts included, for highlighting.
+    public var allTerms: Set<String> { Set(clauses.flatMap { $0.terms.map(\.term) + $0.compoundParts }) }
 
     /// Parses `text`: double-quoted spans become phrases, everything else words.
+    /// `compoundParts` gives the part terms of a word that is a compound (none when it is not).
     /// Throws `KidxError.badQuery` for an unbalanced quote or a query with no searchable word.
-    public init(parsing text: String, analyzer: GermanAnalyzer) throws {
+    public init(parsing text: String, analyzer: GermanAnalyzer, compoundParts: (String) -> [String] = { _ in [] }) throws {
         var clauses: [Clause] = []
         let parts = text.split(separator: "\"", omittingEmptySubsequences: false)
         guard parts.count % 2 == 1 else {
@@ -47,11 +54,27 @@ public struct Query: Sendable, Hashable {
                 clauses.append(Clause(terms: phrase, isPhrase: phrase.count > 1, text: String(part)))
             } else {
                 for word in part.split(whereSeparator: { $0.isWhitespace }) {
-                    for term in analyzer.queryTerms(of: String(word)) {
-                        clauses.append(Clause(terms: [Term(term: term, offset: 0)], isPhrase: false, text: String(word)))
+                    let tokens = analyzer.tokens(of: String(word))
+                    if let joined = tokens.first(where: { $0.kind == .hyphenJoined }), tokens.allSatisfy({ joined.byteRange.contains($0.byteRange.lowerBound) }) {
+                        // A hyphenated word is a compound whose parts are spelled out: `Corona-Krise`
+                        // matches `Coronakrise`, and `Corona` near `Krise`.
+                        let parts = tokens.filter { $0.kind != .hyphenJoined }.map(\.term)
+                        clauses.append(Clause(terms: [Term(term: joined.term, offset: 0)], isPhrase: false, text: String(word),
+                                              compoundParts: parts, isHyphenated: true))
+                        continue
+                    }
+                    let terms = analyzer.queryTerms(of: String(word))
+                    for term in terms {
+                        let parts = terms.count == 1 ? compoundParts(String(word)) : []
+                        clauses.append(Clause(terms: [Term(term: term, offset: 0)], isPhrase: false, text: String(word), compoundParts: parts))
                     }
                 }
             }
+        }
+        // A query of function words only would match nearly every document: say so instead.
+        let words = text.split(whereSeparator: { $0.isWhitespace || $0 == "\"" })
+        if !words.isEmpty, words.allSatisfy({ analyzer.isStopWord(String($0)) || analyzer.tokens(of: String($0)).isEmpty }) {
+            clauses.removeAll()
         }
         guard !clauses.isEmpty else {
             throw KidxError.badQuery(text.allSatisfy(\.isWhitespace)

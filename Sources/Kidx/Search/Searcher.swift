@@ -64,6 +64,19 @@ public final class Searcher {
         public var b: Float = 0.75
         /// Weight of a title match relative to a body match.
         public var titleBoost: Float = 2.0
+        /// Weight of a query word found as a part of a compound (`Trikot` in `Fußballtrikot`).
+        public var partBoost: Float = 0.1
+        /// Weight of a query compound's parts found near each other (`Mangel an Impfstoff`).
+        public var nearBoost: Float = 0.2
+        /// Weight of each part of a query compound found anywhere in a document.
+        public var compoundPartBoost: Float = 0.4
+        /// Weight of each part of a hyphenated query word (`Corona`, `Krise` of `Corona-Krise`).
+        public var hyphenPartBoost: Float = 0.4
+        /// Weight of two neighbouring query words found near each other (a sequential-dependence
+        /// bonus: headlines and bodies share word pairs). 0 turns it off.
+        public var pairBoost: Float = 0.0
+        /// How many words apart a compound's parts may stand to count as near.
+        public var nearWindow = 4
         /// The defaults: k1 = 1.2, b = 0.75, title counted twice.
         public init() {}
     }
@@ -74,6 +87,8 @@ public final class Searcher {
     public let ranking: Ranking
     /// The analyzer queries go through: the index's own stages.
     public let analyzer: GermanAnalyzer
+    /// Splits query compounds with the index's own lexicon (nil when the index has none).
+    let decompounder: GermanDecompounder?
 
     private var scores: [Float]
     private var matched: [UInt64]
@@ -86,6 +101,7 @@ public final class Searcher {
         self.reader = reader
         self.ranking = ranking
         analyzer = GermanAnalyzer(options: reader.analyzerOptions)
+        decompounder = reader.analyzerOptions.decompounding ? reader.decompounder() : nil
         scores = [Float](repeating: 0, count: reader.documentCount)
         matched = [UInt64](repeating: 0, count: reader.documentCount)
         for field in Field.allCases {
@@ -96,8 +112,14 @@ public final class Searcher {
 
     /// Parses and runs `text`, returning the requested page of hits with stored fields and snippets.
     public func search(_ text: String, options: SearchOptions = SearchOptions()) throws -> SearchResults {
-        let query = try Query(parsing: text, analyzer: analyzer)
+        let query = try Query(parsing: text, analyzer: analyzer, compoundParts: compoundParts)
         return try search(query, options: options)
+    }
+
+    /// The index terms of the modifier and head of `word` when it is a compound.
+    public func compoundParts(_ word: String) -> [String] {
+        guard let decompounder, let folded = analyzer.fold(word), let split = decompounder.split(folded) else { return [] }
+        return split.top.map { String(decoding: analyzer.term(ofWord: Array($0.utf8)), as: UTF8.self) }
     }
 
     /// Runs a parsed query.
@@ -105,7 +127,7 @@ public final class Searcher {
         let (top, total) = try rank(query, k: options.offset + options.limit, mode: options.mode)
         let page = top.dropFirst(options.offset)
         var hits: [SearchHit] = []
-        let highlighter = Highlighter(analyzer: analyzer, terms: query.allTerms)
+        let highlighter = Highlighter(analyzer: analyzer, decompounder: decompounder, terms: query.allTerms)
         for entry in page {
             var hit = SearchHit(doc: Int(entry.doc), score: entry.score, document: nil, titleHighlights: [], snippet: nil)
             if options.loadDocuments {
@@ -132,10 +154,28 @@ public final class Searcher {
                 let boost = field == .title ? ranking.titleBoost : 1
                 if clause.isPhrase {
                     try scorePhrase(clause, field: field, boost: boost, bit: bit)
-                } else {
-                    try scoreTerm(clause.terms[0].term, field: field, boost: boost, bit: bit)
+                    continue
+                }
+                let term = clause.terms[0].term
+                try scoreTerm(field.key(term), field: field, boost: boost, bit: bit)
+                guard decompounder != nil else { continue }
+                try scoreTerm(field.partKey(term), field: field, boost: boost * ranking.partBoost, bit: bit)
+                if clause.compoundParts.count >= 2 {
+                    try scoreNear(clause.compoundParts, field: field, boost: boost * ranking.nearBoost, bit: bit)
+                    // Each part on its own, as a word or inside another compound: bodies spell out
+                    // what headlines compound (`Impfstoffmangel` → "… fehlt Impfstoff …").
+                    let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
+                    if partBoost > 0 {
+                        for part in clause.compoundParts {
+                            try scoreTerm(field.key(part), field: field, boost: boost * partBoost, bit: bit)
+                            try scoreTerm(field.partKey(part), field: field, boost: boost * partBoost * ranking.partBoost, bit: bit)
+                        }
+                    }
                 }
             }
+        }
+        if ranking.pairBoost > 0 {
+            try scorePairs(Array(clauses))
         }
         let required = clauses.count == 64 ? UInt64.max : (UInt64(1) << UInt64(clauses.count)) - 1
         var top = TopK(k: k)
@@ -159,13 +199,17 @@ public final class Searcher {
         guard index < scores.count else {
             throw KidxError.corruptIndex(file: reader.postingsFile.name, reason: "document \(doc) beyond the last document")
         }
-        if matched[index] == 0 { touched.append(doc) }
+        if matched[index] == 0 {
+            // A bonus (bit 0) only raises documents that already match.
+            guard bit != 0 else { return }
+            touched.append(doc)
+        }
         matched[index] |= bit
         scores[index] += weight * freq * (ranking.k1 + 1) / (freq + factors[Int(norms[index])])
     }
 
-    private func scoreTerm(_ term: String, field: Field, boost: Float, bit: UInt64) throws {
-        guard var cursor = try reader.postings(field.key(term)) else { return }
+    private func scoreTerm(_ key: [UInt8], field: Field, boost: Float, bit: UInt64) throws {
+        guard var cursor = try reader.postings(key) else { return }
         let weight = boost * idf(cursor.docFreq)
         let factors = normFactors[field]!, norms = reader.norms(field)
         while try cursor.next() {
@@ -200,6 +244,60 @@ public final class Searcher {
                 try accumulate(doc: target, freq: Float(count), weight: weight, factors: factors, norms: norms, bit: bit)
             }
             target += 1
+        }
+    }
+
+    /// Scores documents where every part stands within `nearWindow` words of the first part's
+    /// occurrence, as a word or inside a compound, in any order. Each part's idf counts, as in a phrase.
+    private func scoreNear(_ parts: [String], field: Field, boost: Float, bit: UInt64) throws {
+        var occurrences: [[Int32: [Int32]]] = []
+        var weight: Float = 0
+        for part in parts {
+            var byDoc: [Int32: [Int32]] = [:]
+            var docFreq = 0
+            for key in [field.key(part), field.partKey(part)] {
+                guard var cursor = try reader.postings(key) else { continue }
+                docFreq = max(docFreq, cursor.docFreq)
+                var positions: [Int32] = []
+                while try cursor.next() {
+                    try cursor.positions(into: &positions)
+                    byDoc[cursor.doc, default: []].append(contentsOf: positions)
+                }
+            }
+            guard docFreq > 0 else { return }
+            weight += idf(docFreq)
+            occurrences.append(byDoc)
+        }
+        let factors = normFactors[field]!, norms = reader.norms(field)
+        let window = Int32(ranking.nearWindow)
+        let smallest = occurrences.indices.min { occurrences[$0].count < occurrences[$1].count }!
+        for (doc, anchors) in occurrences[smallest] {
+            guard let others = Optional(occurrences.indices.filter { $0 != smallest }.compactMap { occurrences[$0][doc] }),
+                  others.count == occurrences.count - 1 else { continue }
+            let count = anchors.filter { anchor in
+                others.allSatisfy { positions in positions.contains { abs($0 - anchor) <= window } }
+            }.count
+            if count > 0 {
+                try accumulate(doc: doc, freq: Float(count), weight: boost * weight, factors: factors, norms: norms, bit: bit)
+            }
+        }
+    }
+
+    /// Adds `pairBoost` for neighbouring single-word clauses that stand near each other. Pairs
+    /// with a word in more than a tenth of the documents are skipped: function words would cost
+    /// much and say little. The bonus marks no clause as matched (it only reorders).
+    private func scorePairs(_ clauses: [Query.Clause]) throws {
+        let limit = max(reader.documentCount / 10, 1)
+        func frequentEnough(_ term: String) throws -> Bool {
+            guard let info = try reader.terms.lookup(Field.body.key(term)) else { return false }
+            return info.docFreq <= limit
+        }
+        for index in clauses.indices.dropLast() {
+            let first = clauses[index], second = clauses[index + 1]
+            guard !first.isPhrase, !second.isPhrase else { continue }
+            let a = first.terms[0].term, b = second.terms[0].term
+            guard a != b, try frequentEnough(a), try frequentEnough(b) else { continue }
+            try scoreNear([a, b], field: .body, boost: ranking.pairBoost, bit: 0)
         }
     }
 

@@ -91,6 +91,19 @@ struct DocumentStore {
         return (firstDoc, offset)
     }
 
+    /// Every stored document in order, each block decompressed once.
+    func forEach(_ body: (Int, Document) throws -> Void) throws {
+        for index in 0..<blockCount {
+            let first = block(index).firstDoc
+            let end = index + 1 < blockCount ? block(index + 1).firstDoc : documentCount
+            let plain = try decompress(block: index)
+            try plain.withUnsafeBytes { raw in
+                var entries = ByteReader(raw, file: file)
+                for doc in first..<end { try body(doc, try Self.decode(&entries)) }
+            }
+        }
+    }
+
     /// The stored document number `doc` (0-based, in indexing order).
     func document(_ doc: Int) throws -> Document {
         guard doc >= 0, doc < documentCount, blockCount > 0 else {
@@ -101,30 +114,37 @@ struct DocumentStore {
             let middle = (low + high + 1) / 2
             if block(middle).firstDoc <= doc { low = middle } else { high = middle - 1 }
         }
-        let (firstDoc, start) = block(low)
-        let end = low + 1 < blockCount ? block(low + 1).offset : blockTable
-        guard start >= 0, start + 4 <= end, end <= blockTable else { throw KidxError.corruptIndex(file: file, reason: "block \(low) has a bad offset") }
+        let plain = try decompress(block: low)
+        return try plain.withUnsafeBytes { raw in
+            var entries = ByteReader(raw, file: file)
+            for _ in block(low).firstDoc..<doc {
+                for _ in 0..<6 { _ = try entries.readBytes(try entries.readInt()) }
+            }
+            return try Self.decode(&entries)
+        }
+    }
+
+    private static func decode(_ entries: inout ByteReader) throws -> Document {
+        let id = try entries.readString(), title = try entries.readString(), text = try entries.readString()
+        let date = try entries.readString(), url = try entries.readString(), source = try entries.readString()
+        return Document(id: id, title: title, body: text, date: date.isEmpty ? nil : date,
+                        url: url.isEmpty ? nil : url, source: source.isEmpty ? nil : source)
+    }
+
+    private func decompress(block index: Int) throws -> [UInt8] {
+        let start = block(index).offset
+        let end = index + 1 < blockCount ? block(index + 1).offset : blockTable
+        guard start >= 0, start + 4 <= end, end <= blockTable else { throw KidxError.corruptIndex(file: file, reason: "block \(index) has a bad offset") }
         var reader = ByteReader(body, offset: start, file: file)
         let length = Int(try reader.readUInt32())
-        guard length <= 1 << 31 else { throw KidxError.corruptIndex(file: file, reason: "block \(low) claims \(length) bytes") }
         let frame = try reader.readBytes(end - reader.offset)
         guard ZSTD_getFrameContentSize(frame.baseAddress, frame.count) == UInt64(length) else {
-            throw KidxError.corruptIndex(file: file, reason: "block \(low) length does not match its frame")
+            throw KidxError.corruptIndex(file: file, reason: "block \(index) length does not match its frame")
         }
         var plain = [UInt8](repeating: 0, count: length)
         let size = plain.withUnsafeMutableBytes { ZSTD_decompress($0.baseAddress, length, frame.baseAddress, frame.count) }
         guard ZSTD_isError(size) == 0, size == length else {
-            throw KidxError.corruptIndex(file: file, reason: "block \(low) does not decompress")
+            throw KidxError.corruptIndex(file: file, reason: "block \(index) does not decompress")
         }
-        return try plain.withUnsafeBytes { raw in
-            var entries = ByteReader(raw, file: file)
-            for _ in firstDoc..<doc {
-                for _ in 0..<6 { _ = try entries.readBytes(try entries.readInt()) }
-            }
-            let id = try entries.readString(), title = try entries.readString(), text = try entries.readString()
-            let date = try entries.readString(), url = try entries.readString(), source = try entries.readString()
-            return Document(id: id, title: title, body: text, date: date.isEmpty ? nil : date,
-                            url: url.isEmpty ? nil : url, source: source.isEmpty ? nil : source)
-        }
-    }
+        return plain    }
 }

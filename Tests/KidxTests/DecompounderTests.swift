@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import Kidx
+
+@Suite("German compounds")
+struct DecompounderTests {
+    /// A splitter whose lexicon is the word counts of the first `limit` FANG-COVID articles and
+    /// the system word list, as a build on that corpus would have.
+    /// Built once: counting 12,000 articles takes a while in a debug build.
+    static let newsSplitter12k: CompoundSplitter? = TestSupport.sharedIsAvailable ? try? newsSplitter(limit: 12_000) : nil
+
+    static func newsSplitter(limit: Int) throws -> CompoundSplitter {
+        let analyzer = GermanAnalyzer()
+        var frequencies: [String: Int] = [:]
+        var seen = 0
+        struct Enough: Error {}
+        do {
+            try CorpusReader(root: TestSupport.shared + "/corpus/fang-covid-news.jsonl.gz").read({ document in
+                var body = document.body
+                body.withUTF8 { utf8 in
+                    analyzer.forEachWord(inUTF8: utf8) { word, _, _, _ in frequencies[String(decoding: word, as: UTF8.self), default: 0] += 1 }
+                }
+                seen += 1
+                if seen == limit { throw Enough() }
+            }, problem: { _ in })
+        } catch is Enough {}
+        let systemWords = SystemWordList.load(folding: analyzer)
+        let decompounder = GermanDecompounder(
+            evidence: { word in frequencies[word].map { WordEvidence(frequency: $0, known: systemWords?.contains(word) ?? false) } },
+            hasWordList: systemWords != nil,
+            thresholds: GermanDecompounder.Thresholds(corpusWords: frequencies.values.reduce(0, +)))
+        return CompoundSplitter(analyzer: analyzer, decompounder: decompounder)
+    }
+
+    static let gold: String = {
+        let url = Bundle.module.url(forResource: "compounds-gold", withExtension: "tsv", subdirectory: "Resources")!
+        return try! String(contentsOf: url, encoding: .utf8)
+    }()
+
+    @Test("splitting accuracy on the gold list of real compounds and hard negatives",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func goldList() throws {
+        let report = try #require(Self.newsSplitter12k).evaluate(goldList: Self.gold)
+        print(String(format: "compound splitting (12,000 FANG articles as lexicon): exact %.1f %% of %d compounds, false splits %.1f %% of %d negatives",
+                     report.accuracy * 100, report.compounds, report.falseSplitRate * 100, report.negatives))
+        #expect(report.compounds >= 300 && report.negatives >= 90)
+        #expect(report.accuracy >= 0.80)
+        #expect(report.falseSplitRate <= 0.30)
+    }
+
+    @Test("the issue's examples split as expected, and hard negatives stay whole",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func examples() throws {
+        let splitter = try #require(Self.newsSplitter12k)
+        #expect(splitter.split("Bundesregierung") == splitter.terms(of: ["bund", "regierung"]))
+        #expect(splitter.split("Atomwaffentests") == splitter.terms(of: ["atom", "waffe", "test"]))
+        #expect(splitter.split("Impfstoffmangel") == splitter.terms(of: ["impfen", "stoff", "mangel"]))
+        for word in ["Mitgliedschaft", "notieren", "Sanktion", "Verantwortung", "Regierung"] {
+            #expect(splitter.split(word) == nil, "\(word) must not be split")
+        }
+    }
+
+    /// An index of a few sentences with a shared vocabulary, so the lexicon knows the parts.
+    private static func compoundIndex() throws -> (Searcher, String) {
+        let index = try TestSupport.temporaryFolder("compounds")
+        try TestSupport.buildIndex([
+            Document(id: "trikot", title: "Trikot", body: "Das Trikot der Mannschaft ist grün. Der Fußball rollt wieder."),
+            Document(id: "fussballtrikot", title: "Versteigerung", body: "Ein signiertes Fußballtrikot bringt 1.200 Euro."),
+            Document(id: "ganz", title: "Impfstoffmangel", body: "Der Impfstoffmangel trifft die Praxen. Impfstoff fehlt überall."),
+            Document(id: "nah", title: "Rückblick", body: "Der Mangel an Impfstoff war im Winter groß."),
+            Document(id: "fern", title: "Lager", body: "Impfstoff lag bereit. Viel später, an einem anderen Ort und zu anderer Zeit, herrschte Mangel."),
+            Document(id: "pandemie-bindestrich", title: "Eins", body: "Die Corona-Pandemie verändert den Alltag."),
+            Document(id: "pandemie-zusammen", title: "Zwei", body: "Die Coronapandemie verändert die Arbeit."),
+            Document(id: "pandemie-getrennt", title: "Drei", body: "Die Corona Pandemie verändert die Schule."),
+            Document(id: "pandemie-worte", title: "Vier", body: "Corona und die Pandemie: ein Wort zur Lage der Pandemie."),
+        ], at: index)
+        return (Searcher(reader: try IndexReader(directory: index)), index)
+    }
+
+    @Test("a part finds compounds that contain it, ranked below exact matches")
+    func partFindsCompound() throws {
+        let (searcher, index) = try Self.compoundIndex()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let ids = try TestSupport.ids(searcher, "Trikot")
+        #expect(ids.first == "trikot")
+        #expect(ids.contains("fussballtrikot"))
+    }
+
+    @Test("a compound finds its parts near each other; the whole compound ranks first, scattered parts last")
+    func compoundFindsParts() throws {
+        let (searcher, index) = try Self.compoundIndex()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let ids = try TestSupport.ids(searcher, "Impfstoffmangel")
+        #expect(ids.prefix(2) == ["ganz", "nah"])
+        #expect(ids.firstIndex(of: "nah")! < ids.firstIndex(of: "fern") ?? ids.count)
+    }
+
+    @Test("Corona-Pandemie, Coronapandemie and Corona Pandemie all meet")
+    func spellingsMeet() throws {
+        let (searcher, index) = try Self.compoundIndex()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let spellings: Set = ["pandemie-bindestrich", "pandemie-zusammen", "pandemie-getrennt"]
+        for query in ["Corona-Pandemie", "Coronapandemie", "Corona Pandemie"] {
+            let found = Set(try TestSupport.ids(searcher, query))
+            #expect(found.isSuperset(of: spellings), "\(query) found \(found)")
+        }
+    }
+
+    @Test("snippets mark the part that matched inside a compound")
+    func highlightInsideCompound() throws {
+        let (searcher, index) = try Self.compoundIndex()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let hit = try #require(try searcher.search("Trikot").hits.first { $0.document?.id == "fussballtrikot" })
+        let snippet = try #require(hit.snippet)
+        let bytes = Array(snippet.text.utf8)
+        #expect(snippet.highlights.map { String(decoding: bytes[$0], as: UTF8.self) } == ["trikot"])
+    }
+}
