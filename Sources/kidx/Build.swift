@@ -24,6 +24,9 @@ struct Build: ParsableCommand {
     @Flag(name: .long, help: "Leave out ae/oe/ue = ä/ö/ü folding.")
     var noVariants = false
 
+    @Option(name: .long, help: "The stemmer: snowball or light.")
+    var stemmer = "snowball"
+
     @Flag(name: .long, help: "Leave out compound splitting.")
     var noDecompounding = false
 
@@ -35,7 +38,10 @@ struct Build: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let options = AnalyzerOptions(stemming: !noStemming, removeStopWords: removeStopWords, spellingVariants: !noVariants, decompounding: !noDecompounding)
+            guard let stemmerKind = AnalyzerOptions.Stemmer(rawValue: stemmer) else {
+                throw KidxError.badQuery("unknown stemmer \(stemmer) (snowball or light)")
+            }
+            let options = AnalyzerOptions(stemming: !noStemming, stemmer: stemmerKind, removeStopWords: removeStopWords, spellingVariants: !noVariants, decompounding: !noDecompounding)
             let writer = try IndexWriter(directory: indexOptions.index, options: options)
             let reader = CorpusReader(root: corpus)
             var problems: [CorpusProblem] = []

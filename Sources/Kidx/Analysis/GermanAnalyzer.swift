@@ -1,8 +1,18 @@
 /// Which analysis stages run. The same options must serve indexing and querying; an index
 /// records the options it was built with and its searcher analyzes queries the same way.
 public struct AnalyzerOptions: Sendable, Hashable, Codable {
-    /// Reduce words to their Snowball German stem (`Sanktionen` → `sanktion`).
+    /// Reduce words to their stem (`Sanktionen` → `sanktion`).
     public var stemming: Bool
+    /// Which stemmer: Snowball's German (the default) or a light one that strips inflection only.
+    public var stemmer: Stemmer
+
+    /// The stemmers kidx has.
+    public enum Stemmer: String, Sendable, Hashable, Codable {
+        /// Snowball's German stemmer (libstemmer).
+        case snowball
+        /// A light inflection stripper after Savoy (2006).
+        case light
+    }
     /// Leave out German function words (`der`, `und`, `über`); they still take a position.
     /// Off by default: measured on known-item search, keeping them gains 4 points of MRR@10
     /// (BM25's idf already discounts them), at the cost of a larger positions file.
@@ -16,9 +26,10 @@ public struct AnalyzerOptions: Sendable, Hashable, Codable {
     public var decompounding: Bool
 
     /// Creates options; every stage but stop-word removal is on unless switched off.
-    public init(stemming: Bool = true, removeStopWords: Bool = false, spellingVariants: Bool = true, joinHyphenated: Bool = true,
-                decompounding: Bool = true) {
+    public init(stemming: Bool = true, stemmer: Stemmer = .snowball, removeStopWords: Bool = false, spellingVariants: Bool = true,
+                joinHyphenated: Bool = true, decompounding: Bool = true) {
         self.stemming = stemming
+        self.stemmer = stemmer
         self.removeStopWords = removeStopWords
         self.spellingVariants = spellingVariants
         self.joinHyphenated = joinHyphenated
@@ -43,6 +54,8 @@ public struct Token: Sendable, Hashable {
 
     /// The normalized, stemmed term that is indexed and looked up.
     public var term: String
+    /// The word as written, folded (case, `ß`, variants) but not stemmed: the strong key.
+    public var word: String
     /// The word position; consecutive words differ by one (stop words included).
     public var position: Int
     /// Where the token stands in the analyzed text, as UTF-8 byte offsets.
@@ -51,8 +64,9 @@ public struct Token: Sendable, Hashable {
     public var kind: Kind
 
     /// Creates a token.
-    public init(term: String, position: Int, byteRange: Range<Int>, kind: Kind) {
+    public init(term: String, word: String, position: Int, byteRange: Range<Int>, kind: Kind) {
         self.term = term
+        self.word = word
         self.position = position
         self.byteRange = byteRange
         self.kind = kind
@@ -84,8 +98,13 @@ public final class GermanAnalyzer {
     /// The tokens of `text`, in order of position.
     public func tokens(of text: String) -> [Token] {
         var tokens: [Token] = []
-        forEachTerm(in: text) { term, position, range, kind in
-            tokens.append(Token(term: String(decoding: term, as: UTF8.self), position: position, byteRange: range, kind: kind))
+        var text = text
+        text.withUTF8 { utf8 in
+            forEachWord(inUTF8: utf8) { word, position, range, kind in
+                let folded = Array(word)
+                tokens.append(Token(term: String(decoding: term(ofWord: folded), as: UTF8.self), word: String(decoding: folded, as: UTF8.self),
+                                    position: position, byteRange: range, kind: kind))
+            }
         }
         return tokens
     }
@@ -197,7 +216,10 @@ public final class GermanAnalyzer {
     /// Turns a folded word into its index term: stemmed, or with umlauts removed.
     private func finish(_ word: inout [UInt8]) {
         if options.stemming {
-            stemmer.stem(&word)
+            switch options.stemmer {
+            case .snowball: stemmer.stem(&word)
+            case .light: GermanLightStemmer.stem(&word)
+            }
         } else if options.spellingVariants {
             SpellingVariants.stripUmlauts(&word)
         }

@@ -41,3 +41,41 @@ final class GermanStemmer {
         }
     }
 }
+
+/// A light German stemmer after Savoy (2006), as used by Lucene's German analyzer: it removes
+/// inflection endings only (`-ern`, `-em`, `-en`, `-er`, `-es`, `-e`, `-s`, then `-est`, `-er`,
+/// `-en`, `-st`), never derivation, so it conflates less than Snowball and leaves names alone.
+/// Works on folded words; umlauts are removed first so that plural umlauts meet (`Ämter` → `amt`).
+enum GermanLightStemmer {
+    private static func ascii(_ text: String) -> [UInt8] { Array(text.utf8) }
+    private static let sEndings = Set(ascii("bdfghklmnrt"))
+    private static let stEndings = Set(ascii("bdfghklmnt"))
+
+    static func stem(_ word: inout [UInt8]) {
+        SpellingVariants.stripUmlauts(&word)
+        guard word.allSatisfy({ $0 < 0x80 }) else { return }
+        var length = word.count
+        func ends(_ suffix: String) -> Bool {
+            let bytes = ascii(suffix)
+            return length >= bytes.count && word[(length - bytes.count)..<length].elementsEqual(bytes)
+        }
+        if length > 5 && ends("ern") {
+            length -= 3
+        } else if length > 4 && (ends("em") || ends("en") || ends("er") || ends("es")) {
+            length -= 2
+        } else if length > 3 && ends("e") {
+            length -= 1
+        } else if length > 3 && ends("s") && sEndings.contains(word[length - 2]) {
+            length -= 1
+        }
+        if length > 5 && ends("est") {
+            length -= 3
+        } else if length > 4 && (ends("er") || ends("en")) {
+            length -= 2
+        } else if length > 4 && ends("st") && stEndings.contains(word[length - 3]) {
+            length -= 2
+        }
+        word.removeLast(word.count - length)
+        GermanStemmer.dropVowelS(&word)
+    }
+}

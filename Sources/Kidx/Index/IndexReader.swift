@@ -145,7 +145,7 @@ public final class IndexReader {
         var checked = 0
         try terms.forEachEntry { key, termInfo in
             checked += 1
-            guard let space = key.first, space <= Field.body.partSpace else {
+            guard let space = key.first, space <= Field.body.exactSpace else {
                 throw KidxError.corruptIndex(file: termsFile.name, reason: "term with unknown field \(key.first ?? 0)")
             }
             if space == Field.lexiconSpace { return }
@@ -155,7 +155,7 @@ public final class IndexReader {
                 guard cursor.doc > previous, Int(cursor.doc) < documentCount else {
                     throw KidxError.corruptIndex(file: postingsFile.name, reason: "document \(cursor.doc) out of order or range")
                 }
-                try cursor.positions(into: &positions)
+                if space < Field.title.exactSpace { try cursor.positions(into: &positions) }
                 previous = cursor.doc
                 count += 1
             }

@@ -104,12 +104,17 @@ public final class IndexWriter {
         for (index, field) in Field.allCases.enumerated() {
             spaces.append((field.partSpace, index, decompounding.partLists(field: index)))
         }
+        for (index, field) in Field.allCases.enumerated() {
+            let words = fields[index].words.map { (Array($0.word.utf8), $0.list) }
+            spaces.append((field.exactSpace, index, words.sorted { $0.0.lexicographicallyPrecedes($1.0) }))
+        }
         for (space, field, lists) in spaces {
             let fieldNorms = norms[field]
+            let withPositions = space != Field.title.exactSpace && space != Field.body.exactSpace
             for (term, list) in lists {
                 let address = try postingsWriter.write(
                     docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
-                    norms: { fieldNorms[Int($0)] }, postings: postingsFile, positionsFile: positionsFile)
+                    norms: { fieldNorms[Int($0)] }, withPositions: withPositions, postings: postingsFile, positionsFile: positionsFile)
                 try dictionary.add(key: [space] + term, info: TermInfo(
                     docFreq: address.docFreq, postingsOffset: address.postingsOffset, positionsOffset: address.positionsOffset))
                 postingCount += address.docFreq

@@ -21,10 +21,11 @@ struct PostingsWriter {
 
     /// Encodes a list given as parallel arrays (documents ascending) and a flat array of
     /// positions (`freqs[i]` positions for document `i`, ascending), and appends it to the two
+    /// streams (positions only `withPositions`: lists that serve scoring alone leave them out).
     /// streams. `norms` gives each document's norm byte in this field, for block-max data.
     mutating func write(
         docs: ArraySlice<Int32>, freqs: ArraySlice<UInt32>, positions flat: ArraySlice<Int32>,
-        norms: (Int32) -> UInt8,
+        norms: (Int32) -> UInt8, withPositions: Bool = true,
         postings: IndexFileWriter, positionsFile: IndexFileWriter
     ) throws -> ListAddress {
         let address = ListAddress(docFreq: docs.count, postingsOffset: postings.bodyOffset, positionsOffset: positionsFile.bodyOffset)
@@ -40,6 +41,7 @@ struct PostingsWriter {
         var freqIndex = freqs.startIndex
 
         func writePositions(count: UInt32) {
+            guard withPositions else { return }
             var previous: Int32 = 0
             for _ in 0..<Int(count) {
                 let position = flat[positionCursor]

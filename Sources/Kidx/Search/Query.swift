@@ -22,6 +22,9 @@ public struct Query: Sendable, Hashable {
         /// For a compound word, the index terms of its modifier and head (`impfstoff`, `mangel`):
         /// documents that have them near each other match too.
         public var compoundParts: [String] = []
+        /// The word as the query writes it, folded but not stemmed: documents with this very
+        /// form score extra (nil for phrases).
+        public var exactWord: String?
         /// True when the parts were written with hyphens (`Corona-Krise`), false when the
         /// decompounder found them.
         public var isHyphenated = false
@@ -60,13 +63,13 @@ public struct Query: Sendable, Hashable {
                         // matches `Coronakrise`, and `Corona` near `Krise`.
                         let parts = tokens.filter { $0.kind != .hyphenJoined }.map(\.term)
                         clauses.append(Clause(terms: [Term(term: joined.term, offset: 0)], isPhrase: false, text: String(word),
-                                              compoundParts: parts, isHyphenated: true))
+                                              compoundParts: parts, exactWord: joined.word, isHyphenated: true))
                         continue
                     }
-                    let terms = analyzer.queryTerms(of: String(word))
-                    for term in terms {
-                        let parts = terms.count == 1 ? compoundParts(String(word)) : []
-                        clauses.append(Clause(terms: [Term(term: term, offset: 0)], isPhrase: false, text: String(word), compoundParts: parts))
+                    for token in tokens where token.kind != .hyphenPart {
+                        let parts = tokens.count == 1 ? compoundParts(String(word)) : []
+                        clauses.append(Clause(terms: [Term(term: token.term, offset: 0)], isPhrase: false, text: String(word),
+                                              compoundParts: parts, exactWord: token.word))
                     }
                 }
             }

@@ -25,6 +25,13 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     /// term, at the compound's positions (`trikot` for `Fußballtrikot`).
     var partSpace: UInt8 { rawValue + 2 }
 
+    /// The dictionary key of `word` (folded, not stemmed) as written in this field: the strong
+    /// key that tells `über` from `Uber` and rewards the very form a query uses.
+    func exactKey(_ word: String) -> [UInt8] { [exactSpace] + Array(word.utf8) }
+
+    /// The first key byte of the exact words of this field (lists without positions).
+    var exactSpace: UInt8 { rawValue + 4 }
+
     /// The first key byte of the decompounding lexicon: words that may be compound parts, with
     /// their corpus frequency and whether the system word list has them, as `docFreq`
     /// (frequency × 2 + 1 when known). Queries split compounds with it exactly as the build did.
