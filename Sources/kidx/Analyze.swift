@@ -4,30 +4,40 @@ import Kidx
 
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the tokens a text becomes: term, position, offsets, kind.",
-        discussion: "Without TEXT, reads lines from standard input (one JSON object per line with --json).")
+        abstract: "Show the tokens a text becomes: term, word form, position, offsets, kind.",
+        discussion: """
+        Kinds: word (as written), hyphenPart and hyphenJoined (Nord-Korea), compoundPart (a word inside a \
+        compound, found with the lexicon of the index given by --index, when it exists). `term` is the \
+        stemmed index term; `word` the folded form (case, ß → ss, ae → ä), the strong key. Without TEXT, \
+        reads lines from standard input (one JSON object per line with --json).
+        """)
 
     @Argument(help: "The text to analyze.")
     var text: String?
+
+    @Option(name: .long, help: "An index whose decompounding lexicon splits compounds.")
+    var index = "Index"
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
     func run() throws {
-        let analyzer = GermanAnalyzer()
+        let reader = try? IndexReader(directory: index)
+        let analyzer = GermanAnalyzer(options: reader?.analyzerOptions ?? .default)
+        let splitter = reader.map { CompoundSplitter(reader: $0) }
         if let text {
-            emit(text, analyzer)
+            emit(text, analyzer, splitter)
         } else {
-            while let line = readLine() { emit(line, analyzer) }
+            while let line = readLine() { emit(line, analyzer, splitter) }
         }
     }
 
-    private func emit(_ text: String, _ analyzer: GermanAnalyzer) {
-        let tokens = analyzer.tokens(of: text)
+    private func emit(_ text: String, _ analyzer: GermanAnalyzer, _ splitter: CompoundSplitter?) {
+        let tokens = analyzer.tokens(of: text).flatMap { token in [token] + (splitter?.parts(of: token) ?? []) }
         let bytes = Array(text.utf8)
         if json {
             Terminal.printJSON(["text": text, "tokens": tokens.map { token in
-                ["term": token.term, "position": token.position, "byte_start": token.byteRange.lowerBound,
+                ["term": token.term, "word": token.word, "position": token.position, "byte_start": token.byteRange.lowerBound,
                  "byte_end": token.byteRange.upperBound, "kind": token.kind.rawValue,
                  "text": String(decoding: bytes[token.byteRange], as: UTF8.self)] as [String: Any]
             }] as [String: Any])
@@ -35,7 +45,9 @@ struct Analyze: ParsableCommand {
         }
         for token in tokens {
             let surface = String(decoding: bytes[token.byteRange], as: UTF8.self)
-            print("\(String(token.position).leftPadded(4))  \(token.term.padding(toLength: 24, withPad: " ", startingAt: 0)) \(surface.padding(toLength: 24, withPad: " ", startingAt: 0)) \(token.byteRange.lowerBound)..<\(token.byteRange.upperBound)  \(token.kind.rawValue)")
+            let columns = [token.term.padding(toLength: 20, withPad: " ", startingAt: 0), token.word.padding(toLength: 22, withPad: " ", startingAt: 0),
+                           surface.padding(toLength: 22, withPad: " ", startingAt: 0)]
+            print("\(String(token.position).leftPadded(4))  \(columns.joined(separator: " ")) \(token.byteRange.lowerBound)..<\(token.byteRange.upperBound)  \(token.kind.rawValue)")
         }
     }
 }

@@ -50,6 +50,8 @@ public struct Token: Sendable, Hashable {
         case hyphenPart
         /// A hyphenated word joined into one term (`nordkorea`), at the position of its first part.
         case hyphenJoined
+        /// A word found inside a compound (`trikot` in `Fußballtrikot`), at the compound's position.
+        case compoundPart
     }
 
     /// The normalized, stemmed term that is indexed and looked up.

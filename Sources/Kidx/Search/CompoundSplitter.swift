@@ -20,6 +20,18 @@ public struct CompoundSplitter {
         return terms(of: split.parts)
     }
 
+    /// The words inside a compound token as tokens of kind `compoundPart`, at the compound's
+    /// position, with their bytes in the text (the whole compound's where folding changed lengths).
+    public func parts(of token: Token) -> [Token] {
+        guard token.kind != .hyphenJoined, let split = decompounder.split(token.word) else { return [] }
+        let sameLength = token.word.utf8.count == token.byteRange.count
+        return split.pieces.map { piece in
+            let range = sameLength ? (token.byteRange.lowerBound + piece.range.lowerBound)..<(token.byteRange.lowerBound + piece.range.upperBound) : token.byteRange
+            return Token(term: String(decoding: analyzer.term(ofWord: Array(piece.word.utf8)), as: UTF8.self), word: piece.word,
+                         position: token.position, byteRange: range, kind: .compoundPart)
+        }
+    }
+
     /// The index terms of words (each analyzed alone).
     public func terms(of words: [String]) -> [String] {
         words.compactMap { word in analyzer.fold(word).map { String(decoding: analyzer.term(ofWord: Array($0.utf8)), as: UTF8.self) } }
