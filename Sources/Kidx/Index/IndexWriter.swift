@@ -284,22 +284,35 @@ struct Decompounding {
             evidence[word] = WordEvidence(frequency: frequency, known: systemWords?.contains(word) ?? false)
         }
         thresholds = GermanDecompounder.Thresholds(corpusWords: frequencies.values.reduce(0, +))
-        let decompounder = GermanDecompounder(evidence: { evidence[$0] }, hasWordList: systemWords != nil, thresholds: thresholds)
+        let hasWordList = systemWords != nil, thresholds = thresholds
+        let decompounder = GermanDecompounder(evidence: { evidence[$0] }, hasWordList: hasWordList, thresholds: thresholds)
         lexicon = evidence.filter { decompounder.isPart($0.key) }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
             .map { ($0.key, $0.value) }
-        var splits: [String: [[UInt8]]] = [:]
-        for (index, field) in fields.enumerated() {
-            for (word, list) in field.words where word.utf8.count >= GermanDecompounder.minimumCompound {
-                let terms: [[UInt8]]
-                if let known = splits[word] {
-                    terms = known
-                } else {
-                    let split = decompounder.split(word)
-                    terms = Array(Set((split.map { $0.parts + $0.intermediate } ?? []).map { analyzer.term(ofWord: Array($0.utf8)) }))
-                    splits[word] = terms
-                    if split != nil { compoundCount += 1 }
+
+        // Split every distinct long word, on all cores: each worker has its own decompounder
+        // (its memo) and analyzer (ICU and Snowball state); the evidence is only read.
+        let candidates = Array(Set(fields.flatMap { $0.words.map(\.word) }.filter { $0.utf8.count >= GermanDecompounder.minimumCompound }))
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        var results = [[String: [[UInt8]]]](repeating: [:], count: workers)
+        let options = analyzer.options
+        results.withUnsafeMutableBufferPointer { output in
+            let output = output
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let decompounder = GermanDecompounder(evidence: { evidence[$0] }, hasWordList: hasWordList, thresholds: thresholds)
+                let analyzer = GermanAnalyzer(options: options)
+                var splits: [String: [[UInt8]]] = [:]
+                for word in candidates[(candidates.count * worker / workers)..<(candidates.count * (worker + 1) / workers)] {
+                    guard let split = decompounder.split(word) else { continue }
+                    splits[word] = Array(Set((split.parts + split.intermediate).map { analyzer.term(ofWord: Array($0.utf8)) }))
                 }
-                for term in terms { parts[index][term, default: []].append(list) }
+                output[worker] = splits
+            }
+        }
+        let splits = results.reduce(into: [String: [[UInt8]]]()) { $0.merge($1) { first, _ in first } }
+        compoundCount = splits.count
+        for (index, field) in fields.enumerated() {
+            for (word, list) in field.words {
+                for term in splits[word] ?? [] { parts[index][term, default: []].append(list) }
             }
         }
     }
