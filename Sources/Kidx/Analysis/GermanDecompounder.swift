@@ -53,7 +53,8 @@ final class GermanDecompounder {
     /// How often the corpus must use a word for it to be a part.
     struct Thresholds: Codable, Equatable {
         /// For a word the system list has: 2 on a large corpus (one use may be a typo or a
-        /// name), 1 on a small one, where most words occur once.
+        /// name), 1 on a middling one, none on a small one (a few articles cannot attest
+        /// their words: there the list alone decides).
         var listed: Int
         /// For a word it lacks (`Corona`, new coinages): frequent in its own right, relative
         /// to the corpus size (100 uses on 2 million words and more, at least 3).
@@ -61,7 +62,7 @@ final class GermanDecompounder {
 
         /// The thresholds for a corpus of `words` words.
         init(corpusWords words: Int) {
-            listed = words >= 1_000_000 ? 2 : 1
+            listed = words >= 1_000_000 ? 2 : (words >= 100_000 ? 1 : 0)
             unlisted = max(3, min(100, words / 20_000))
         }
     }
@@ -84,6 +85,8 @@ final class GermanDecompounder {
         "bar", "sam", "haft", "los", "ige", "igen", "ische", "ischen", "licher", "liche", "lichen", "ver", "ent", "zer",
         "miss", "mit", "zur", "zum", "ans", "ins", "ums", "rin", "ter", "ten", "tes", "ens", "ste", "sten", "ster",
     ]
+
+    private static let suffixHeads = ["schaft", "heit", "keit"]
 
     private static let linkingElements = ["s", "es", "n", "en", "e", "er", "ns", "ens"]
 
@@ -136,7 +139,7 @@ final class GermanDecompounder {
             needed = length == 3 ? thresholds.unlisted : max(3, thresholds.unlisted / 5)
         }
         guard found.frequency >= needed else { return nil }
-        return log(Double(found.frequency)) - (length == 3 ? Self.shortPartPenalty : 0)
+        return log(Double(max(found.frequency, 1))) - (length == 3 ? Self.shortPartPenalty : 0)
     }
 
     /// Whether `word` may be a part of a compound.
@@ -168,6 +171,8 @@ final class GermanDecompounder {
             for cut in Self.minimumPart...last {
                 let cutByte = boundaries[cut]
                 let head = String(decoding: bytes[cutByte...], as: UTF8.self)
+                // `-schaft`, `-heit`, `-keit` in any inflection end words; they begin no heads.
+                if Self.suffixHeads.contains(where: head.hasPrefix) { continue }
                 guard let headWeight = weight(head) ?? innerWeight(head) else { continue }
                 let left = String(decoding: bytes[..<cutByte], as: UTF8.self)
                 for (modifier, penalty) in modifierForms(left) {

@@ -285,36 +285,45 @@ struct Decompounding {
         }
         thresholds = GermanDecompounder.Thresholds(corpusWords: frequencies.values.reduce(0, +))
         let hasWordList = systemWords != nil, thresholds = thresholds
-        let decompounder = GermanDecompounder(evidence: { evidence[$0] }, hasWordList: hasWordList, thresholds: thresholds)
-        lexicon = evidence.filter { decompounder.isPart($0.key) }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            .map { ($0.key, $0.value) }
+        // On a small corpus a listed word may be a part without being used (threshold 0).
+        let lookup: (String) -> WordEvidence? = { word in
+            evidence[word] ?? (thresholds.listed == 0 && systemWords?.contains(word) == true ? WordEvidence(frequency: 0, known: true) : nil)
+        }
+        let decompounder = GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds)
+        var lexiconWords = evidence.filter { decompounder.isPart($0.key) }
 
         // Split every distinct long word, on all cores: each worker has its own decompounder
         // (its memo) and analyzer (ICU and Snowball state); the evidence is only read.
         let candidates = Array(Set(fields.flatMap { $0.words.map(\.word) }.filter { $0.utf8.count >= GermanDecompounder.minimumCompound }))
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        var results = [[String: [[UInt8]]]](repeating: [:], count: workers)
+        var results = [[String: (terms: [[UInt8]], words: [String])]](repeating: [:], count: workers)
         let options = analyzer.options
         results.withUnsafeMutableBufferPointer { output in
             let output = output
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let decompounder = GermanDecompounder(evidence: { evidence[$0] }, hasWordList: hasWordList, thresholds: thresholds)
+                let decompounder = GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds)
                 let analyzer = GermanAnalyzer(options: options)
-                var splits: [String: [[UInt8]]] = [:]
+                var splits: [String: (terms: [[UInt8]], words: [String])] = [:]
                 for word in candidates[(candidates.count * worker / workers)..<(candidates.count * (worker + 1) / workers)] {
                     guard let split = decompounder.split(word) else { continue }
-                    splits[word] = Array(Set((split.parts + split.intermediate).map { analyzer.term(ofWord: Array($0.utf8)) }))
+                    let words = split.pieces.map(\.word)
+                    splits[word] = (Array(Set(words.map { analyzer.term(ofWord: Array($0.utf8)) })), words)
                 }
                 output[worker] = splits
             }
         }
-        let splits = results.reduce(into: [String: [[UInt8]]]()) { $0.merge($1) { first, _ in first } }
+        let splits = results.reduce(into: [String: (terms: [[UInt8]], words: [String])]()) { $0.merge($1) { first, _ in first } }
         compoundCount = splits.count
         for (index, field) in fields.enumerated() {
             for (word, list) in field.words {
-                for term in splits[word] ?? [] { parts[index][term, default: []].append(list) }
+                for term in splits[word]?.terms ?? [] { parts[index][term, default: []].append(list) }
             }
         }
+        // Parts the corpus never uses alone (small corpora) join the lexicon so queries split alike.
+        for split in splits.values {
+            for word in split.words where lexiconWords[word] == nil { lexiconWords[word] = lookup(word) }
+        }
+        lexicon = lexiconWords.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
     }
 
     /// The part lists of field number `field`, in key order.
