@@ -86,13 +86,17 @@ final class GermanDecompounder {
         "miss", "mit", "zur", "zum", "ans", "ins", "ums", "rin", "ter", "ten", "tes", "ens", "ste", "sten", "ster",
     ]
 
+    /// Letters in a folded word: its Unicode scalars (counting Characters would segment graphemes,
+    /// which is slow and, for folded German, gives the same number).
+    static func letters(_ word: String) -> Int { word.unicodeScalars.count }
+
     private static let suffixHeads = ["schaft", "heit", "keit"]
 
     private static let linkingElements = ["s", "es", "n", "en", "e", "er", "ns", "ens"]
 
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
-        guard word.count >= Self.minimumCompound, let best = bestSplit(word) else { return nil }
+        guard Self.letters(word) >= Self.minimumCompound, let best = bestSplit(word) else { return nil }
         var pieces: [Split.Piece] = []
         collect(best, offset: 0, length: word.utf8.count, into: &pieces)
         guard pieces.filter(\.isFinest).count >= 2 else { return nil }
@@ -111,7 +115,7 @@ final class GermanDecompounder {
     private func collect(_ candidate: Candidate, offset: Int, length: Int, into pieces: inout [Split.Piece]) {
         let sides = [(candidate.modifier, offset..<(offset + candidate.cut)), (candidate.head, (offset + candidate.cut)..<(offset + length))]
         for (side, range) in sides {
-            if side.count >= Self.minimumCompound, let inner = bestSplit(side) {
+            if Self.letters(side) >= Self.minimumCompound, let inner = bestSplit(side) {
                 if isPart(side) { pieces.append(Split.Piece(word: side, range: range, isFinest: false)) }
                 var innerPieces: [Split.Piece] = []
                 collect(inner, offset: range.lowerBound, length: side.utf8.count, into: &innerPieces)
@@ -130,7 +134,7 @@ final class GermanDecompounder {
     private func weight(_ word: String) -> Double? {
         // The lookup first: most strings tried are no words at all.
         guard let found = evidence(word) else { return nil }
-        let length = word.count
+        let length = Self.letters(word)
         guard length >= Self.minimumPart, !Self.neverParts.contains(word), !GermanStopWords.words.contains(word) else { return nil }
         let needed: Int
         if hasWordList {
@@ -197,7 +201,7 @@ final class GermanDecompounder {
     static let shortPartPenalty = 1.0
 
     private func innerWeight(_ word: String) -> Double? {
-        guard word.count >= Self.minimumCompound else { return nil }
+        guard Self.letters(word) >= Self.minimumCompound else { return nil }
         return bestSplit(word)?.score
     }
 
@@ -206,10 +210,11 @@ final class GermanDecompounder {
     /// linking element, with a dropped `e` restored, or a verb stem's infinitive.
     private func modifierForms(_ left: String) -> [(String, Double)] {
         var forms = [(left, 0.0)]
-        for link in Self.linkingElements where left.hasSuffix(link) && left.count - link.count >= Self.minimumPart {
-            forms.append((String(left.dropLast(link.count)), Self.linkPenalty))
+        let length = Self.letters(left)
+        for link in Self.linkingElements where length - link.utf8.count >= Self.minimumPart && left.hasSuffix(link) {
+            forms.append((String(decoding: left.utf8.dropLast(link.utf8.count), as: UTF8.self), Self.linkPenalty))
         }
-        if left.count >= 4 {
+        if length >= 4 {
             forms.append((left + "e", Self.linkPenalty))
             forms.append((left + "en", Self.linkPenalty))
         }

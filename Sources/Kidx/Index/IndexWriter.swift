@@ -294,7 +294,9 @@ struct Decompounding {
 
         // Split every distinct long word, on all cores: each worker has its own decompounder
         // (its memo) and analyzer (ICU and Snowball state); the evidence is only read.
-        let candidates = Array(Set(fields.flatMap { $0.words.map(\.word) }.filter { $0.utf8.count >= GermanDecompounder.minimumCompound }))
+        let candidates = Array(Set(fields.flatMap { $0.words.map(\.word) }.filter {
+            $0.utf8.count >= GermanDecompounder.minimumCompound && $0.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
+        }))
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         var results = [[String: (terms: [[UInt8]], words: [String])]](repeating: [:], count: workers)
         let options = analyzer.options

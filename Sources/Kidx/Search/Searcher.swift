@@ -93,11 +93,10 @@ public final class Searcher {
     /// Splits query compounds with the index's own lexicon (nil when the index has none).
     let decompounder: GermanDecompounder?
 
-    private var scores: [Float]
-    private var matched: [UInt64]
-    private var touched: [Int32] = []
+    private let accumulator: ScoreAccumulator
     private var normFactors: [Field: [Float]] = [:]
     private var positionBuffers: [[Int32]] = []
+    private var positionScratch: [Int32] = []
 
     /// Creates a searcher over `reader`.
     public init(reader: IndexReader, ranking: Ranking = Ranking()) {
@@ -105,8 +104,7 @@ public final class Searcher {
         self.ranking = ranking
         analyzer = GermanAnalyzer(options: reader.analyzerOptions)
         decompounder = reader.analyzerOptions.decompounding ? reader.decompounder() : nil
-        scores = [Float](repeating: 0, count: reader.documentCount)
-        matched = [UInt64](repeating: 0, count: reader.documentCount)
+        accumulator = ScoreAccumulator(documentCount: reader.documentCount)
         for field in Field.allCases {
             let average = Float(reader.info.averageLength(field))
             normFactors[field] = FieldNorms.lengths.map { ranking.k1 * (1 - ranking.b + ranking.b * Float($0) / average) }
@@ -147,10 +145,7 @@ public final class Searcher {
     /// Scores every matching document exhaustively and keeps the best `k`.
     func rank(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
         let clauses = query.clauses.prefix(64)
-        defer {
-            for doc in touched { scores[Int(doc)] = 0; matched[Int(doc)] = 0 }
-            touched.removeAll(keepingCapacity: true)
-        }
+        defer { accumulator.reset() }
         for (index, clause) in clauses.enumerated() {
             let bit = UInt64(1) << UInt64(index)
             for field in Field.allCases {
@@ -167,7 +162,6 @@ public final class Searcher {
                 guard decompounder != nil else { continue }
                 try scoreTerm(field.partKey(term), field: field, boost: boost * ranking.partBoost, bit: bit)
                 if clause.compoundParts.count >= 2 {
-                    try scoreNear(clause.compoundParts, field: field, boost: boost * ranking.nearBoost, bit: bit)
                     // Each part on its own, as a word or inside another compound: bodies spell out
                     // what headlines compound (`Impfstoffmangel` → "… fehlt Impfstoff …").
                     let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
@@ -180,17 +174,15 @@ public final class Searcher {
                 }
             }
         }
-        if ranking.pairBoost > 0 {
-            try scorePairs(Array(clauses))
-        }
+        try addProximityBonus(Array(clauses), k: k)
         let required = clauses.count == 64 ? UInt64.max : (UInt64(1) << UInt64(clauses.count)) - 1
         var top = TopK(k: k)
         var total = 0
-        for doc in touched {
-            let mask = matched[Int(doc)]
+        for doc in accumulator.touched {
+            let mask = accumulator.matched[Int(doc)]
             if mode == .all && mask != required { continue }
             total += 1
-            top.insert(doc: doc, score: scores[Int(doc)])
+            top.insert(doc: doc, score: accumulator.scores[Int(doc)])
         }
         return (top.sorted(), total)
     }
@@ -202,16 +194,10 @@ public final class Searcher {
 
     private func accumulate(doc: Int32, freq: Float, weight: Float, factors: [Float], norms: UnsafeRawBufferPointer, bit: UInt64) throws {
         let index = Int(doc)
-        guard index < scores.count else {
+        guard index < accumulator.count else {
             throw KidxError.corruptIndex(file: reader.postingsFile.name, reason: "document \(doc) beyond the last document")
         }
-        if matched[index] == 0 {
-            // A bonus (bit 0) only raises documents that already match.
-            guard bit != 0 else { return }
-            touched.append(doc)
-        }
-        matched[index] |= bit
-        scores[index] += weight * freq * (ranking.k1 + 1) / (freq + factors[Int(norms[index])])
+        accumulator.add(index, score: weight * freq * (ranking.k1 + 1) / (freq + factors[Int(norms[index])]), bit: bit)
     }
 
     private func scoreTerm(_ key: [UInt8], field: Field, boost: Float, bit: UInt64) throws {
@@ -253,57 +239,64 @@ public final class Searcher {
         }
     }
 
-    /// Scores documents where every part stands within `nearWindow` words of the first part's
-    /// occurrence, as a word or inside a compound, in any order. Each part's idf counts, as in a phrase.
-    private func scoreNear(_ parts: [String], field: Field, boost: Float, bit: UInt64) throws {
-        var occurrences: [[Int32: [Int32]]] = []
-        var weight: Float = 0
-        for part in parts {
-            var byDoc: [Int32: [Int32]] = [:]
-            var docFreq = 0
-            for key in [field.key(part), field.partKey(part)] {
-                guard var cursor = try reader.postings(key) else { continue }
-                docFreq = max(docFreq, cursor.docFreq)
-                var positions: [Int32] = []
-                while try cursor.next() {
-                    try cursor.positions(into: &positions)
-                    byDoc[cursor.doc, default: []].append(contentsOf: positions)
-                }
-            }
-            guard docFreq > 0 else { return }
-            weight += idf(docFreq)
-            occurrences.append(byDoc)
+    /// Proximity bonuses, computed for the best candidates only (positions are costly to read):
+    /// a query compound's parts near each other (`nearBoost`: "Mangel an Impfstoff" for
+    /// `Impfstoffmangel`), and neighbouring query words near each other (`pairBoost`, off by
+    /// default). Candidates are the `max(4k, 100)` best by the scores so far.
+    private func addProximityBonus(_ clauses: [Query.Clause], k: Int) throws {
+        var groups: [[String]] = []
+        if ranking.nearBoost > 0 {
+            groups += clauses.filter { !$0.isPhrase && $0.compoundParts.count >= 2 }.map(\.compoundParts)
         }
-        let factors = normFactors[field]!, norms = reader.norms(field)
-        let window = Int32(ranking.nearWindow)
-        let smallest = occurrences.indices.min { occurrences[$0].count < occurrences[$1].count }!
-        for (doc, anchors) in occurrences[smallest] {
-            guard let others = Optional(occurrences.indices.filter { $0 != smallest }.compactMap { occurrences[$0][doc] }),
-                  others.count == occurrences.count - 1 else { continue }
-            let count = anchors.filter { anchor in
-                others.allSatisfy { positions in positions.contains { abs($0 - anchor) <= window } }
-            }.count
-            if count > 0 {
-                try accumulate(doc: doc, freq: Float(count), weight: boost * weight, factors: factors, norms: norms, bit: bit)
+        var pairGroups: [[String]] = []
+        if ranking.pairBoost > 0 {
+            let limit = max(reader.documentCount / 10, 1)
+            for index in clauses.indices.dropLast() where !clauses[index].isPhrase && !clauses[index + 1].isPhrase {
+                let pair = [clauses[index].terms[0].term, clauses[index + 1].terms[0].term]
+                // Function words would cost much and say little.
+                let frequent = try pair.contains { try (reader.terms.lookup(Field.body.key($0))?.docFreq ?? 0) > limit }
+                if pair[0] != pair[1], !frequent { pairGroups.append(pair) }
+            }
+        }
+        guard !groups.isEmpty || !pairGroups.isEmpty else { return }
+        var best = TopK(k: max(4 * k, 100))
+        for doc in accumulator.touched { best.insert(doc: doc, score: accumulator.scores[Int(doc)]) }
+        let candidates = best.heap.map(\.doc).sorted()
+        for (parts, boost, fields) in groups.map({ ($0, ranking.nearBoost, Field.allCases) }) + pairGroups.map({ ($0, ranking.pairBoost, [Field.body]) }) {
+            for field in fields {
+                let fieldBoost = boost * (field == .title ? ranking.titleBoost : 1)
+                try addNearBonus(parts, field: field, boost: fieldBoost, candidates: candidates)
             }
         }
     }
 
-    /// Adds `pairBoost` for neighbouring single-word clauses that stand near each other. Pairs
-    /// with a word in more than a tenth of the documents are skipped: function words would cost
-    /// much and say little. The bonus marks no clause as matched (it only reorders).
-    private func scorePairs(_ clauses: [Query.Clause]) throws {
-        let limit = max(reader.documentCount / 10, 1)
-        func frequentEnough(_ term: String) throws -> Bool {
-            guard let info = try reader.terms.lookup(Field.body.key(term)) else { return false }
-            return info.docFreq <= limit
+    /// For each candidate where every part stands within `nearWindow` words of the first part (as
+    /// a word or inside a compound, in any order), adds a BM25 score with the parts' idf summed.
+    private func addNearBonus(_ parts: [String], field: Field, boost: Float, candidates: [Int32]) throws {
+        var cursors: [UnionCursor] = []
+        for part in parts {
+            let lists = try [field.key(part), field.partKey(part)].compactMap { try reader.postings($0) }
+            guard !lists.isEmpty else { return }
+            cursors.append(UnionCursor(lists))
         }
-        for index in clauses.indices.dropLast() {
-            let first = clauses[index], second = clauses[index + 1]
-            guard !first.isPhrase, !second.isPhrase else { continue }
-            let a = first.terms[0].term, b = second.terms[0].term
-            guard a != b, try frequentEnough(a), try frequentEnough(b) else { continue }
-            try scoreNear([a, b], field: .body, boost: ranking.pairBoost, bit: 0)
+        let weight = boost * cursors.reduce(0) { $0 + idf($1.docFreq) }
+        let factors = normFactors[field]!, norms = reader.norms(field)
+        let window = Int32(ranking.nearWindow)
+        while positionBuffers.count < cursors.count { positionBuffers.append([]) }
+        candidates: for doc in candidates {
+            for index in cursors.indices {
+                guard try cursors[index].advance(to: doc) else { return }
+                if cursors[index].doc != doc { continue candidates }
+            }
+            for index in cursors.indices {
+                try cursors[index].positions(into: &positionBuffers[index], scratch: &positionScratch)
+            }
+            let count = positionBuffers[0].filter { anchor in
+                (1..<cursors.count).allSatisfy { other in positionBuffers[other].contains { abs($0 - anchor) <= window } }
+            }.count
+            if count > 0 {
+                try accumulate(doc: doc, freq: Float(count), weight: weight, factors: factors, norms: norms, bit: 0)
+            }
         }
     }
 

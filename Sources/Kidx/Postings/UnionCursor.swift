@@ -1,0 +1,36 @@
+/// Several posting lists read as one: a document is on it when any list has it, and its
+/// positions are all of theirs. Serves a word that may stand alone or inside compounds.
+struct UnionCursor {
+    private var cursors: [PostingsCursor]
+    /// The current document, or `PostingsCursor.exhausted`.
+    private(set) var doc: Int32 = -1
+
+    /// Largest document frequency of the lists (an estimate of the union's, for idf).
+    let docFreq: Int
+
+    init(_ cursors: [PostingsCursor]) {
+        self.cursors = cursors
+        docFreq = cursors.map(\.docFreq).max() ?? 0
+    }
+
+    /// Moves to the first document at or after `target`. Returns false at the end.
+    mutating func advance(to target: Int32) throws -> Bool {
+        var smallest = PostingsCursor.exhausted
+        for index in cursors.indices {
+            if cursors[index].doc < target { _ = try cursors[index].advance(to: target) }
+            smallest = min(smallest, cursors[index].doc)
+        }
+        doc = smallest
+        return doc != PostingsCursor.exhausted
+    }
+
+    /// The positions of the current document in every list that has it, ascending.
+    mutating func positions(into output: inout [Int32], scratch: inout [Int32]) throws {
+        output.removeAll(keepingCapacity: true)
+        for index in cursors.indices where cursors[index].doc == doc {
+            try cursors[index].positions(into: &scratch)
+            output.append(contentsOf: scratch)
+        }
+        if cursors.count > 1 { output.sort() }
+    }
+}
