@@ -156,9 +156,6 @@ public final class Searcher {
                 }
                 let term = clause.terms[0].term
                 try scoreTerm(field.key(term), field: field, boost: boost, bit: bit)
-                if let exact = clause.exactWord, ranking.exactBoost > 0 {
-                    try scoreTerm(field.exactKey(exact), field: field, boost: boost * ranking.exactBoost, bit: bit)
-                }
                 guard decompounder != nil else { continue }
                 try scoreTerm(field.partKey(term), field: field, boost: boost * ranking.partBoost, bit: bit)
                 if clause.compoundParts.count >= 2 {
@@ -174,7 +171,7 @@ public final class Searcher {
                 }
             }
         }
-        try addProximityBonus(Array(clauses), k: k)
+        try addCandidateBonuses(Array(clauses), k: k)
         let required = clauses.count == 64 ? UInt64.max : (UInt64(1) << UInt64(clauses.count)) - 1
         var top = TopK(k: k)
         var total = 0
@@ -239,11 +236,13 @@ public final class Searcher {
         }
     }
 
-    /// Proximity bonuses, computed for the best candidates only (positions are costly to read):
-    /// a query compound's parts near each other (`nearBoost`: "Mangel an Impfstoff" for
-    /// `Impfstoffmangel`), and neighbouring query words near each other (`pairBoost`, off by
-    /// default). Candidates are the `max(4k, 100)` best by the scores so far.
-    private func addProximityBonus(_ clauses: [Query.Clause], k: Int) throws {
+    /// Bonuses computed for the best candidates only (`max(4k, 100)` by the scores so far), where
+    /// reading a list costs a skip per candidate instead of a pass over the list:
+    /// the very word form the query uses (`exactBoost`), a query compound's parts near each
+    /// other (`nearBoost`: "Mangel an Impfstoff" for `Impfstoffmangel`), and neighbouring query
+    /// words near each other (`pairBoost`, off by default).
+    private func addCandidateBonuses(_ clauses: [Query.Clause], k: Int) throws {
+        let exactWords = ranking.exactBoost > 0 ? clauses.compactMap { $0.isPhrase ? nil : $0.exactWord } : []
         var groups: [[String]] = []
         if ranking.nearBoost > 0 {
             groups += clauses.filter { !$0.isPhrase && $0.compoundParts.count >= 2 }.map(\.compoundParts)
@@ -258,14 +257,33 @@ public final class Searcher {
                 if pair[0] != pair[1], !frequent { pairGroups.append(pair) }
             }
         }
-        guard !groups.isEmpty || !pairGroups.isEmpty else { return }
+        guard !exactWords.isEmpty || !groups.isEmpty || !pairGroups.isEmpty else { return }
         var best = TopK(k: max(4 * k, 100))
         for doc in accumulator.touched { best.insert(doc: doc, score: accumulator.scores[Int(doc)]) }
         let candidates = best.heap.map(\.doc).sorted()
+        for word in exactWords {
+            for field in Field.allCases {
+                let boost = ranking.exactBoost * (field == .title ? ranking.titleBoost : 1)
+                try addExactBonus(field.exactKey(word), field: field, boost: boost, candidates: candidates)
+            }
+        }
         for (parts, boost, fields) in groups.map({ ($0, ranking.nearBoost, Field.allCases) }) + pairGroups.map({ ($0, ranking.pairBoost, [Field.body]) }) {
             for field in fields {
                 let fieldBoost = boost * (field == .title ? ranking.titleBoost : 1)
                 try addNearBonus(parts, field: field, boost: fieldBoost, candidates: candidates)
+            }
+        }
+    }
+
+    /// Adds the BM25 score of one list to the candidates on it.
+    private func addExactBonus(_ key: [UInt8], field: Field, boost: Float, candidates: [Int32]) throws {
+        guard var cursor = try reader.postings(key) else { return }
+        let weight = boost * idf(cursor.docFreq)
+        let factors = normFactors[field]!, norms = reader.norms(field)
+        for doc in candidates {
+            guard try cursor.advance(to: doc) else { return }
+            if cursor.doc == doc {
+                try accumulate(doc: doc, freq: Float(cursor.freq), weight: weight, factors: factors, norms: norms, bit: 0)
             }
         }
     }
