@@ -116,3 +116,23 @@ struct DecompounderTests {
         #expect(snippet.highlights.map { String(decoding: bytes[$0], as: UTF8.self) } == ["trikot"])
     }
 }
+
+@Suite("Strong key")
+struct StrongKeyTests {
+    @Test("über and Uber share a stem but not the exact form: each query ranks its own spelling first")
+    func uberIsNotUeber() throws {
+        let analyzer = GermanAnalyzer()
+        let ueber = try #require(analyzer.tokens(of: "über").first), uber = try #require(analyzer.tokens(of: "Uber").first)
+        #expect(ueber.term == uber.term)
+        #expect(ueber.word != uber.word)
+        let index = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        try TestSupport.buildIndex([
+            Document(id: "fahrdienst", title: "Fahrdienst", body: "Der Fahrdienst Uber startet in Köln einen neuen Dienst."),
+            Document(id: "debatte", title: "Debatte", body: "Der Rat debattiert über einen neuen Dienst in Köln."),
+        ], at: index)
+        let searcher = Searcher(reader: try IndexReader(directory: index))
+        #expect(try TestSupport.ids(searcher, "Uber Köln").first == "fahrdienst")
+        #expect(try TestSupport.ids(searcher, "über Köln").first == "debatte")
+    }
+}
