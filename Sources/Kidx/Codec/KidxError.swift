@@ -14,6 +14,8 @@ public enum KidxError: Error, CustomStringConvertible, Equatable {
     case emptyCorpus(path: String)
     /// No stored document has this id.
     case documentNotFound(id: String)
+    /// Another writer holds the index directory.
+    case locked(path: String, pid: Int?)
 
     /// A one-line explanation.
     public var description: String {
@@ -25,6 +27,7 @@ public enum KidxError: Error, CustomStringConvertible, Equatable {
         case .io(let path, let reason): return "\(path): \(reason)"
         case .emptyCorpus(let path): return "no documents found in \(path) (kidx reads .txt, .md, .jsonl and .jsonl.gz files)"
         case .documentNotFound(let id): return "no document with id \(id)"
+        case .locked(let path, let pid): return "\(path) is being written by another kidx process\(pid.map { " (pid \($0))" } ?? ""); try again when it has finished"
         }
     }
 }

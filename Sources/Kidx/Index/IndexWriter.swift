@@ -29,14 +29,18 @@ public final class IndexWriter {
     public let options: AnalyzerOptions
 
     private let analyzer: GermanAnalyzer
+    /// Held from creation until the writer is released: one writer per index directory.
+    private let lock: IndexLock
     private var fields: [FieldPostings] = Field.allCases.map { _ in FieldPostings() }
     private var storedDocuments: [Document] = []
     private var ids: Set<String> = []
     private var norms: [[UInt8]] = Field.allCases.map { _ in [] }
     private var totalLengths: [Int] = Field.allCases.map { _ in 0 }
 
-    /// Opens a writer for `directory`, which is created if missing.
+    /// Opens a writer for `directory`, which is created if missing. Throws `KidxError.locked`
+    /// while another writer (in any process) has it.
     public init(directory: String, options: AnalyzerOptions = .default) throws {
+        lock = try IndexLock(directory: directory)
         self.directory = directory
         self.options = options
         analyzer = GermanAnalyzer(options: options)
