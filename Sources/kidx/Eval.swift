@@ -18,8 +18,6 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Weight of a query compound's parts found anywhere (default 0.4).") var compoundPartBoost: Float?
     @Option(name: .long, help: "Weight of neighbouring query words found near each other.") var pairBoost: Float?
     @Option(name: .long, help: "Weight of each part of a hyphenated query word (default 0.4).") var hyphenPartBoost: Float?
-    @Option(name: .long, help: "Experiment: a second index whose scores are added (weight --fusion-weight).") var fuseIndex: String?
-    @Option(name: .long) var fusionWeight: Float = 0.5
     @Option(name: .long, help: "Weight of the exact word form (default 0.3).") var exactBoost: Float?
     @Option(name: .long, help: "BM25 k1.") var k1: Float?
     @Option(name: .long, help: "BM25 b.") var b: Float?
@@ -46,7 +44,6 @@ struct Eval: ParsableCommand {
             if let b { ranking.b = b }
             let searcher = Searcher(reader: reader, ranking: ranking)
             let documentIDs = try reader.allIDs()
-            let second = try fuseIndex.map { Searcher(reader: try IndexReader(directory: $0)) }
             var reciprocalRank = 0.0, atOne = 0.0, atTen = 0.0, atHundred = 0.0
             var count = 0
             for line in queryText.split(separator: "\n") {
@@ -56,14 +53,8 @@ struct Eval: ParsableCommand {
                 count += 1
                 // Plain words, as the peers run them: quotes are not phrases here.
                 let words = String(line[line.index(after: tab)...]).map { "\"„“”»«".contains($0) ? " " : $0 }
-                guard let results = try? searcher.search(String(words), options: SearchOptions(limit: fuseIndex == nil ? 100 : 1000, loadDocuments: false)) else { continue }
-                var ids = results.hits.map { documentIDs[$0.doc] }
-                if let second, let other = try? second.search(String(words), options: SearchOptions(limit: 1000, loadDocuments: false)) {
-                    var scores: [Int: Float] = [:]
-                    for hit in results.hits { scores[hit.doc, default: 0] += hit.score }
-                    for hit in other.hits { scores[hit.doc, default: 0] += fusionWeight * hit.score }
-                    ids = scores.sorted { $0.value > $1.value }.prefix(100).map { documentIDs[$0.key] }
-                }
+                guard let results = try? searcher.search(String(words), options: SearchOptions(limit: 100, loadDocuments: false)) else { continue }
+                let ids = results.hits.map { documentIDs[$0.doc] }
                 guard let rank = ids.firstIndex(where: wanted.contains) else { continue }
                 if rank < 10 { reciprocalRank += 1 / Double(rank + 1); atTen += 1 }
                 if rank == 0 { atOne += 1 }
