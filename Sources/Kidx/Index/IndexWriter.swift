@@ -32,7 +32,12 @@ public final class IndexWriter {
     /// Held from creation until the writer is released: one writer per index directory.
     private let lock: IndexLock
     private var fields: [FieldPostings] = Field.allCases.map { _ in FieldPostings() }
-    private var storedDocuments: [Document] = []
+    /// The generation being written: its temporary folder (removed unless committed) and name.
+    private let generation: (temporary: String, name: String)
+    /// Documents go to the store as they are added, so the writer does not hold their text.
+    private let storeFile: IndexFileWriter
+    private let store: DocumentStoreWriter
+    private var committed = false
     private var ids: Set<String> = []
     private var norms: [[UInt8]] = Field.allCases.map { _ in [] }
     private var totalLengths: [Int] = Field.allCases.map { _ in 0 }
@@ -44,17 +49,25 @@ public final class IndexWriter {
         self.directory = directory
         self.options = options
         analyzer = GermanAnalyzer(options: options)
+        generation = try IndexDirectory(path: directory).prepareNewGeneration()
+        storeFile = try IndexFileWriter(path: generation.temporary + "/" + IndexFormat.Kind.store.fileName, kind: .store)
+        store = DocumentStoreWriter(file: storeFile)
+    }
+
+    deinit {
+        if !committed { try? FileManager.default.removeItem(atPath: generation.temporary) }
     }
 
     /// Documents added so far.
-    public var documentCount: Int { storedDocuments.count }
+    public private(set) var documentCount = 0
 
     /// Analyzes and adds a document. Returns false, adding nothing, when a document with the same
     /// id was already added.
     @discardableResult
     public func add(_ document: Document) throws -> Bool {
+        guard !committed else { throw KidxError.io(path: directory, reason: "this writer has committed; open a new one") }
         guard ids.insert(document.id).inserted else { return false }
-        let doc = Int32(storedDocuments.count)
+        let doc = Int32(documentCount)
         for (index, field) in Field.allCases.enumerated() {
             var text = field == .title ? document.title : document.body
             var length = 0
@@ -67,23 +80,20 @@ public final class IndexWriter {
             norms[index].append(FieldNorms.encode(length))
             totalLengths[index] += length
         }
-        storedDocuments.append(document)
+        try store.add(document)
+        documentCount += 1
         return true
     }
 
-    /// Writes everything added into a new generation and makes it the current index.
+    /// Writes everything added into a new generation and makes it the current index. A writer
+    /// commits once.
     @discardableResult
     public func commit() throws -> CommitSummary {
-        let layout = IndexDirectory(path: directory)
-        let (temporary, name) = try layout.prepareNewGeneration()
-        do {
-            let summary = try write(into: temporary, generation: name)
-            try layout.publish(temporary: temporary, name: name)
-            return summary
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        }
+        guard !committed else { throw KidxError.io(path: directory, reason: "this writer has committed already; open a new one") }
+        let summary = try write(into: generation.temporary, generation: generation.name)
+        try IndexDirectory(path: directory).publish(temporary: generation.temporary, name: generation.name)
+        committed = true
+        return summary
     }
 
     private func write(into folder: String, generation: String) throws -> CommitSummary {
@@ -133,9 +143,6 @@ public final class IndexWriter {
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish()
 
-        let storeFile = try open(.store)
-        let store = DocumentStoreWriter(file: storeFile)
-        for document in storedDocuments { try store.add(document) }
         try store.finish()
         try storeFile.finish()
 
@@ -145,7 +152,7 @@ public final class IndexWriter {
             files.append(.init(name: kind.fileName, bytes: size))
         }
         let info = SegmentInfo(
-            formatVersion: Int(IndexFormat.version), documentCount: storedDocuments.count,
+            formatVersion: Int(IndexFormat.version), documentCount: documentCount,
             termCount: dictionary.termCount, lexiconWords: decompounding.lexicon.count, compounds: decompounding.compoundCount,
             wordList: decompounding.wordList, partThresholds: decompounding.thresholds, postingCount: postingCount,
             fields: Dictionary(uniqueKeysWithValues: Field.allCases.enumerated().map { ($1.name, .init(totalLength: totalLengths[$0])) }),
@@ -157,7 +164,7 @@ public final class IndexWriter {
         guard FileManager.default.createFile(atPath: segmentPath, contents: json) else {
             throw KidxError.io(path: segmentPath, reason: "cannot write")
         }
-        return CommitSummary(documents: storedDocuments.count, terms: dictionary.termCount, postings: postingCount,
+        return CommitSummary(documents: documentCount, terms: dictionary.termCount, postings: postingCount,
                              bytes: files.reduce(json.count) { $0 + $1.bytes }, generation: generation)
     }
 }

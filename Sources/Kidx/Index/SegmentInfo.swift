@@ -66,7 +66,7 @@ struct IndexDirectory {
     }
 
     /// A fresh temporary folder for a new generation and the name it will take when complete.
-    func prepareNewGeneration() throws -> (temporary: String, final: String) {
+    func prepareNewGeneration() throws -> (temporary: String, name: String) {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let numbers = entries().compactMap { name -> Int? in
             guard name.hasPrefix(Self.prefix) else { return nil }
