@@ -131,10 +131,16 @@ struct PostingsCursor {
                     freqs.withUnsafeMutableBufferPointer { BitPacking.unpack(bytes.baseAddress ?? UnsafeRawPointer(postings.baseAddress!), count: BitPacking.blockSize, width: width, into: $0.baseAddress!) }
                 }
             }
-            for slot in 0..<BitPacking.blockSize {
-                previous = previous &+ docs[slot] &+ 1
-                docs[slot] = previous
-                freqs[slot] &+= 1
+            // Gaps to ids and frequencies back from `freq - 1`, through the buffers directly: the
+            // arrays are ours alone, and this loop runs once per 128 postings read.
+            docs.withUnsafeMutableBufferPointer { docs in
+                for slot in 0..<BitPacking.blockSize {
+                    previous = previous &+ docs[slot] &+ 1
+                    docs[slot] = previous
+                }
+            }
+            freqs.withUnsafeMutableBufferPointer { freqs in
+                for slot in 0..<BitPacking.blockSize { freqs[slot] &+= 1 }
             }
             // Damaged data shows as ids that do not ascend or overrun the skip table's last id.
             guard docs[0] >= 0, previous == blocks[index].lastDoc else {
