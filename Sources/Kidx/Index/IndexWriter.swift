@@ -110,28 +110,37 @@ public final class IndexWriter {
             try dictionary.add(key: [Field.lexiconSpace] + Array(word.utf8), info: TermInfo(
                 docFreq: evidence.frequency << 1 | (evidence.known ? 1 : 0), postingsOffset: 0, positionsOffset: 0))
         }
-        // Key order: words of each field, then compound parts of each field.
-        var spaces: [(space: UInt8, field: Int, lists: [([UInt8], FieldPostings.List)])] = []
-        for (index, field) in Field.allCases.enumerated() {
-            spaces.append((field.rawValue, index, fields[index].termLists(analyzer: analyzer)))
-        }
-        for (index, field) in Field.allCases.enumerated() {
-            spaces.append((field.partSpace, index, decompounding.partLists(field: index)))
-        }
-        for (index, field) in Field.allCases.enumerated() {
-            let words = fields[index].words.map { (Array($0.word.utf8), $0.list) }
-            spaces.append((field.exactSpace, index, words.sorted { $0.0.lexicographicallyPrecedes($1.0) }))
-        }
-        for (space, field, lists) in spaces {
+        func write(_ list: FieldPostings.List, key: [UInt8], field: Int, withPositions: Bool = true) throws -> TermInfo {
             let fieldNorms = norms[field]
-            let withPositions = space != Field.title.exactSpace && space != Field.body.exactSpace
-            for (term, list) in lists {
-                let address = try postingsWriter.write(
-                    docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
-                    norms: { fieldNorms[Int($0)] }, withPositions: withPositions, postings: postingsFile, positionsFile: positionsFile)
-                try dictionary.add(key: [space] + term, info: TermInfo(
-                    docFreq: address.docFreq, postingsOffset: address.postingsOffset, positionsOffset: address.positionsOffset))
-                postingCount += address.docFreq
+            let address = try postingsWriter.write(
+                docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
+                norms: { fieldNorms[Int($0)] }, withPositions: withPositions, postings: postingsFile, positionsFile: positionsFile)
+            let info = TermInfo(docFreq: address.docFreq, postingsOffset: address.postingsOffset, positionsOffset: address.positionsOffset)
+            try dictionary.add(key: key, info: info)
+            postingCount += address.docFreq
+            return info
+        }
+        // Key order: stems of each field, compound parts of each field, exact words of each field.
+        // A word that is its stem's only form has the stem's list: its exact entry points there.
+        var onlyForms: [[String: TermInfo]] = Field.allCases.map { _ in [:] }
+        for (index, field) in Field.allCases.enumerated() {
+            for (term, list, words) in fields[index].termLists(analyzer: analyzer) {
+                let info = try write(list, key: [field.rawValue] + term, field: index)
+                if words.count == 1 { onlyForms[index][words[0]] = info }
+            }
+        }
+        for (index, field) in Field.allCases.enumerated() {
+            for (term, list) in decompounding.partLists(field: index) {
+                _ = try write(list, key: [field.partSpace] + term, field: index)
+            }
+        }
+        for (index, field) in Field.allCases.enumerated() {
+            for (word, list) in fields[index].words.sorted(by: { $0.word.utf8.lexicographicallyPrecedes($1.word.utf8) }) {
+                if let shared = onlyForms[index][word] {
+                    try dictionary.add(key: field.exactKey(word), info: shared)
+                } else {
+                    _ = try write(list, key: field.exactKey(word), field: index, withPositions: false)
+                }
             }
         }
         try dictionary.finish()
@@ -257,11 +266,11 @@ struct FieldPostings {
     var words: [(word: String, list: List)] { wordIds.map { ($0.key, lists[Int($0.value)]) } }
 
     /// Index terms as UTF-8 bytes in byte order, each with the merged list of its words.
-    func termLists(analyzer: GermanAnalyzer) -> [([UInt8], List)] {
-        var groups: [[UInt8]: [Int32]] = [:]
-        for (word, id) in wordIds { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(id) }
-        return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { term, ids in
-            (term, List.merged(ids.map { lists[Int($0)] }))
+    func termLists(analyzer: GermanAnalyzer) -> [(term: [UInt8], list: List, words: [String])] {
+        var groups: [[UInt8]: [String]] = [:]
+        for word in wordIds.keys { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(word) }
+        return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { term, words in
+            (term, List.merged(words.map { lists[Int(wordIds[$0]!)] }), words)
         }
     }
 }

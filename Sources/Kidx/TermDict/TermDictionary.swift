@@ -67,13 +67,19 @@ final class TermDictionaryWriter {
         block.appendVarint(key.count - shared)
         block.append(contentsOf: key[shared...])
         block.appendVarint(info.docFreq)
-        block.appendVarint(first ? info.postingsOffset : info.postingsOffset - previousInfo.postingsOffset)
-        block.appendVarint(first ? info.positionsOffset : info.positionsOffset - previousInfo.positionsOffset)
+        // Offsets usually grow from entry to entry, but an entry may point back at a list
+        // written earlier (an exact word sharing its stem's list): deltas are zigzag-coded.
+        block.appendVarint(first ? UInt64(info.postingsOffset) : Self.zigzag(info.postingsOffset - previousInfo.postingsOffset))
+        block.appendVarint(first ? UInt64(info.positionsOffset) : Self.zigzag(info.positionsOffset - previousInfo.positionsOffset))
         previousKey = key
         previousInfo = info
         entriesInBlock += 1
         termCount += 1
     }
+
+    static func zigzag(_ value: Int) -> UInt64 { UInt64(bitPattern: Int64((value << 1) ^ (value >> 63))) }
+
+    static func unzigzag(_ value: UInt64) -> Int { Int(Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))) }
 
     /// Writes the last block and the trailer.
     func finish() throws {
@@ -184,9 +190,9 @@ struct TermDictionary {
                 key.removeSubrange(shared...)
                 key.append(contentsOf: try reader.readBytes(suffixLength))
                 info.docFreq = try reader.readInt()
-                let postings = try reader.readInt(), positions = try reader.readInt()
-                info.postingsOffset = first ? postings : info.postingsOffset + postings
-                info.positionsOffset = first ? positions : info.positionsOffset + positions
+                let postings = try reader.readVarint(), positions = try reader.readVarint()
+                info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
+                info.positionsOffset = first ? Int(truncatingIfNeeded: positions) : info.positionsOffset &+ TermDictionaryWriter.unzigzag(positions)
                 first = false
                 let proceed = try key.withUnsafeBytes { try body($0, info) }
                 if !proceed { return }
