@@ -90,7 +90,6 @@ public final class GermanAnalyzer {
     private let stemmer = GermanStemmer()
     private var folded: [UInt8] = []
     private var joined: [UInt8] = []
-    private var term: [UInt8] = []
 
     /// Creates an analyzer with the given stages.
     public init(options: AnalyzerOptions = .default) {
@@ -114,24 +113,15 @@ public final class GermanAnalyzer {
     /// The terms a single query word becomes: its joined form when hyphenated, else its term.
     /// Returns an empty array for a stop word or for text without words.
     public func queryTerms(of text: String) -> [String] {
+        queryTokens(of: text).map(\.term)
+    }
+
+    /// The tokens of `text` as a query uses them: a hyphenated word by its joined form only.
+    func queryTokens(of text: String) -> [Token] {
         let all = tokens(of: text)
         let joinedRanges = all.filter { $0.kind == .hyphenJoined }.map(\.byteRange)
         return all.filter { token in
             token.kind == .hyphenJoined || !joinedRanges.contains { $0.contains(token.byteRange.lowerBound) }
-        }.map(\.term)
-    }
-
-    /// Analyzes `text` and calls `body` for every term, without building `Token` values.
-    /// The term buffer is only valid during the call.
-    func forEachTerm(in text: String, _ body: (UnsafeBufferPointer<UInt8>, Int, Range<Int>, Token.Kind) -> Void) {
-        var text = text
-        text.withUTF8 { utf8 in
-            forEachWord(inUTF8: utf8) { word, position, range, kind in
-                term.removeAll(keepingCapacity: true)
-                term.append(contentsOf: word)
-                finish(&term)
-                term.withUnsafeBufferPointer { body($0, position, range, kind) }
-            }
         }
     }
 

@@ -292,18 +292,17 @@ struct Decompounding {
     init(fields: [FieldPostings], analyzer: GermanAnalyzer, enabled: Bool) {
         parts = fields.map { _ in [:] }
         guard enabled else { return }
-        var frequencies: [String: Int] = [:]
-        for field in fields {
-            for (word, list) in field.words { frequencies[word, default: 0] += list.positions.count }
-        }
         let systemWords = SystemWordList.load(folding: analyzer)
         wordList = systemWords == nil ? nil : SystemWordList.path
         var evidence: [String: WordEvidence] = [:]
-        evidence.reserveCapacity(frequencies.count)
-        for (word, frequency) in frequencies {
-            evidence[word] = WordEvidence(frequency: frequency, known: systemWords?.contains(word) ?? false)
+        var corpusWords = 0
+        for field in fields {
+            for (word, list) in field.words {
+                evidence[word, default: WordEvidence(frequency: 0, known: systemWords?.contains(word) ?? false)].frequency += list.positions.count
+                corpusWords += list.positions.count
+            }
         }
-        thresholds = GermanDecompounder.Thresholds(corpusWords: frequencies.values.reduce(0, +))
+        thresholds = GermanDecompounder.Thresholds(corpusWords: corpusWords)
         let hasWordList = systemWords != nil, thresholds = thresholds
         // On a small corpus a listed word may be a part without being used (threshold 0).
         let lookup: (String) -> WordEvidence? = { word in

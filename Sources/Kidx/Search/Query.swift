@@ -47,11 +47,7 @@ public struct Query: Sendable, Hashable {
         }
         for (index, part) in parts.enumerated() {
             if index % 2 == 1 {
-                let tokens = analyzer.tokens(of: String(part)).filter { $0.kind != .hyphenPart }
-                let joinedRanges = tokens.filter { $0.kind == .hyphenJoined }.map(\.byteRange)
-                let terms = tokens.filter { token in
-                    token.kind == .hyphenJoined || !joinedRanges.contains { $0.contains(token.byteRange.lowerBound) }
-                }
+                let terms = analyzer.queryTokens(of: String(part))
                 guard let first = terms.first else { continue }
                 let phrase = terms.map { Term(term: $0.term, offset: $0.position - first.position) }
                 clauses.append(Clause(terms: phrase, isPhrase: phrase.count > 1, text: String(part)))
