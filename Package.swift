@@ -20,7 +20,7 @@ let package = Package(
         .target(
             name: "Kidx",
             dependencies: ["CICU", "CStemmer", "CZstd", "CZlib"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "kidx",

@@ -16,7 +16,6 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Weight of a word found inside a compound (default 0.1).") var partBoost: Float?
     @Option(name: .long, help: "Weight of a compound's parts found near each other (default 0.2).") var nearBoost: Float?
     @Option(name: .long, help: "Weight of a query compound's parts found anywhere (default 0.4).") var compoundPartBoost: Float?
-    @Option(name: .long, help: "Weight of neighbouring query words found near each other.") var pairBoost: Float?
     @Option(name: .long, help: "Weight of each part of a hyphenated query word (default 0.4).") var hyphenPartBoost: Float?
     @Option(name: .long, help: "Weight of the exact word form (default 0.3).") var exactBoost: Float?
     @Option(name: .long, help: "BM25 k1.") var k1: Float?
@@ -37,7 +36,6 @@ struct Eval: ParsableCommand {
             if let partBoost { ranking.partBoost = partBoost }
             if let nearBoost { ranking.nearBoost = nearBoost }
             if let compoundPartBoost { ranking.compoundPartBoost = compoundPartBoost }
-            if let pairBoost { ranking.pairBoost = pairBoost }
             if let hyphenPartBoost { ranking.hyphenPartBoost = hyphenPartBoost }
             if let k1 { ranking.k1 = k1 }
             if let exactBoost { ranking.exactBoost = exactBoost }
@@ -53,7 +51,7 @@ struct Eval: ParsableCommand {
                 count += 1
                 // Plain words, as the peers run them: quotes are not phrases here.
                 let words = String(line[line.index(after: tab)...]).map { "\"„“”»«".contains($0) ? " " : $0 }
-                guard let results = try? searcher.search(String(words), options: SearchOptions(limit: 100, loadDocuments: false)) else { continue }
+                guard let results = try? searcher.search(String(words), options: SearchOptions(limit: 100, loadDocuments: false, countsAllHits: false)) else { continue }
                 let ids = results.hits.map { documentIDs[$0.doc] }
                 guard let rank = ids.firstIndex(where: wanted.contains) else { continue }
                 if rank < 10 { reciprocalRank += 1 / Double(rank + 1); atTen += 1 }

@@ -21,6 +21,8 @@ struct PostingsCursor {
     private let positionsData: UnsafeRawBufferPointer
     private let file: String
     private(set) var blocks: [BlockSummary] = []
+    /// The tail's summary (its `lastDoc` is unknown before decoding: `exhausted - 1`).
+    private(set) var tail: BlockSummary?
     private var tailOffset = 0
     private var tailPositionsOffset = 0
 
@@ -40,7 +42,9 @@ struct PostingsCursor {
 
     private(set) var doc: Int32 = -1
 
-    var freq: UInt32 { freqs[slot] }
+    /// The current document's term frequency (stored, not computed: a scorer reads it through a
+    /// class without copying the cursor).
+    private(set) var freq: UInt32 = 0
 
     init(docFreq: Int, postingsOffset: Int, positionsOffset: Int,
          postings: UnsafeRawBufferPointer, positions: UnsafeRawBufferPointer, file: String) throws {
@@ -72,6 +76,10 @@ struct PostingsCursor {
             totalPositionBytes += positionBytes
             blocks.append(BlockSummary(lastDoc: lastDoc, postingsOffset: 0, positionsOffset: 0, maxFreq: maxFreq, minNorm: minNorm))
         }
+        if docFreq % BitPacking.blockSize > 0 {
+            let maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
+            tail = BlockSummary(lastDoc: Self.exhausted - 1, postingsOffset: 0, positionsOffset: 0, maxFreq: maxFreq, minNorm: try reader.readByte())
+        }
         let dataStart = reader.offset
         for index in blocks.indices {
             blocks[index].postingsOffset = dataStart + blockOffsets[index].0
@@ -91,6 +99,7 @@ struct PostingsCursor {
             positionsToSkip += Int(freqs[slot])
             slot += 1
             doc = docs[slot]
+            freq = freqs[slot]
             return true
         }
         return try loadBlock(blockIndex + 1)
@@ -172,6 +181,7 @@ struct PostingsCursor {
         positionsToSkip = 0
         positionsReadUpTo = positionsOffset
         doc = docs[0]
+        freq = freqs[0]
         guard doc >= 0 else { throw KidxError.corruptIndex(file: file, reason: "negative document id in a posting list") }
         return true
     }

@@ -2,8 +2,10 @@
 ///
 /// Postings stream, per list: the skip table (one entry per full block of 128 documents:
 /// last document delta, block bytes, position bytes, maximum term frequency, minimum norm byte),
-/// then the full blocks (document gaps and frequencies bit-packed, each with its width byte),
-/// then a variable-byte tail for the last `docFreq % 128` documents.
+/// then, when the list has a tail, the tail's maximum term frequency and minimum norm byte (so
+/// block-max pruning bounds the tail too), then the full blocks (document gaps and frequencies
+/// bit-packed, each with its width byte), then a variable-byte tail for the last `docFreq % 128`
+/// documents.
 /// Positions stream, per document in list order: `freq` variable-byte position gaps.
 struct PostingsWriter {
     /// What a written list needs in the term dictionary.
@@ -81,9 +83,13 @@ struct PostingsWriter {
             skips.append(minNorm)
             blockStartPositions = positions.count
         }
+        var tailMaxFreq: UInt32 = 0
+        var tailMinNorm = UInt8.max
         while index < docs.endIndex {
             let doc = docs[index]
             let freq = freqs[freqIndex]
+            tailMaxFreq = max(tailMaxFreq, freq)
+            tailMinNorm = min(tailMinNorm, norms(doc))
             let gap = UInt64(doc - previousDoc - 1)
             if freq == 1 {
                 blocks.appendVarint(gap << 1 | 1)
@@ -95,6 +101,10 @@ struct PostingsWriter {
             previousDoc = doc
             index += 1
             freqIndex += 1
+        }
+        if tailMaxFreq > 0 {
+            skips.appendVarint(UInt64(tailMaxFreq))
+            skips.append(tailMinNorm)
         }
         try postings.write(skips.bytes)
         try postings.write(blocks.bytes)

@@ -18,13 +18,17 @@ public struct SearchOptions: Sendable, Hashable {
     public var mode: Mode
     /// Whether to load stored fields and build snippets (off for pure ranking, e.g. benchmarks).
     public var loadDocuments: Bool
+    /// Whether to count every matching document for `SearchResults.totalHits`. Off, the top k
+    /// is found without visiting every match and `totalHits` is only the number of hits returned.
+    public var countsAllHits: Bool
 
     /// Creates options: top 10, any clause, with documents and snippets.
-    public init(limit: Int = 10, offset: Int = 0, mode: Mode = .any, loadDocuments: Bool = true) {
+    public init(limit: Int = 10, offset: Int = 0, mode: Mode = .any, loadDocuments: Bool = true, countsAllHits: Bool = true) {
         self.limit = limit
         self.offset = offset
         self.mode = mode
         self.loadDocuments = loadDocuments
+        self.countsAllHits = countsAllHits
     }
 }
 
@@ -75,9 +79,6 @@ public final class Searcher {
         public var compoundPartBoost: Float = 0.4
         /// Weight of each part of a hyphenated query word (`Corona`, `Krise` of `Corona-Krise`).
         public var hyphenPartBoost: Float = 0.4
-        /// Weight of two neighbouring query words found near each other (a sequential-dependence
-        /// bonus: headlines and bodies share word pairs). 0 turns it off.
-        public var pairBoost: Float = 0.0
         /// How many words apart a compound's parts may stand to count as near.
         public var nearWindow = 4
         /// The defaults: k1 = 1.2, b = 0.75, title counted twice.
@@ -94,7 +95,9 @@ public final class Searcher {
     let decompounder: GermanDecompounder?
 
     private let accumulator: ScoreAccumulator
-    private var normFactors: [Field: [Float]] = [:]
+    private var fieldScoring: [Field: FieldScoring] = [:]
+    /// The BM25 length factors `fieldScoring` points into, owned here.
+    private var normFactors: [UnsafeMutableBufferPointer<Float>] = []
     private var positionBuffers: [[Int32]] = []
     private var positionScratch: [Int32] = []
 
@@ -107,7 +110,10 @@ public final class Searcher {
         accumulator = ScoreAccumulator(documentCount: reader.documentCount)
         for field in Field.allCases {
             let average = Float(reader.info.averageLength(field))
-            normFactors[field] = FieldNorms.lengths.map { ranking.k1 * (1 - ranking.b + ranking.b * Float($0) / average) }
+            let factors = UnsafeMutableBufferPointer<Float>.allocate(capacity: FieldNorms.lengths.count)
+            _ = factors.initialize(from: FieldNorms.lengths.map { ranking.k1 * (1 - ranking.b + ranking.b * Float($0) / average) })
+            normFactors.append(factors)
+            fieldScoring[field] = FieldScoring(saturation: ranking.k1 + 1, factors: UnsafeBufferPointer(factors), norms: reader.norms(field))
         }
     }
 
@@ -123,9 +129,13 @@ public final class Searcher {
         return split.top.map { String(decoding: analyzer.term(ofWord: Array($0.utf8)), as: UTF8.self) }
     }
 
+    deinit {
+        for factors in normFactors { factors.deallocate() }
+    }
+
     /// Runs a parsed query.
     public func search(_ query: Query, options: SearchOptions = SearchOptions()) throws -> SearchResults {
-        let (top, total) = try rank(query, k: options.offset + options.limit, mode: options.mode)
+        let (top, total) = try rank(query, k: options.offset + options.limit, mode: options.mode, counting: options.countsAllHits)
         let page = top.dropFirst(options.offset)
         var hits: [SearchHit] = []
         let highlighter = Highlighter(analyzer: analyzer, decompounder: decompounder, terms: query.allTerms)
@@ -142,36 +152,53 @@ public final class Searcher {
         return SearchResults(query: query, totalHits: total, hits: hits)
     }
 
-    /// Scores every matching document exhaustively and keeps the best `k`.
-    func rank(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
-        let clauses = query.clauses.prefix(64)
+    /// The best `k` documents, found document at a time with MaxScore and block-max pruning, and
+    /// how many documents match (`counting`; otherwise a lower bound).
+    func rank(_ query: Query, k: Int, mode: SearchOptions.Mode, counting: Bool = true) throws -> (top: [TopK.Entry], total: Int) {
+        let clauses = Array(query.clauses.prefix(64))
+        let top: [TopK.Entry]
+        switch mode {
+        case .any:
+            top = try TopDocuments.sum(of: clauses.flatMap(scorers) + clauses.flatMap(nearScorers), k: k, documentCount: reader.documentCount)
+        case .all:
+            top = try conjunction(clauses, optional: clauses.flatMap(nearScorers)).map {
+                try TopDocuments.of($0, k: k, documentCount: reader.documentCount)
+            } ?? []
+        }
+        guard counting else { return (top, top.count) }
+        let total: Int
+        switch mode {
+        case .any: total = try TopDocuments.count(DisjunctionScorer(clauses.flatMap(scorers)))
+        case .all: total = try conjunction(clauses).map { try TopDocuments.count($0) } ?? 0
+        }
+        return (top, total)
+    }
+
+    /// Scores every matching document term at a time and keeps the best `k`: the reference the
+    /// pruned `rank` must equal (tests compare them).
+    func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
+        let clauses = Array(query.clauses.prefix(64))
         defer { accumulator.reset() }
         for (index, clause) in clauses.enumerated() {
             let bit = UInt64(1) << UInt64(index)
             for field in Field.allCases {
-                let boost = field == .title ? ranking.titleBoost : 1
                 if clause.isPhrase {
-                    try scorePhrase(clause, field: field, boost: boost, bit: bit)
+                    try scorePhrase(clause, field: field, boost: field == .title ? ranking.titleBoost : 1, bit: bit)
                     continue
                 }
-                let term = clause.terms[0].term
-                try scoreTerm(field.key(term), field: field, boost: boost, bit: bit)
-                guard decompounder != nil else { continue }
-                try scoreTerm(field.partKey(term), field: field, boost: boost * ranking.partBoost, bit: bit)
-                if clause.compoundParts.count >= 2 {
-                    // Each part on its own, as a word or inside another compound: bodies spell out
-                    // what headlines compound (`Impfstoffmangel` → "… fehlt Impfstoff …").
-                    let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
-                    if partBoost > 0 {
-                        for part in clause.compoundParts {
-                            try scoreTerm(field.key(part), field: field, boost: boost * partBoost, bit: bit)
-                            try scoreTerm(field.partKey(part), field: field, boost: boost * partBoost * ranking.partBoost, bit: bit)
-                        }
-                    }
+                for list in wordLists(clause, field: field) {
+                    try scoreTerm(list.key, field: field, boost: list.boost, bit: bit)
                 }
             }
         }
-        try addCandidateBonuses(Array(clauses), k: k)
+        // Nearness only adds to documents that match already (bit 0).
+        for scorer in try clauses.flatMap(nearScorers) {
+            var doc = try scorer.advance(to: 0)
+            while doc != PostingsCursor.exhausted {
+                accumulator.add(Int(doc), score: try scorer.score(), bit: 0)
+                doc = try scorer.advance(to: doc + 1)
+            }
+        }
         let required = clauses.count == 64 ? UInt64.max : (UInt64(1) << UInt64(clauses.count)) - 1
         var top = TopK(k: k)
         var total = 0
@@ -184,25 +211,108 @@ public final class Searcher {
         return (top.sorted(), total)
     }
 
+    /// The posting lists a word clause reads in `field`, with their weights: its stem, its very
+    /// word form (`exactBoost`), the word inside compounds (`partBoost`), and for a compound its
+    /// parts on their own or inside other compounds (bodies spell out what headlines compound:
+    /// `Impfstoffmangel` → "… fehlt Impfstoff …").
+    private func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float)] {
+        let fieldBoost = field == .title ? ranking.titleBoost : 1
+        let term = clause.terms[0].term
+        var lists = [(key: field.key(term), boost: fieldBoost)]
+        if ranking.exactBoost > 0, let word = clause.exactWord {
+            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost))
+        }
+        guard decompounder != nil else { return lists }
+        lists.append((field.partKey(term), fieldBoost * ranking.partBoost))
+        let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
+        if clause.compoundParts.count >= 2, partBoost > 0 {
+            for part in clause.compoundParts {
+                lists.append((field.key(part), fieldBoost * partBoost))
+                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost))
+            }
+        }
+        return lists
+    }
+
+    /// The scorers of one clause over both fields.
+    private func scorers(of clause: Query.Clause) throws -> [DocumentScorer] {
+        var scorers: [DocumentScorer] = []
+        for field in Field.allCases {
+            let scoring = fieldScoring[field]!
+            if clause.isPhrase {
+                var cursors: [PostingsCursor] = []
+                for term in clause.terms {
+                    guard let cursor = try reader.postings(field.key(term.term)) else { break }
+                    cursors.append(cursor)
+                }
+                guard cursors.count == clause.terms.count else { continue }
+                // Lucene's phrase weight: the sum of the terms' idf.
+                let weight = (field == .title ? ranking.titleBoost : 1) * cursors.reduce(0) { $0 + idf($1.docFreq) }
+                scorers.append(PhraseScorer(cursors, offsets: clause.terms.map(\.offset), slop: 0, weight: weight, scoring: scoring))
+                continue
+            }
+            // A word used in one form only shares its stem's list: one scorer, the weights summed.
+            var lists: [(info: TermInfo, boost: Float)] = []
+            for list in wordLists(clause, field: field) {
+                guard let info = try reader.terms.lookup(list.key) else { continue }
+                if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset }) {
+                    lists[same].boost += list.boost
+                } else {
+                    lists.append((info, list.boost))
+                }
+            }
+            for list in lists {
+                scorers.append(TermScorer(try reader.cursor(list.info), weight: list.boost * idf(list.info.docFreq), scoring: scoring))
+            }
+        }
+        return scorers
+    }
+
+    /// For a compound word, the scorers of its parts standing near each other, per field.
+    private func nearScorers(of clause: Query.Clause) throws -> [DocumentScorer] {
+        guard ranking.nearBoost > 0, !clause.isPhrase, clause.compoundParts.count >= 2 else { return [] }
+        var scorers: [DocumentScorer] = []
+        fields: for field in Field.allCases {
+            var parts: [UnionCursor] = []
+            for part in clause.compoundParts {
+                let lists = try [field.key(part), field.partKey(part)].compactMap { try reader.postings($0) }
+                guard !lists.isEmpty else { continue fields }
+                parts.append(UnionCursor(lists))
+            }
+            let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * parts.reduce(0) { $0 + idf($1.docFreq) }
+            scorers.append(NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!))
+        }
+        return scorers
+    }
+
+    /// Documents that match every clause (nil when one clause matches nothing), with `optional`
+    /// scorers adding to their scores.
+    private func conjunction(_ clauses: [Query.Clause], optional: [DocumentScorer] = []) throws -> ConjunctionScorer? {
+        var required: [DocumentScorer] = []
+        for clause in clauses {
+            let scorers = try scorers(of: clause)
+            guard !scorers.isEmpty else { return nil }
+            required.append(scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers))
+        }
+        return ConjunctionScorer(required: required, optional: optional)
+    }
+
     private func idf(_ docFreq: Int) -> Float {
         let n = Float(reader.documentCount), df = Float(docFreq)
         return log(1 + (n - df + 0.5) / (df + 0.5))
     }
 
-    private func accumulate(doc: Int32, freq: Float, weight: Float, factors: [Float], norms: UnsafeRawBufferPointer, bit: UInt64) throws {
-        let index = Int(doc)
-        guard index < accumulator.count else {
-            throw KidxError.corruptIndex(file: reader.postingsFile.name, reason: "document \(doc) beyond the last document")
-        }
-        accumulator.add(index, score: weight * freq * (ranking.k1 + 1) / (freq + factors[Int(norms[index])]), bit: bit)
+    private func accumulate(doc: Int32, freq: Float, weight: Float, field: Field, bit: UInt64) throws {
+        let scoring = fieldScoring[field]!
+        try scoring.check(doc)
+        accumulator.add(Int(doc), score: scoring.score(freq: freq, weight: weight, doc: doc), bit: bit)
     }
 
     private func scoreTerm(_ key: [UInt8], field: Field, boost: Float, bit: UInt64) throws {
         guard var cursor = try reader.postings(key) else { return }
         let weight = boost * idf(cursor.docFreq)
-        let factors = normFactors[field]!, norms = reader.norms(field)
         while try cursor.next() {
-            try accumulate(doc: cursor.doc, freq: Float(cursor.freq), weight: weight, factors: factors, norms: norms, bit: bit)
+            try accumulate(doc: cursor.doc, freq: Float(cursor.freq), weight: weight, field: field, bit: bit)
         }
     }
 
@@ -212,13 +322,10 @@ public final class Searcher {
             guard let cursor = try reader.postings(field.key(term.term)) else { return }
             cursors.append(cursor)
         }
-        // Lucene's phrase weight: the sum of the terms' idf.
         let weight = boost * cursors.reduce(0) { $0 + idf($1.docFreq) }
-        let factors = normFactors[field]!, norms = reader.norms(field)
         while positionBuffers.count < cursors.count { positionBuffers.append([]) }
         var target: Int32 = 0
         outer: while true {
-            // Leapfrog: advance every cursor to the largest current document until all agree.
             var agreed = true
             for index in cursors.indices {
                 guard try cursors[index].advance(to: target) else { break outer }
@@ -230,91 +337,9 @@ public final class Searcher {
             guard agreed else { continue }
             let count = try phraseCount(&cursors, offsets: clause.terms.map(\.offset))
             if count > 0 {
-                try accumulate(doc: target, freq: Float(count), weight: weight, factors: factors, norms: norms, bit: bit)
+                try accumulate(doc: target, freq: Float(count), weight: weight, field: field, bit: bit)
             }
             target += 1
-        }
-    }
-
-    /// Bonuses computed for the best candidates only (`max(4k, 100)` by the scores so far), where
-    /// reading a list costs a skip per candidate instead of a pass over the list:
-    /// the very word form the query uses (`exactBoost`), a query compound's parts near each
-    /// other (`nearBoost`: "Mangel an Impfstoff" for `Impfstoffmangel`), and neighbouring query
-    /// words near each other (`pairBoost`, off by default).
-    private func addCandidateBonuses(_ clauses: [Query.Clause], k: Int) throws {
-        let exactWords = ranking.exactBoost > 0 ? clauses.compactMap { $0.isPhrase ? nil : $0.exactWord } : []
-        var groups: [[String]] = []
-        if ranking.nearBoost > 0 {
-            groups += clauses.filter { !$0.isPhrase && $0.compoundParts.count >= 2 }.map(\.compoundParts)
-        }
-        var pairGroups: [[String]] = []
-        if ranking.pairBoost > 0 {
-            let limit = max(reader.documentCount / 10, 1)
-            for index in clauses.indices.dropLast() where !clauses[index].isPhrase && !clauses[index + 1].isPhrase {
-                let pair = [clauses[index].terms[0].term, clauses[index + 1].terms[0].term]
-                // Function words would cost much and say little.
-                let frequent = try pair.contains { try (reader.terms.lookup(Field.body.key($0))?.docFreq ?? 0) > limit }
-                if pair[0] != pair[1], !frequent { pairGroups.append(pair) }
-            }
-        }
-        guard !exactWords.isEmpty || !groups.isEmpty || !pairGroups.isEmpty else { return }
-        var best = TopK(k: max(4 * k, 100))
-        for doc in accumulator.touched { best.insert(doc: doc, score: accumulator.scores[Int(doc)]) }
-        let candidates = best.heap.map(\.doc).sorted()
-        for word in exactWords {
-            for field in Field.allCases {
-                let boost = ranking.exactBoost * (field == .title ? ranking.titleBoost : 1)
-                try addExactBonus(field.exactKey(word), field: field, boost: boost, candidates: candidates)
-            }
-        }
-        for (parts, boost, fields) in groups.map({ ($0, ranking.nearBoost, Field.allCases) }) + pairGroups.map({ ($0, ranking.pairBoost, [Field.body]) }) {
-            for field in fields {
-                let fieldBoost = boost * (field == .title ? ranking.titleBoost : 1)
-                try addNearBonus(parts, field: field, boost: fieldBoost, candidates: candidates)
-            }
-        }
-    }
-
-    /// Adds the BM25 score of one list to the candidates on it.
-    private func addExactBonus(_ key: [UInt8], field: Field, boost: Float, candidates: [Int32]) throws {
-        guard var cursor = try reader.postings(key) else { return }
-        let weight = boost * idf(cursor.docFreq)
-        let factors = normFactors[field]!, norms = reader.norms(field)
-        for doc in candidates {
-            guard try cursor.advance(to: doc) else { return }
-            if cursor.doc == doc {
-                try accumulate(doc: doc, freq: Float(cursor.freq), weight: weight, factors: factors, norms: norms, bit: 0)
-            }
-        }
-    }
-
-    /// For each candidate where every part stands within `nearWindow` words of the first part (as
-    /// a word or inside a compound, in any order), adds a BM25 score with the parts' idf summed.
-    private func addNearBonus(_ parts: [String], field: Field, boost: Float, candidates: [Int32]) throws {
-        var cursors: [UnionCursor] = []
-        for part in parts {
-            let lists = try [field.key(part), field.partKey(part)].compactMap { try reader.postings($0) }
-            guard !lists.isEmpty else { return }
-            cursors.append(UnionCursor(lists))
-        }
-        let weight = boost * cursors.reduce(0) { $0 + idf($1.docFreq) }
-        let factors = normFactors[field]!, norms = reader.norms(field)
-        let window = Int32(ranking.nearWindow)
-        while positionBuffers.count < cursors.count { positionBuffers.append([]) }
-        candidates: for doc in candidates {
-            for index in cursors.indices {
-                guard try cursors[index].advance(to: doc) else { return }
-                if cursors[index].doc != doc { continue candidates }
-            }
-            for index in cursors.indices {
-                try cursors[index].positions(into: &positionBuffers[index], scratch: &positionScratch)
-            }
-            let count = positionBuffers[0].filter { anchor in
-                (1..<cursors.count).allSatisfy { other in positionBuffers[other].contains { abs($0 - anchor) <= window } }
-            }.count
-            if count > 0 {
-                try accumulate(doc: doc, freq: Float(count), weight: weight, factors: factors, norms: norms, bit: 0)
-            }
         }
     }
 

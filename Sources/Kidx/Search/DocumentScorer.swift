@@ -1,0 +1,416 @@
+/// A document-at-a-time source of scored documents: what the top-k loop drives.
+///
+/// A scorer starts before its first document (`doc` is -1) and moves only forward. Besides its
+/// score it tells how high its score can be — over all documents (`maxScore`) and over a window
+/// of documents (`maxScore(upTo:)`, from block summaries) — so that the top-k loop can skip
+/// documents and whole blocks that cannot reach the current top k.
+///
+/// A class hierarchy rather than a protocol: the top-k loop reads `doc` as a stored property and
+/// calls the rest through unretained references, which costs a fraction of existential calls.
+class DocumentScorer {
+    /// The current document: -1 before the first `advance`, `PostingsCursor.exhausted` after the last.
+    var doc: Int32 = -1
+    /// No document scores higher than this.
+    let maxScore: Float
+
+    init(maxScore: Float) { self.maxScore = maxScore }
+
+    /// Moves to the first matching document at or after `target` and returns it.
+    func advance(to target: Int32) throws -> Int32 { preconditionFailure("\(Self.self) overrides advance(to:)") }
+    /// The score of the current document.
+    func score() throws -> Float { preconditionFailure("\(Self.self) overrides score()") }
+    /// The score of `target` if the scorer has it, else 0, leaving `doc` at or before the next
+    /// match: for looking up candidates one by one (targets must grow strictly), where a scorer
+    /// whose matches are costly to find need not search past the candidate.
+    func score(ifAt target: Int32) throws -> Float { try advance(to: target) == target ? try score() : 0 }
+    /// The score of the current document, or any value not above `threshold` when the score
+    /// cannot beat it: lets a scorer skip its costly parts for documents that will not rank.
+    func score(above threshold: Float) throws -> Float { try score() }
+    /// Prepares `maxScore(upTo:)` for documents from `target` on, without decoding anything,
+    /// and returns the last document up to which the scorer's bound stays the same.
+    func advanceShallow(to target: Int32) -> Int32 { PostingsCursor.exhausted - 1 }
+    /// No document from the last `advanceShallow` target up to `last` scores higher than this.
+    func maxScore(upTo last: Int32) -> Float { maxScore }
+}
+
+/// What BM25 needs of a field besides a posting list. Plain values and pointers into buffers the
+/// searcher owns: scorers copy it freely, without reference counting.
+struct FieldScoring {
+    /// `k1 + 1`.
+    let saturation: Float
+    /// Per norm byte, `k1 · (1 − b + b · length / average length)`.
+    let factors: UnsafeBufferPointer<Float>
+    /// The field's norm byte of every document.
+    let norms: UnsafeRawBufferPointer
+
+    /// BM25 of `freq` occurrences in document `doc`, for a list of weight `weight` (boost × idf).
+    @inline(__always)
+    func score(freq: Float, weight: Float, doc: Int32) -> Float {
+        weight * freq * saturation / (freq + factors[Int(norms[Int(doc)])])
+    }
+
+    /// The highest score a block can hold, from its largest frequency and shortest field.
+    /// Slightly raised: a bound must never fall below a score through rounding.
+    func bound(maxFreq: UInt32, minNorm: UInt8, weight: Float) -> Float {
+        let freq = Float(maxFreq)
+        return weight * freq * saturation / (freq + factors[Int(minNorm)]) * 1.0001
+    }
+
+    /// Throws when `doc` is not a document of the index (a damaged list).
+    @inline(__always)
+    func check(_ doc: Int32) throws {
+        guard Int(doc) < norms.count || doc == PostingsCursor.exhausted else {
+            throw KidxError.corruptIndex(file: IndexFormat.Kind.postings.fileName, reason: "document \(doc) beyond the last document")
+        }
+    }
+}
+
+/// Scores one posting list with BM25.
+///
+/// Hot paths read only `let` properties and call only mutating methods of the cursor: anything
+/// else copies the cursor (and retains its buffers) on every call.
+final class TermScorer: DocumentScorer {
+    private var cursor: PostingsCursor
+    private let weight: Float
+    private let scoring: FieldScoring
+    /// The cursor's block summaries, the tail last.
+    private let summaries: [PostingsCursor.BlockSummary]
+    private var shallowBlock = 0
+
+    /// A scorer of `cursor`'s list with weight `weight` (boost × idf).
+    init(_ cursor: PostingsCursor, weight: Float, scoring: FieldScoring) {
+        self.cursor = cursor
+        self.weight = weight
+        self.scoring = scoring
+        let summaries = cursor.tail.map { cursor.blocks + [$0] } ?? cursor.blocks
+        self.summaries = summaries
+        super.init(maxScore: summaries.reduce(0) { max($0, scoring.bound(maxFreq: $1.maxFreq, minNorm: $1.minNorm, weight: weight)) })
+    }
+
+    override func advance(to target: Int32) throws -> Int32 {
+        _ = try cursor.advance(to: target)
+        try scoring.check(cursor.doc)
+        doc = cursor.doc
+        return doc
+    }
+
+    override func score() throws -> Float {
+        scoring.score(freq: Float(cursor.freq), weight: weight, doc: doc)
+    }
+
+    override func advanceShallow(to target: Int32) -> Int32 {
+        while shallowBlock < summaries.count - 1, summaries[shallowBlock].lastDoc < target { shallowBlock += 1 }
+        return summaries[shallowBlock].lastDoc
+    }
+
+    override func maxScore(upTo last: Int32) -> Float {
+        var best: Float = 0
+        var index = shallowBlock
+        while index < summaries.count {
+            let summary = summaries[index]
+            best = max(best, scoring.bound(maxFreq: summary.maxFreq, minNorm: summary.minNorm, weight: weight))
+            if summary.lastDoc >= last { break }
+            index += 1
+        }
+        return best
+    }
+}
+
+/// Scores documents where the terms of a phrase stand at their offsets, or for a proximity
+/// phrase (`slop` > 0) within `slop` moves of them, BM25 over the number of such matches
+/// weighted by their closeness, with the terms' idf summed (as Lucene weighs phrases).
+final class PhraseScorer: DocumentScorer {
+    private var cursors: [PostingsCursor]
+    private let offsets: [Int]
+    private let slop: Int
+    private let weight: Float
+    private let scoring: FieldScoring
+    private var positions: [[Int32]]
+    private var frequency: Float = 0
+
+    /// A scorer of the phrase whose terms' lists are `cursors`, standing at `offsets`.
+    init(_ cursors: [PostingsCursor], offsets: [Int], slop: Int, weight: Float, scoring: FieldScoring) {
+        self.cursors = cursors
+        self.offsets = offsets
+        self.slop = slop
+        self.weight = weight
+        self.scoring = scoring
+        positions = Array(repeating: [], count: cursors.count)
+        // Phrase frequencies have no stored maximum: the limit of BM25 as frequency grows.
+        super.init(maxScore: weight * scoring.saturation * 1.0001)
+    }
+
+    override func advance(to target: Int32) throws -> Int32 {
+        if doc >= target { return doc }
+        var target = target
+        outer: while true {
+            // Leapfrog: move every list to the largest current document until all agree.
+            for index in cursors.indices {
+                guard try cursors[index].advance(to: target) else { break outer }
+                if cursors[index].doc != target {
+                    target = cursors[index].doc
+                    continue outer
+                }
+            }
+            try scoring.check(target)
+            frequency = try matchFrequency()
+            if frequency > 0 {
+                doc = target
+                return doc
+            }
+            target += 1
+        }
+        doc = PostingsCursor.exhausted
+        return doc
+    }
+
+    override func score() throws -> Float { scoring.score(freq: frequency, weight: weight, doc: doc) }
+
+    /// Exact phrases: how often the terms stand at their offsets. Proximity phrases: for each
+    /// position of the first term, the closest placement of the others within `slop` moves,
+    /// counted as 1 / (1 + moves) like Lucene's sloppy phrases.
+    private func matchFrequency() throws -> Float {
+        for index in cursors.indices { try cursors[index].positions(into: &positions[index]) }
+        var frequency: Float = 0
+        for start in positions[0] {
+            let anchor = Int(start) - offsets[0]
+            var moves = 0
+            for index in 1..<cursors.count {
+                let wanted = anchor + offsets[index]
+                guard let distance = Self.distance(from: wanted, in: positions[index], limit: slop - moves) else {
+                    moves = -1
+                    break
+                }
+                moves += distance
+            }
+            if moves >= 0 { frequency += 1 / Float(1 + moves) }
+        }
+        return frequency
+    }
+
+    /// The distance from `wanted` to the nearest position of `sorted` when it is at most `limit`.
+    private static func distance(from wanted: Int, in sorted: [Int32], limit: Int) -> Int? {
+        guard limit >= 0 else { return nil }
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if Int(sorted[middle]) < wanted { low = middle + 1 } else { high = middle }
+        }
+        var best: Int?
+        if low < sorted.count { best = Int(sorted[low]) - wanted }
+        if low > 0 { best = min(best ?? .max, wanted - Int(sorted[low - 1])) }
+        guard let best, best <= limit else { return nil }
+        return best
+    }
+}
+
+/// Scorers a composite scorer holds: kept alive by the array, called through unretained
+/// references (retaining and releasing each on every call cost more than the calls).
+struct ScorerGroup {
+    private let owned: [DocumentScorer]
+    private let references: [Unmanaged<DocumentScorer>]
+
+    init(_ scorers: [DocumentScorer]) {
+        owned = scorers
+        references = scorers.map { .passUnretained($0) }
+    }
+
+    var isEmpty: Bool { owned.isEmpty }
+
+    /// Calls `body` with each scorer, in order.
+    @inline(__always)
+    func forEach(_ body: (DocumentScorer) throws -> Void) rethrows {
+        for reference in references { try reference._withUnsafeGuaranteedRef(body) }
+    }
+
+    /// The sum of the scorers' `maxScore`.
+    var maxScore: Float { owned.reduce(0) { $0 + $1.maxScore } }
+
+    /// The smallest `advanceShallow(to: target)` of the scorers.
+    func advanceShallow(to target: Int32) -> Int32 {
+        var smallest = PostingsCursor.exhausted - 1
+        forEach { smallest = min(smallest, $0.advanceShallow(to: target)) }
+        return smallest
+    }
+
+    /// The sum of the scorers' `maxScore(upTo: last)`.
+    func maxScore(upTo last: Int32) -> Float {
+        var sum: Float = 0
+        forEach { sum += $0.maxScore(upTo: last) }
+        return sum
+    }
+}
+
+/// The sum of several scorers: a document matches when any of them has it.
+final class DisjunctionScorer: DocumentScorer {
+    private let scorers: ScorerGroup
+
+    init(_ scorers: [DocumentScorer]) {
+        self.scorers = ScorerGroup(scorers)
+        super.init(maxScore: self.scorers.maxScore)
+    }
+
+    override func advance(to target: Int32) throws -> Int32 {
+        if doc >= target { return doc }
+        var smallest = PostingsCursor.exhausted
+        try scorers.forEach { scorer in
+            let current = scorer.doc < target ? try scorer.advance(to: target) : scorer.doc
+            smallest = min(smallest, current)
+        }
+        doc = smallest
+        return doc
+    }
+
+    override func score() throws -> Float {
+        var sum: Float = 0
+        let doc = doc
+        try scorers.forEach { scorer in
+            if scorer.doc == doc { sum += try scorer.score() }
+        }
+        return sum
+    }
+
+    override func advanceShallow(to target: Int32) -> Int32 { scorers.advanceShallow(to: target) }
+
+    override func maxScore(upTo last: Int32) -> Float { scorers.maxScore(upTo: last) }
+}
+
+/// Documents that every required scorer has and no excluded scorer has, scored by the required
+/// scorers plus those optional scorers that have the document too.
+final class ConjunctionScorer: DocumentScorer {
+    private let required: ScorerGroup
+    private let optional: ScorerGroup
+    private let excluded: ScorerGroup
+    private let scoring: ScorerGroup
+    private let optionalMaxScore: Float
+
+    init(required: [DocumentScorer], optional: [DocumentScorer] = [], excluded: [DocumentScorer] = []) {
+        precondition(!required.isEmpty, "a conjunction needs a required scorer")
+        self.required = ScorerGroup(required)
+        self.optional = ScorerGroup(optional)
+        self.excluded = ScorerGroup(excluded)
+        scoring = ScorerGroup(required + optional)
+        optionalMaxScore = self.optional.maxScore
+        super.init(maxScore: scoring.maxScore)
+    }
+
+    override func advance(to target: Int32) throws -> Int32 {
+        if doc >= target { return doc }
+        var target = target
+        while target != PostingsCursor.exhausted {
+            // Leapfrog: every required scorer to the largest document any of them is on.
+            var agreed = true
+            try required.forEach { scorer in
+                guard agreed else { return }
+                let current = try scorer.advance(to: target)
+                if current != target {
+                    target = current
+                    agreed = false
+                }
+            }
+            guard agreed else { continue }
+            var isExcluded = false
+            try excluded.forEach { scorer in
+                if !isExcluded, try scorer.advance(to: target) == target { isExcluded = true }
+            }
+            guard isExcluded else { break }
+            target += 1
+        }
+        doc = target
+        return doc
+    }
+
+    override func score() throws -> Float { try score(above: -.infinity) }
+
+    override func score(above threshold: Float) throws -> Float {
+        var sum: Float = 0
+        try required.forEach { sum += try $0.score() }
+        // Optional scorers (nearness of compound parts) read positions: only when they can matter.
+        guard sum + optionalMaxScore > threshold else { return sum }
+        let doc = doc
+        try optional.forEach { sum += try $0.score(ifAt: doc) }
+        return sum
+    }
+
+    override func advanceShallow(to target: Int32) -> Int32 { scoring.advanceShallow(to: target) }
+
+    override func maxScore(upTo last: Int32) -> Float { scoring.maxScore(upTo: last) }
+}
+
+/// Scores documents where every part of a query compound stands within `window` words of the
+/// first part, as a word or inside another compound, in any order ("Mangel an Impfstoff" for
+/// `Impfstoffmangel`): BM25 over the number of such places, with the parts' idf summed.
+final class NearScorer: DocumentScorer {
+    private var parts: [UnionCursor]
+    private let window: Int32
+    private let weight: Float
+    private let scoring: FieldScoring
+    private var positions: [[Int32]]
+    private var scratch: [Int32] = []
+    private var frequency: Float = 0
+
+    /// A scorer of the parts whose lists (the part as a word, the part inside compounds) are `parts`.
+    init(_ parts: [UnionCursor], window: Int, weight: Float, scoring: FieldScoring) {
+        self.parts = parts
+        self.window = Int32(window)
+        self.weight = weight
+        self.scoring = scoring
+        positions = Array(repeating: [], count: parts.count)
+        super.init(maxScore: weight * scoring.saturation * 1.0001)
+    }
+
+    override func advance(to target: Int32) throws -> Int32 {
+        if doc >= target { return doc }
+        var target = target
+        outer: while true {
+            for index in parts.indices {
+                guard try parts[index].advance(to: target) else { break outer }
+                if parts[index].doc != target {
+                    target = parts[index].doc
+                    continue outer
+                }
+            }
+            try scoring.check(target)
+            frequency = try nearCount()
+            if frequency > 0 {
+                doc = target
+                return doc
+            }
+            target += 1
+        }
+        doc = PostingsCursor.exhausted
+        return doc
+    }
+
+    override func score(ifAt target: Int32) throws -> Float {
+        if doc >= target { return doc == target ? try score() : 0 }
+        doc = target
+        for index in parts.indices {
+            guard try parts[index].advance(to: target) else {
+                doc = PostingsCursor.exhausted
+                return 0
+            }
+            if parts[index].doc != target { return 0 }
+        }
+        try scoring.check(target)
+        frequency = try nearCount()
+        return frequency > 0 ? try score() : 0
+    }
+
+    override func score() throws -> Float { scoring.score(freq: frequency, weight: weight, doc: doc) }
+
+    /// Places where every part stands within the window of the first part.
+    private func nearCount() throws -> Float {
+        for index in parts.indices { try parts[index].positions(into: &positions[index], scratch: &scratch) }
+        var count = 0
+        for anchor in positions[0] {
+            var all = true
+            for other in 1..<parts.count where !positions[other].contains(where: { abs($0 - anchor) <= window }) {
+                all = false
+                break
+            }
+            if all { count += 1 }
+        }
+        return Float(count)
+    }
+}

@@ -1,0 +1,167 @@
+/// Finds the best `k` documents of a query document at a time, skipping documents that cannot
+/// enter the top `k`. Exact: the result equals scoring every document (up to float rounding of
+/// equal scores), which `Searcher.rankExhaustively` checks in the tests.
+enum TopDocuments {
+    /// The best `k` documents of the sum of `scorers` that `accept` lets through.
+    ///
+    /// MaxScore (Turtle & Flood 1995) over windows of document ids with block-max bounds (Ding &
+    /// Suel 2011): per window, the scorers are ordered by their bound in the window; the weakest
+    /// whose bounds together cannot beat the k-th best score are "non-essential" and only
+    /// looked up for documents the others bring up, and only while the document can still
+    /// make it. A window where no document can make it is skipped without decoding a block.
+    static func sum(of scorers: [DocumentScorer], k: Int, documentCount: Int, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
+        guard k > 0, !scorers.isEmpty else { return [] }
+        return try withExtendedLifetime(scorers) {
+            var slots = scorers.map { Slot(scorer: $0) }
+            return try sum(&slots, k: k, end: Int32(documentCount), accept: accept)
+        }
+    }
+
+    /// A scorer as the MaxScore loop holds it: not retained (the caller keeps the scorers alive;
+    /// reference counting cost more than the scoring itself) and with its document cached.
+    private struct Slot {
+        let reference: Unmanaged<DocumentScorer>
+        var doc: Int32 = -1
+        let maxScore: Float
+        /// The bound in the current window.
+        var bound: Float = 0
+
+        init(scorer: DocumentScorer) {
+            reference = .passUnretained(scorer)
+            maxScore = scorer.maxScore
+        }
+
+        mutating func advance(to target: Int32) throws -> Int32 {
+            if doc < target { doc = try reference._withUnsafeGuaranteedRef { try $0.advance(to: target) } }
+            return doc
+        }
+
+        func score() throws -> Float { try reference._withUnsafeGuaranteedRef { try $0.score() } }
+
+        mutating func score(ifAt target: Int32) throws -> Float {
+            if doc > target { return 0 }
+            if doc == target { return try score() }
+            let score = try reference._withUnsafeGuaranteedRef { try $0.score(ifAt: target) }
+            doc = reference._withUnsafeGuaranteedRef { $0.doc }
+            return score
+        }
+
+        func advanceShallow(to target: Int32) -> Int32 { reference._withUnsafeGuaranteedRef { $0.advanceShallow(to: target) } }
+
+        func maxScore(upTo last: Int32) -> Float { reference._withUnsafeGuaranteedRef { $0.maxScore(upTo: last) } }
+    }
+
+    /// `end`: windows stop at the last document (a tail's bound reaches to the end of the id space).
+    private static func sum(_ slots: inout [Slot], k: Int, end: Int32, accept: (Int32) throws -> Bool) throws -> [TopK.Entry] {
+        var top = TopK(k: k)
+        let count = slots.count
+        var threshold: Float = -.infinity
+        var order = Array(0..<count)
+        // prefix[i]: the sum of the bounds of order[0...i], the weakest first.
+        var prefix = [Float](repeating: 0, count: count)
+        var target: Int32 = 0
+
+        windows: while target < end {
+            // Done when the lists not yet exhausted cannot beat the k-th score anywhere.
+            var remaining: Float = 0
+            var windowEnd = end - 1
+            for index in 0..<count where slots[index].doc < end {
+                remaining += slots[index].maxScore
+                windowEnd = min(windowEnd, slots[index].advanceShallow(to: target))
+            }
+            if remaining <= threshold { break }
+            // At least a block's worth of ids: narrower windows cost more than they prune.
+            windowEnd = max(windowEnd, min(target &+ 127, end - 1))
+            for index in 0..<count {
+                slots[index].bound = slots[index].doc >= end ? 0 : slots[index].maxScore(upTo: windowEnd)
+            }
+            // Insertion sort: a handful of scorers, mostly in order from the last window.
+            for index in 1..<max(count, 1) {
+                let moving = order[index]
+                var place = index
+                while place > 0, slots[order[place - 1]].bound > slots[moving].bound {
+                    order[place] = order[place - 1]
+                    place -= 1
+                }
+                order[place] = moving
+            }
+            var sum: Float = 0
+            for index in 0..<count {
+                sum += slots[order[index]].bound
+                prefix[index] = sum
+            }
+            var firstEssential = 0
+            while firstEssential < count, prefix[firstEssential] <= threshold { firstEssential += 1 }
+
+            while firstEssential < count {
+                var doc = PostingsCursor.exhausted
+                for index in firstEssential..<count {
+                    doc = min(doc, try slots[order[index]].advance(to: target))
+                }
+                if doc > windowEnd { break }
+                var score: Float = 0
+                for index in firstEssential..<count where slots[order[index]].doc == doc {
+                    score += try slots[order[index]].score()
+                }
+                var index = firstEssential - 1
+                var possible = true
+                while index >= 0 {
+                    if score + prefix[index] <= threshold {
+                        possible = false
+                        break
+                    }
+                    score += try slots[order[index]].score(ifAt: doc)
+                    index -= 1
+                }
+                if possible, score > threshold, try accept(doc) {
+                    top.insert(doc: doc, score: score)
+                    threshold = top.threshold
+                    while firstEssential < count, prefix[firstEssential] <= threshold { firstEssential += 1 }
+                }
+                if doc == end - 1 { break windows }
+                target = doc + 1
+            }
+            if windowEnd >= end - 1 { break }
+            target = windowEnd + 1
+        }
+        return top.sorted()
+    }
+
+    /// The best `k` documents of a single scorer (a conjunction, a nested query) that `accept`
+    /// lets through, skipping windows whose bound cannot beat the k-th score.
+    static func of(_ scorer: DocumentScorer, k: Int, documentCount: Int, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
+        var top = TopK(k: k)
+        guard k > 0 else { return [] }
+        var target: Int32 = 0
+        // Windows stop at the last document: a tail's bound reaches to the end of the id space.
+        let end = Int32(documentCount)
+        while target < end {
+            let windowEnd = max(scorer.advanceShallow(to: target), min(target &+ 127, end - 1))
+            if scorer.maxScore(upTo: windowEnd) <= top.threshold {
+                if windowEnd >= end - 1 { break }
+                target = windowEnd + 1
+                continue
+            }
+            var doc = try scorer.advance(to: target)
+            while doc <= windowEnd {
+                if try accept(doc) { top.insert(doc: doc, score: try scorer.score(above: top.threshold)) }
+                if doc == end - 1 { break }
+                doc = try scorer.advance(to: doc + 1)
+            }
+            if doc >= end || windowEnd >= end - 1 { break }
+            target = max(windowEnd + 1, doc)
+        }
+        return top.sorted()
+    }
+
+    /// How many documents `scorer` matches that `accept` lets through.
+    static func count(_ scorer: DocumentScorer, accept: (Int32) throws -> Bool = { _ in true }) throws -> Int {
+        var count = 0
+        var doc = try scorer.advance(to: 0)
+        while doc != PostingsCursor.exhausted {
+            if try accept(doc) { count += 1 }
+            doc = try scorer.advance(to: doc + 1)
+        }
+        return count
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import Kidx
+
+/// The pruned top-k engine (MaxScore with block-max windows) must return what scoring every
+/// document returns.
+@Suite("Top-k pruning")
+struct PruningTests {
+    /// An index of the first 2,000 FANG-COVID articles, built once.
+    static let newsIndex: String? = {
+        guard TestSupport.sharedIsAvailable, let index = try? TestSupport.temporaryFolder("pruning") else { return nil }
+        let writer = try? IndexWriter(directory: index)
+        var count = 0
+        struct Enough: Error {}
+        do {
+            try CorpusReader(root: TestSupport.shared + "/corpus/fang-covid-news.jsonl.gz").read({ document in
+                try writer?.add(document)
+                count += 1
+                if count == 2_000 { throw Enough() }
+            }, problem: { _ in })
+        } catch is Enough {} catch { return nil }
+        guard (try? writer?.commit()) != nil else { return nil }
+        return index
+    }()
+
+    /// Queries of every shape: the peer harness's set (rare and frequent words, two and three
+    /// words, compounds) and the first known-item headlines (long queries).
+    static func queries() throws -> [String] {
+        let peers = try String(contentsOfFile: TestSupport.shared + "/peers/queries/fang_covid.txt", encoding: .utf8)
+        let headlines = try String(contentsOfFile: TestSupport.shared + "/eval/known-item/dev-queries.tsv", encoding: .utf8)
+        let long = headlines.split(separator: "\n").prefix(150).compactMap { $0.split(separator: "\t").last.map(String.init) }
+        let phrases = ["\"Robert Koch\"", "\"Angela Merkel\" Kanzlerin", "\"zweite Welle\" Herbst"]
+        return peers.split(separator: "\n").map(String.init) + long + phrases
+    }
+
+    @Test("pruned top 10 equals exhaustive top 10 over 350 queries, OR and AND",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func prunedEqualsExhaustive() throws {
+        let index = try #require(Self.newsIndex, "could not build the news index")
+        let searcher = Searcher(reader: try IndexReader(directory: index))
+        var compared = 0, nonEmpty = 0
+        for text in try Self.queries() {
+            guard let query = try? Query(parsing: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts) else { continue }
+            for mode in SearchOptions.Mode.allCases {
+                let pruned = try searcher.rank(query, k: 10, mode: mode)
+                let exhaustive = try searcher.rankExhaustively(query, k: 10, mode: mode)
+                #expect(pruned.total == exhaustive.total, "\(text) (\(mode)): \(pruned.total) vs \(exhaustive.total) hits")
+                #expect(pruned.top.count == exhaustive.top.count, "\(text) (\(mode))")
+                for (got, want) in zip(pruned.top, exhaustive.top) {
+                    // Sums in another order may differ in the last bits: documents may trade
+                    // places only when their scores are equal up to rounding.
+                    #expect(abs(got.score - want.score) <= 1e-4 * max(1, want.score), "\(text) (\(mode)): \(got) vs \(want)")
+                    if got.doc != want.doc {
+                        let other = exhaustive.top.first { $0.doc == got.doc }
+                        #expect(other.map { abs($0.score - got.score) <= 1e-4 * max(1, got.score) } == true, "\(text) (\(mode)): doc \(got.doc) not in the exhaustive top 10")
+                    }
+                }
+                compared += 1
+                if !exhaustive.top.isEmpty { nonEmpty += 1 }
+            }
+        }
+        #expect(compared >= 600)
+        #expect(nonEmpty >= 400)
+    }
+
+    @Test("deep pages (top 500 of a two-word query) agree with exhaustive scoring",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func deepPages() throws {
+        let index = try #require(Self.newsIndex, "could not build the news index")
+        let searcher = Searcher(reader: try IndexReader(directory: index))
+        // Large k: the heap fills late and pruning starts late; results must still agree.
+        let query = try Query(parsing: "Maskenpflicht Schulen", analyzer: searcher.analyzer, compoundParts: searcher.compoundParts)
+        let pruned = try searcher.rank(query, k: 500, mode: .any)
+        let exhaustive = try searcher.rankExhaustively(query, k: 500, mode: .any)
+        #expect(pruned.top.count == 500)
+        #expect(zip(pruned.top, exhaustive.top).allSatisfy { abs($0.score - $1.score) <= 1e-4 * max(1, $1.score) })
+    }
+}
