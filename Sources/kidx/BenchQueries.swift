@@ -10,7 +10,8 @@ struct BenchQueries: ParsableCommand {
 
     @OptionGroup var indexOptions: IndexOptions
     @Option(name: .long, help: "Query file, one query per line.") var queries: String
-    @Option(name: .long, help: "or | and") var mode = "or"
+    @Option(name: .long, help: "or | and | all-first (words without an operator)") var mode = "or"
+    @Flag(name: .long, help: "Read queries in the query syntax (default: plain words, as the peers do).") var syntax = false
     @Option(name: .long) var k = 10
     @Option(name: .long, help: "Minimum warm-up passes.") var warmup = 2
     @Option(name: .customLong("warmup-s"), help: "Minimum warm-up seconds.") var warmupSeconds = 3.0
@@ -19,7 +20,7 @@ struct BenchQueries: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let searchMode: SearchOptions.Mode = ["or": .any, "and": .all][mode] else {
+            guard let searchMode: SearchOptions.Mode = ["or": .any, "and": .all, "all-first": .allFirst][mode] else {
                 print("PEER-RESULT {\"supported\": false}")
                 return
             }
@@ -31,13 +32,18 @@ struct BenchQueries: ParsableCommand {
             let openSeconds = Double(DispatchTime.now().uptimeNanoseconds - openStart.uptimeNanoseconds) / 1e9
             let options = SearchOptions(limit: k, mode: searchMode, loadDocuments: false, countsAllHits: false)
 
-            func runQuery(_ line: String) -> [Int] {
-                (try? searcher.search(line, options: options).hits.map(\.doc)) ?? []
+            // The peers' queries are plain words; `--syntax` reads them as query strings instead.
+            // Analysis is part of the time measured, as it is for the peers.
+            func runQuery(_ index: Int) -> [Int] {
+                let line = lines[index]
+                guard let query = syntax ? try? searcher.parse(line)
+                        : try? Query(words: line, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts) else { return [] }
+                return (try? searcher.search(query, options: options).hits.map(\.doc)) ?? []
             }
             let warmStart = DispatchTime.now()
             var passes = 0
             while passes < warmup || Double(DispatchTime.now().uptimeNanoseconds - warmStart.uptimeNanoseconds) / 1e9 < warmupSeconds {
-                for line in lines { _ = runQuery(line) }
+                for index in lines.indices { _ = runQuery(index) }
                 passes += 1
             }
             let warmSeconds = Double(DispatchTime.now().uptimeNanoseconds - warmStart.uptimeNanoseconds) / 1e9
@@ -45,9 +51,9 @@ struct BenchQueries: ParsableCommand {
             var firstRound: [[Int]] = []
             for round in 0..<rounds {
                 var times: [UInt64] = []
-                for line in lines {
+                for index in lines.indices {
                     let start = DispatchTime.now().uptimeNanoseconds
-                    let docs = runQuery(line)
+                    let docs = runQuery(index)
                     times.append(DispatchTime.now().uptimeNanoseconds - start)
                     if round == 0 { firstRound.append(docs) }
                 }

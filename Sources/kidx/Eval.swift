@@ -13,6 +13,8 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Queries: qid<TAB>text per line.") var queries: String
     @Option(name: .long, help: "TREC qrels: qid 0 docid relevance per line.") var qrels: String
     @Flag(name: .long, help: "Print JSON.") var json = false
+    @Option(name: .long, help: "How a headline's words combine: any | all-first | all (default any, as the peers run).")
+    var mode: SearchOptions.Mode = .any
     @Option(name: .long, help: "Weight of a word found inside a compound (default 0.1).") var partBoost: Float?
     @Option(name: .long, help: "Weight of a compound's parts found near each other (default 0.2).") var nearBoost: Float?
     @Option(name: .long, help: "Weight of a query compound's parts found anywhere (default 0.4).") var compoundPartBoost: Float?
@@ -49,9 +51,9 @@ struct Eval: ParsableCommand {
                 let qid = String(line[..<tab])
                 guard let wanted = relevant[qid] else { continue }
                 count += 1
-                // Plain words, as the peers run them: quotes are not phrases here.
-                let words = String(line[line.index(after: tab)...]).map { "\"„“”»«".contains($0) ? " " : $0 }
-                guard let results = try? searcher.search(String(words), options: SearchOptions(limit: 100, loadDocuments: false, countsAllHits: false)) else { continue }
+                // Plain words, as the peers run them: a headline is not written in the query syntax.
+                guard let query = try? Query(words: String(line[line.index(after: tab)...]), analyzer: searcher.analyzer, compoundParts: searcher.compoundParts),
+                      let results = try? searcher.search(query, options: SearchOptions(limit: 100, mode: mode, loadDocuments: false, countsAllHits: false)) else { continue }
                 let ids = results.hits.map { documentIDs[$0.doc] }
                 guard let rank = ids.firstIndex(where: wanted.contains) else { continue }
                 if rank < 10 { reciprocalRank += 1 / Double(rank + 1); atTen += 1 }

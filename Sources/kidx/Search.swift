@@ -7,7 +7,13 @@ struct Search: ParsableCommand {
         abstract: "Search the index and print ranked hits with snippets.",
         discussion: """
         Words are matched after German analysis (Sanktionen = Sanktion, Straße = Strasse, \
-        Pjoengjang = Pjöngjang); "quoted words" must stand together as a phrase.
+        Pjoengjang = Pjöngjang, Trikot finds Fußballtrikot). The query syntax:
+          Sanktionen Nordkorea        documents with both words first, then those with one
+          Kim AND Trump, Kim OR Trump, Merkel NOT Seehofer, +Impfstoff -Russland, (a OR b) c
+          "Kim Jong Un"               a phrase;  "Trump Kim"~5  the words within 5 moves
+          Sanktion*   Pjöngjang~1     word forms starting with Sanktion; within one edit
+          title:Gipfel  body:Gipfel   one field;  source:zeit.de  one outlet
+          date:2020-03  date:2020-03-01..2020-04-30  date:>=2020-11  date:<2020-04
         """)
 
     @Argument(help: "The query.")
@@ -21,14 +27,24 @@ struct Search: ParsableCommand {
     @Option(name: .long, help: "Number of hits to skip.")
     var offset = 0
 
-    @Flag(name: .long, help: "Only documents that match every word or phrase.")
-    var all = false
+    @Flag(name: .long, help: "Words without an operator must all match.")
+    var and = false
+
+    @Flag(name: .long, help: "Words without an operator: any may match (ranked by BM25).")
+    var or = false
+
+    @Option(name: .long, help: "Order of hits: score | date (newest first).")
+    var sort: SearchOptions.Sort = .score
+
+    @Flag(name: .long, help: "Show which analyzed terms matched and their BM25 contributions.")
+    var explain = false
 
     @Flag(name: .long, help: "Print JSON (offsets in UTF-8 bytes and in Unicode code points).")
     var json = false
 
     func validate() throws {
         guard limit >= 0, offset >= 0 else { throw ValidationError("--limit and --offset must not be negative") }
+        guard !(and && or) else { throw ValidationError("--and and --or exclude each other") }
     }
 
     func run() throws {
@@ -36,7 +52,8 @@ struct Search: ParsableCommand {
             let reader = try IndexReader(directory: indexOptions.index)
             let searcher = Searcher(reader: reader)
             let start = DispatchTime.now()
-            let results = try searcher.search(query, options: SearchOptions(limit: limit, offset: offset, mode: all ? .all : .any))
+            let options = SearchOptions(limit: limit, offset: offset, mode: and ? .all : or ? .any : .allFirst, sort: sort, explains: explain)
+            let results = try searcher.search(query, options: options)
             let micros = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1000
             json ? printJSON(results, micros: micros) : printText(results, micros: micros)
         }
@@ -51,6 +68,10 @@ struct Search: ParsableCommand {
             print("\(offset + rank + 1). \(marked(document.title, hit.titleHighlights))  [\(String(format: "%.2f", hit.score))]")
             print("   \(document.id)\(meta.isEmpty ? "" : " · " + meta)")
             if let snippet = hit.snippet { print("   \(marked(snippet.text, snippet.highlights))") }
+            for part in hit.explanation ?? [] {
+                print("     " + String(format: "%6.3f", part.score) + "  \(part.clause) → \(part.field.name):\(part.match)"
+                      + (part.frequency > 0 ? " × " + String(format: "%g", part.frequency) : ""))
+            }
         }
     }
 
@@ -85,6 +106,11 @@ struct Search: ParsableCommand {
                 object["snippet"] = snippet.text
                 object["highlights"] = spans(snippet.highlights, snippet.scalarHighlights)
             }
+            if let explanation = hit.explanation {
+                object["explanation"] = explanation.map {
+                    ["clause": $0.clause, "field": $0.field.name, "match": $0.match, "frequency": Double($0.frequency), "score": Double($0.score)] as [String: Any]
+                }
+            }
             return object
         }
         Terminal.printJSON(["query": query, "total": results.totalHits, "took_us": micros, "hits": hits] as [String: Any])
@@ -118,3 +144,17 @@ struct Show: ParsableCommand {
         }
     }
 }
+
+extension SearchOptions.Mode: ExpressibleByArgument {
+    /// `any`, `all` or `all-first`, as `kidx eval --mode` takes them.
+    public init?(argument: String) {
+        switch argument {
+        case "any", "or": self = .any
+        case "all", "and": self = .all
+        case "all-first": self = .allFirst
+        default: return nil
+        }
+    }
+}
+
+extension SearchOptions.Sort: ExpressibleByArgument {}

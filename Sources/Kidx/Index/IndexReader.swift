@@ -145,7 +145,7 @@ public final class IndexReader {
         var checked = 0
         try terms.forEachEntry { key, termInfo in
             checked += 1
-            guard let space = key.first, space <= Field.body.exactSpace else {
+            guard let space = key.first, space <= Field.dateSpace else {
                 throw KidxError.corruptIndex(file: termsFile.name, reason: "term with unknown field \(key.first ?? 0)")
             }
             if space == Field.lexiconSpace { return }

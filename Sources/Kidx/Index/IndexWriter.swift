@@ -41,6 +41,9 @@ public final class IndexWriter {
     private var ids: Set<String> = []
     private var norms: [[UInt8]] = Field.allCases.map { _ in [] }
     private var totalLengths: [Int] = Field.allCases.map { _ in 0 }
+    /// Documents by outlet and by publication day, for filters and sorting by date.
+    private var sources: [String: [Int32]] = [:]
+    private var days: [String: [Int32]] = [:]
 
     /// Opens a writer for `directory`, which is created if missing. Throws `KidxError.locked`
     /// while another writer (in any process) has it.
@@ -80,6 +83,8 @@ public final class IndexWriter {
             norms[index].append(FieldNorms.encode(length))
             totalLengths[index] += length
         }
+        if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
+        if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
         try store.add(document)
         documentCount += 1
         return true
@@ -120,7 +125,8 @@ public final class IndexWriter {
             postingCount += address.docFreq
             return info
         }
-        // Key order: stems of each field, compound parts of each field, exact words of each field.
+        // Key order: stems of each field, compound parts of each field, exact words of each field,
+        // outlets, days.
         // A word that is its stem's only form has the stem's list: its exact entry points there.
         var onlyForms: [[String: TermInfo]] = Field.allCases.map { _ in [:] }
         for (index, field) in Field.allCases.enumerated() {
@@ -141,6 +147,12 @@ public final class IndexWriter {
                 } else {
                     _ = try write(list, key: field.exactKey(word), field: index, withPositions: false)
                 }
+            }
+        }
+        for (space, lists) in [(Field.sourceSpace, sources), (Field.dateSpace, days)] {
+            for (name, docs) in lists.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                let list = FieldPostings.List(docs: docs, freqs: Array(repeating: 1, count: docs.count), positions: [])
+                _ = try write(list, key: [space] + Array(name.utf8), field: Field.allCases.firstIndex(of: .body)!, withPositions: false)
             }
         }
         try dictionary.finish()

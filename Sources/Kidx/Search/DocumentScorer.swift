@@ -31,6 +31,9 @@ class DocumentScorer {
     func advanceShallow(to target: Int32) -> Int32 { PostingsCursor.exhausted - 1 }
     /// No document from the last `advanceShallow` target up to `last` scores higher than this.
     func maxScore(upTo last: Int32) -> Float { maxScore }
+    /// What BM25 saturates for the current document: a term's frequency, a phrase's weighted
+    /// matches (for explanations; 0 where there is none).
+    var currentFrequency: Float { 0 }
 }
 
 /// What BM25 needs of a field besides a posting list. Plain values and pointers into buffers the
@@ -97,6 +100,8 @@ final class TermScorer: DocumentScorer {
     override func score() throws -> Float {
         scoring.score(freq: Float(cursor.freq), weight: weight, doc: doc)
     }
+
+    override var currentFrequency: Float { Float(cursor.freq) }
 
     override func advanceShallow(to target: Int32) -> Int32 {
         while shallowBlock < summaries.count - 1, summaries[shallowBlock].lastDoc < target { shallowBlock += 1 }
@@ -165,6 +170,8 @@ final class PhraseScorer: DocumentScorer {
     }
 
     override func score() throws -> Float { scoring.score(freq: frequency, weight: weight, doc: doc) }
+
+    override var currentFrequency: Float { frequency }
 
     /// Exact phrases: how often the terms stand at their offsets. Proximity phrases: for each
     /// position of the first term, the closest placement of the others within `slop` moves,
@@ -399,6 +406,8 @@ final class NearScorer: DocumentScorer {
 
     override func score() throws -> Float { scoring.score(freq: frequency, weight: weight, doc: doc) }
 
+    override var currentFrequency: Float { frequency }
+
     /// Places where every part stands within the window of the first part.
     private func nearCount() throws -> Float {
         for index in parts.indices { try parts[index].positions(into: &positions[index], scratch: &scratch) }
@@ -413,4 +422,36 @@ final class NearScorer: DocumentScorer {
         }
         return Float(count)
     }
+}
+
+/// The documents of a filter (`date:2020-03`, `source:zeit*`) from a sorted list, scoring 0.
+final class DocumentListScorer: DocumentScorer {
+    private let docs: [Int32]
+    private var index = 0
+
+    /// `docs` ascending, without repeats.
+    init(_ docs: [Int32]) {
+        self.docs = docs
+        super.init(maxScore: 0)
+    }
+
+    override func advance(to target: Int32) throws -> Int32 {
+        if doc >= target { return doc }
+        // Gallop from the current place, then binary search the last step.
+        var step = 1, high = index
+        while high < docs.count, docs[high] < target {
+            index = high + 1
+            high += step
+            step *= 2
+        }
+        high = min(high, docs.count)
+        while index < high {
+            let middle = (index + high) / 2
+            if docs[middle] < target { index = middle + 1 } else { high = middle }
+        }
+        doc = index < docs.count ? docs[index] : PostingsCursor.exhausted
+        return doc
+    }
+
+    override func score() throws -> Float { 0 }
 }

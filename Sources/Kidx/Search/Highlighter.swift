@@ -43,19 +43,12 @@ struct Highlighter {
     /// matches covers its parts.
     func matches(in text: String) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
-        func add(_ range: Range<Int>) {
-            if let last = ranges.last, last.upperBound >= range.lowerBound, range.upperBound >= last.lowerBound {
-                ranges[ranges.count - 1] = min(last.lowerBound, range.lowerBound)..<max(last.upperBound, range.upperBound)
-            } else {
-                ranges.append(range)
-            }
-        }
         var text = text
         text.withUTF8 { utf8 in
             analyzer.forEachWord(inUTF8: utf8) { word, _, range, _ in
                 let folded = Array(word)
                 if terms.contains(String(decoding: analyzer.term(ofWord: folded), as: UTF8.self)) {
-                    add(range)
+                    ranges.append(range)
                     return
                 }
                 // Folding keeps German text's byte lengths (`ß`→`ss`, `ae`→`ä`), so a part's bytes in
@@ -63,11 +56,20 @@ struct Highlighter {
                 guard let decompounder, folded.count >= GermanDecompounder.minimumCompound,
                       mayContainTerm(folded), let split = decompounder.split(String(decoding: folded, as: UTF8.self)) else { return }
                 for piece in split.pieces where terms.contains(String(decoding: analyzer.term(ofWord: Array(piece.word.utf8)), as: UTF8.self)) {
-                    add(folded.count == range.count ? (range.lowerBound + piece.range.lowerBound)..<(range.lowerBound + piece.range.upperBound) : range)
+                    ranges.append(folded.count == range.count ? (range.lowerBound + piece.range.lowerBound)..<(range.lowerBound + piece.range.upperBound) : range)
                 }
             }
         }
-        return ranges.sorted { $0.lowerBound < $1.lowerBound }
+        // A joined hyphenated word covers its parts: overlapping ranges become one.
+        var merged: [Range<Int>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, range.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        return merged
     }
 
     /// A cheap test before splitting a word: does it contain a query term's letters? (Stems are
@@ -81,41 +83,79 @@ struct Highlighter {
     }
 
 
-    /// The passage of about `snippetLength` bytes with the most distinct matched words (earliest
-    /// on ties), cut at spaces.
+    /// The passage of about `snippetLength` bytes with the most distinct matched words; when
+    /// the query's words stand apart, up to `maximumFragments` shorter passages around the
+    /// matches that add the most words not yet shown, joined by `…`. Passages are cut at spaces.
     func snippet(of text: String) -> Snippet {
         let bytes = Array(text.utf8)
         let found = matches(in: text)
-        var start = 0
-        if !found.isEmpty {
-            var bestCount = -1
-            for candidate in found {
-                let windowStart = max(0, candidate.lowerBound - 40)
-                let inWindow = found.filter { $0.lowerBound >= windowStart && $0.upperBound <= windowStart + Self.snippetLength }
-                let distinct = Set(inWindow.map { bytes[$0] }).count
-                if distinct > bestCount {
-                    bestCount = distinct
-                    start = windowStart
+        // Matches count as the same word when they have the same index term (`Nordkoreas`, `Nordkorea`).
+        let words = found.map { range in
+            analyzer.fold(String(decoding: bytes[range], as: UTF8.self)).map { analyzer.term(ofWord: Array($0.utf8)) } ?? Array(bytes[range])
+        }
+        let allWords = Set(words)
+        /// The distinct matched words of the window starting at `start`.
+        func wordsIn(_ start: Int, length: Int) -> Set<[UInt8]> {
+            Set(found.indices.filter { found[$0].lowerBound >= start && found[$0].upperBound <= start + length }.map { words[$0] })
+        }
+        var length = Self.snippetLength
+        // A window starts a little before its match, so the match has some context on the left.
+        func windowStart(_ match: Range<Int>) -> Int { max(0, match.lowerBound - length / 5) }
+
+        // One long passage when it shows every word; otherwise greedy shorter fragments.
+        var starts: [Int] = []
+        let single = found.map(windowStart).max { wordsIn($0, length: Self.snippetLength).count < wordsIn($1, length: Self.snippetLength).count }
+        if let single, wordsIn(single, length: length).count < allWords.count {
+            length = Self.snippetLength * 11 / 10 / Self.maximumFragments
+            var shown = Set<[UInt8]>()
+            while starts.count < Self.maximumFragments, shown.count < allWords.count {
+                // Windows are compared by the words they add; ties go to the earlier window.
+                var best: (start: Int, added: Int)?
+                for (match, word) in zip(found, words) where !shown.contains(word) {
+                    let start = windowStart(match)
+                    let added = wordsIn(start, length: length).subtracting(shown).count
+                    if best == nil || added > best!.added { best = (start, added) }
                 }
+                guard let best else { break }
+                starts.append(best.start)
+                shown.formUnion(wordsIn(best.start, length: length))
+            }
+        } else {
+            starts = [single ?? 0]
+        }
+        // Fragments in text order, cut at spaces, overlapping ones merged.
+        var fragments: [Range<Int>] = []
+        for start in starts.sorted() {
+            var from = start, to = min(bytes.count, start + length)
+            if from > 0 {
+                while from < bytes.count, bytes[from - 1] != 0x20, bytes[from - 1] != 0x0A { from += 1 }
+            }
+            if to < bytes.count {
+                var cut = to
+                while cut > from, bytes[cut] != 0x20, bytes[cut] != 0x0A { cut -= 1 }
+                if cut > from { to = cut }
+            }
+            guard from < to else { continue }
+            if let last = fragments.last, from <= last.upperBound {
+                fragments[fragments.count - 1] = last.lowerBound..<max(last.upperBound, to)
+            } else {
+                fragments.append(from..<to)
             }
         }
-        var end = min(bytes.count, start + Self.snippetLength)
-        // Cut at spaces so no word (and no UTF-8 sequence) is split.
-        if start > 0 {
-            while start < bytes.count, bytes[start - 1] != 0x20, bytes[start - 1] != 0x0A { start += 1 }
-        }
-        if end < bytes.count {
-            var cut = end
-            while cut > start, bytes[cut] != 0x20, bytes[cut] != 0x0A { cut -= 1 }
-            if cut > start { end = cut }
-        }
+        if fragments.isEmpty { fragments = [0..<min(bytes.count, length)] }
+
         var output: [UInt8] = []
-        let prefix = start > 0 ? Array("… ".utf8) : []
-        output.append(contentsOf: prefix)
-        output.append(contentsOf: bytes[start..<max(start, end)].map { $0 == 0x0A || $0 == 0x0D || $0 == 0x09 ? 0x20 : $0 })
-        if end < bytes.count { output.append(contentsOf: Array(" …".utf8)) }
-        let shift = prefix.count - start
-        let highlights = found.filter { $0.lowerBound >= start && $0.upperBound <= end }.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
+        var highlights: [Range<Int>] = []
+        for (index, fragment) in fragments.enumerated() {
+            if index > 0 { output.append(contentsOf: Array(" … ".utf8)) } else if fragment.lowerBound > 0 { output.append(contentsOf: Array("… ".utf8)) }
+            let shift = output.count - fragment.lowerBound
+            output.append(contentsOf: bytes[fragment].map { $0 == 0x0A || $0 == 0x0D || $0 == 0x09 ? 0x20 : $0 })
+            highlights += found.filter { $0.lowerBound >= fragment.lowerBound && $0.upperBound <= fragment.upperBound }.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
+        }
+        if let last = fragments.last, last.upperBound < bytes.count { output.append(contentsOf: Array(" …".utf8)) }
         return Snippet(text: String(decoding: output, as: UTF8.self), highlights: highlights)
     }
+
+    /// At most this many passages make a snippet.
+    static let maximumFragments = 3
 }

@@ -1,34 +1,52 @@
 import Foundation
 
-/// How a search combines and returns its results.
+/// How a search combines, orders and returns its results.
 public struct SearchOptions: Sendable, Hashable {
-    /// Whether a document must match every clause or any.
+    /// How words written side by side without an operator combine (`Sanktionen Nordkorea`).
     public enum Mode: String, Sendable, Hashable, CaseIterable {
-        /// Documents matching any clause, ranked by BM25 (more clauses, higher scores).
-        case any
-        /// Only documents matching every clause.
+        /// Documents with every word first, ranked by BM25; then documents missing some,
+        /// ranked by BM25 (the default).
+        case allFirst
+        /// Only documents with every word (`--and`).
         case all
+        /// Documents with any word, ranked by BM25: more words, higher scores (`--or`).
+        case any
+    }
+
+    /// The order of hits.
+    public enum Sort: String, Sendable, Hashable, CaseIterable {
+        /// Best BM25 score first.
+        case score
+        /// Newest first, best score first within a day; undated documents last.
+        case date
     }
 
     /// Hits to return.
     public var limit: Int
     /// Hits to skip (for paging).
     public var offset: Int
-    /// How clauses combine.
+    /// How words without an operator combine.
     public var mode: Mode
+    /// The order of hits.
+    public var sort: Sort
     /// Whether to load stored fields and build snippets (off for pure ranking, e.g. benchmarks).
     public var loadDocuments: Bool
     /// Whether to count every matching document for `SearchResults.totalHits`. Off, the top k
     /// is found without visiting every match and `totalHits` is only the number of hits returned.
     public var countsAllHits: Bool
+    /// Whether each hit carries the BM25 contributions that make its score.
+    public var explains: Bool
 
-    /// Creates options: top 10, any clause, with documents and snippets.
-    public init(limit: Int = 10, offset: Int = 0, mode: Mode = .any, loadDocuments: Bool = true, countsAllHits: Bool = true) {
+    /// Creates options: top 10, documents with every word first, by score, with documents and snippets.
+    public init(limit: Int = 10, offset: Int = 0, mode: Mode = .allFirst, sort: Sort = .score,
+                loadDocuments: Bool = true, countsAllHits: Bool = true, explains: Bool = false) {
         self.limit = limit
         self.offset = offset
         self.mode = mode
+        self.sort = sort
         self.loadDocuments = loadDocuments
         self.countsAllHits = countsAllHits
+        self.explains = explains
     }
 }
 
@@ -42,22 +60,42 @@ public struct SearchHit: Sendable {
     public var document: Document?
     /// Where query terms occur in the title, as UTF-8 byte ranges of `document.title`.
     public var titleHighlights: [Range<Int>]
-    /// The best passage of the body with its matches marked.
+    /// The best passages of the body with their matches marked.
     public var snippet: Snippet?
+    /// What the score is made of (only with `SearchOptions.explains`).
+    public var explanation: [Explanation]?
+}
+
+/// One BM25 contribution to a hit's score: a query clause matching one posting list of a field.
+public struct Explanation: Sendable, Hashable {
+    /// The clause as the query wrote it (`Impfstoffmangel`, `Sanktion*`).
+    public var clause: String
+    /// The field matched.
+    public var field: Field
+    /// The analyzed term or terms matched and how (`sanktion (stem)`, `impfstoff … mangel (near)`).
+    public var match: String
+    /// How often the term occurs in the field (for phrases and nearness: the weighted matches).
+    public var frequency: Float
+    /// The contribution to the score.
+    public var score: Float
 }
 
 /// The result of a search.
 public struct SearchResults: Sendable {
-    /// The parsed query.
+    /// The analyzed query, prefix and fuzzy words expanded.
     public var query: Query
     /// All documents that matched, before `limit` and `offset`.
     public var totalHits: Int
-    /// The requested page of hits, best first.
+    /// The requested page of hits, in the requested order.
     public var hits: [SearchHit]
 }
 
 /// Ranks documents of one index with BM25 over title and body (title boosted).
 ///
+/// ```swift
+/// let searcher = Searcher(reader: try IndexReader(directory: "Index"))
+/// let results = try searcher.search("Sanktionen source:zeit.de date:2020-03", options: SearchOptions(limit: 5))
+/// ```
 /// A searcher reuses scratch buffers between queries and owns an analyzer: use one per thread.
 public final class Searcher {
     /// BM25 parameters and field weights.
@@ -81,6 +119,8 @@ public final class Searcher {
         public var hyphenPartBoost: Float = 0.4
         /// How many words apart a compound's parts may stand to count as near.
         public var nearWindow = 4
+        /// How many indexed words a prefix or fuzzy word expands to at most (the most frequent).
+        public var maximumExpansions = 64
         /// The defaults: k1 = 1.2, b = 0.75, title counted twice.
         public init() {}
     }
@@ -94,12 +134,14 @@ public final class Searcher {
     /// Splits query compounds with the index's own lexicon (nil when the index has none).
     let decompounder: GermanDecompounder?
 
-    private let accumulator: ScoreAccumulator
-    private var fieldScoring: [Field: FieldScoring] = [:]
+    let accumulator: ScoreAccumulator
+    var fieldScoring: [Field: FieldScoring] = [:]
     /// The BM25 length factors `fieldScoring` points into, owned here.
     private var normFactors: [UnsafeMutableBufferPointer<Float>] = []
-    private var positionBuffers: [[Int32]] = []
-    private var positionScratch: [Int32] = []
+    var positionBuffers: [[Int32]] = []
+    /// Each document's day as its rank among the index's days (-1: undated), read from the day
+    /// lists the first time a search sorts by date.
+    private lazy var dayRanks: [Int32] = (try? readDayRanks()) ?? []
 
     /// Creates a searcher over `reader`.
     public init(reader: IndexReader, ranking: Ranking = Ranking()) {
@@ -117,10 +159,18 @@ public final class Searcher {
         }
     }
 
+    deinit {
+        for factors in normFactors { factors.deallocate() }
+    }
+
+    /// Parses `text` in the query syntax (`QuerySyntax`) for this index.
+    public func parse(_ text: String) throws -> Query {
+        try Query(parsing: text, analyzer: analyzer, compoundParts: compoundParts)
+    }
+
     /// Parses and runs `text`, returning the requested page of hits with stored fields and snippets.
     public func search(_ text: String, options: SearchOptions = SearchOptions()) throws -> SearchResults {
-        let query = try Query(parsing: text, analyzer: analyzer, compoundParts: compoundParts)
-        return try search(query, options: options)
+        try search(parse(text), options: options)
     }
 
     /// The index terms of the modifier and head of `word` when it is a compound.
@@ -129,17 +179,16 @@ public final class Searcher {
         return split.top.map { String(decoding: analyzer.term(ofWord: Array($0.utf8)), as: UTF8.self) }
     }
 
-    deinit {
-        for factors in normFactors { factors.deallocate() }
-    }
-
-    /// Runs a parsed query.
+    /// Runs an analyzed query.
     public func search(_ query: Query, options: SearchOptions = SearchOptions()) throws -> SearchResults {
-        let (top, total) = try rank(query, k: options.offset + options.limit, mode: options.mode, counting: options.countsAllHits)
-        let page = top.dropFirst(options.offset)
+        let query = try expanded(query)
+        let k = options.offset + options.limit
+        let (top, total) = options.sort == .date
+            ? try rankByDate(query, k: k, mode: options.mode)
+            : try rank(query, k: k, mode: options.mode, counting: options.countsAllHits)
         var hits: [SearchHit] = []
         let highlighter = Highlighter(analyzer: analyzer, decompounder: decompounder, terms: query.allTerms)
-        for entry in page {
+        for entry in top.dropFirst(options.offset) {
             var hit = SearchHit(doc: Int(entry.doc), score: entry.score, document: nil, titleHighlights: [], snippet: nil)
             if options.loadDocuments {
                 let document = try reader.document(Int(entry.doc))
@@ -147,224 +196,119 @@ public final class Searcher {
                 hit.titleHighlights = highlighter.matches(in: document.title)
                 hit.snippet = highlighter.snippet(of: document.body)
             }
+            if options.explains { hit.explanation = try explain(query, doc: entry.doc) }
             hits.append(hit)
         }
         return SearchResults(query: query, totalHits: total, hits: hits)
     }
 
     /// The best `k` documents, found document at a time with MaxScore and block-max pruning, and
-    /// how many documents match (`counting`; otherwise a lower bound).
+    /// how many documents match (`counting`; otherwise the number found).
     func rank(_ query: Query, k: Int, mode: SearchOptions.Mode, counting: Bool = true) throws -> (top: [TopK.Entry], total: Int) {
-        let clauses = Array(query.clauses.prefix(64))
+        let query = try expanded(query)
         let top: [TopK.Entry]
         switch mode {
-        case .any:
-            top = try TopDocuments.sum(of: clauses.flatMap(scorers) + clauses.flatMap(nearScorers), k: k, documentCount: reader.documentCount)
-        case .all:
-            top = try conjunction(clauses, optional: clauses.flatMap(nearScorers)).map {
-                try TopDocuments.of($0, k: k, documentCount: reader.documentCount)
-            } ?? []
+        case .any: top = try topDocuments(query.root, k: k, unwritten: .should)
+        case .all: top = try topDocuments(query.root, k: k, unwritten: .must)
+        case .allFirst:
+            // Documents with every word, then, if they are fewer than k, the best of the rest.
+            let strict = try topDocuments(query.root, k: k, unwritten: .must)
+            if strict.count < k, Self.hasUnwrittenChoice(query.root) {
+                let found = Set(strict.map(\.doc))
+                top = try strict + topDocuments(query.root, k: k - strict.count, unwritten: .should) { !found.contains($0) }
+            } else {
+                top = strict
+            }
         }
         guard counting else { return (top, top.count) }
-        let total: Int
-        switch mode {
-        case .any: total = try TopDocuments.count(DisjunctionScorer(clauses.flatMap(scorers)))
-        case .all: total = try conjunction(clauses).map { try TopDocuments.count($0) } ?? 0
-        }
+        let total = try scorer(query.root, unwritten: mode == .all ? .must : .should).map { try TopDocuments.count($0) } ?? 0
         return (top, total)
     }
 
-    /// Scores every matching document term at a time and keeps the best `k`: the reference the
-    /// pruned `rank` must equal (tests compare them).
-    func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
-        let clauses = Array(query.clauses.prefix(64))
-        defer { accumulator.reset() }
-        for (index, clause) in clauses.enumerated() {
-            let bit = UInt64(1) << UInt64(index)
-            for field in Field.allCases {
-                if clause.isPhrase {
-                    try scorePhrase(clause, field: field, boost: field == .title ? ranking.titleBoost : 1, bit: bit)
-                    continue
-                }
-                for list in wordLists(clause, field: field) {
-                    try scoreTerm(list.key, field: field, boost: list.boost, bit: bit)
-                }
-            }
+    /// Every match, newest first and by score within a day. Words without an operator must all
+    /// match unless the mode is `.any`: a list in date order has no ranking to put them first.
+    private func rankByDate(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
+        guard let scorer = try scorer(query.root, unwritten: mode == .any ? .should : .must) else { return ([], 0) }
+        var matches: [TopK.Entry] = []
+        var doc = try scorer.advance(to: 0)
+        while doc != PostingsCursor.exhausted {
+            matches.append(TopK.Entry(doc: doc, score: try scorer.score()))
+            doc = try scorer.advance(to: doc + 1)
         }
-        // Nearness only adds to documents that match already (bit 0).
-        for scorer in try clauses.flatMap(nearScorers) {
-            var doc = try scorer.advance(to: 0)
-            while doc != PostingsCursor.exhausted {
-                accumulator.add(Int(doc), score: try scorer.score(), bit: 0)
-                doc = try scorer.advance(to: doc + 1)
-            }
+        let days = dayRanks
+        func day(_ doc: Int32) -> Int32 { Int(doc) < days.count ? days[Int(doc)] : -1 }
+        let sorted = matches.sorted { a, b in
+            let dayA = day(a.doc), dayB = day(b.doc)
+            return dayA != dayB ? dayA > dayB : a.isBetter(than: b)
         }
-        let required = clauses.count == 64 ? UInt64.max : (UInt64(1) << UInt64(clauses.count)) - 1
-        var top = TopK(k: k)
-        var total = 0
-        for doc in accumulator.touched {
-            let mask = accumulator.matched[Int(doc)]
-            if mode == .all && mask != required { continue }
-            total += 1
-            top.insert(doc: doc, score: accumulator.scores[Int(doc)])
-        }
-        return (top.sorted(), total)
+        return (Array(sorted.prefix(k)), matches.count)
     }
 
-    /// The posting lists a word clause reads in `field`, with their weights: its stem, its very
-    /// word form (`exactBoost`), the word inside compounds (`partBoost`), and for a compound its
-    /// parts on their own or inside other compounds (bodies spell out what headlines compound:
-    /// `Impfstoffmangel` → "… fehlt Impfstoff …").
-    private func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float)] {
-        let fieldBoost = field == .title ? ranking.titleBoost : 1
-        let term = clause.terms[0].term
-        var lists = [(key: field.key(term), boost: fieldBoost)]
-        if ranking.exactBoost > 0, let word = clause.exactWord {
-            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost))
-        }
-        guard decompounder != nil else { return lists }
-        lists.append((field.partKey(term), fieldBoost * ranking.partBoost))
-        let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
-        if clause.compoundParts.count >= 2, partBoost > 0 {
-            for part in clause.compoundParts {
-                lists.append((field.key(part), fieldBoost * partBoost))
-                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost))
+    private func readDayRanks() throws -> [Int32] {
+        var ranks = [Int32](repeating: -1, count: reader.documentCount)
+        var rank: Int32 = 0
+        try reader.terms.forEach(withPrefix: [Field.dateSpace]) { _, info in
+            var cursor = try reader.cursor(info)
+            while try cursor.next() {
+                if Int(cursor.doc) < ranks.count { ranks[Int(cursor.doc)] = rank }
             }
+            rank += 1
+            return true
         }
-        return lists
+        return ranks
     }
 
-    /// The scorers of one clause over both fields.
-    private func scorers(of clause: Query.Clause) throws -> [DocumentScorer] {
-        var scorers: [DocumentScorer] = []
-        for field in Field.allCases {
-            let scoring = fieldScoring[field]!
-            if clause.isPhrase {
-                var cursors: [PostingsCursor] = []
-                for term in clause.terms {
-                    guard let cursor = try reader.postings(field.key(term.term)) else { break }
-                    cursors.append(cursor)
-                }
-                guard cursors.count == clause.terms.count else { continue }
-                // Lucene's phrase weight: the sum of the terms' idf.
-                let weight = (field == .title ? ranking.titleBoost : 1) * cursors.reduce(0) { $0 + idf($1.docFreq) }
-                scorers.append(PhraseScorer(cursors, offsets: clause.terms.map(\.offset), slop: 0, weight: weight, scoring: scoring))
-                continue
-            }
-            // A word used in one form only shares its stem's list: one scorer, the weights summed.
-            var lists: [(info: TermInfo, boost: Float)] = []
-            for list in wordLists(clause, field: field) {
-                guard let info = try reader.terms.lookup(list.key) else { continue }
-                if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset }) {
-                    lists[same].boost += list.boost
-                } else {
-                    lists.append((info, list.boost))
+    /// The best `k` documents of the tree that `accept` lets through. A group of alternatives
+    /// only is summed with MaxScore over all its scorers; anything else goes through its scorer.
+    private func topDocuments(_ root: Query.Node, k: Int, unwritten: Occur, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
+        if case .group(let members) = root, members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) {
+            var scorers: [DocumentScorer] = []
+            for member in members {
+                if case .clause(let clause) = member.node {
+                    scorers += try components(of: clause).map(\.scorer) + nearComponents(of: clause).map(\.scorer)
+                } else if let scorer = try scorer(member.node, unwritten: unwritten) {
+                    scorers.append(scorer)
                 }
             }
-            for list in lists {
-                scorers.append(TermScorer(try reader.cursor(list.info), weight: list.boost * idf(list.info.docFreq), scoring: scoring))
+            return try TopDocuments.sum(of: scorers, k: k, documentCount: reader.documentCount, accept: accept)
+        }
+        guard let scorer = try scorer(root, unwritten: unwritten) else { return [] }
+        return try TopDocuments.of(scorer, k: k, documentCount: reader.documentCount, accept: accept)
+    }
+
+    /// True when some group has a member without a written operator beside others: only then
+    /// do `.all` and `.any` differ.
+    private static func hasUnwrittenChoice(_ node: Query.Node) -> Bool {
+        guard case .group(let members) = node else { return false }
+        return (members.count > 1 && members.contains { $0.occur == .defaultOperator }) || members.contains { hasUnwrittenChoice($0.node) }
+    }
+
+    /// How `member` takes part in its group: filters without an operator restrict; other
+    /// members without one follow `unwritten`.
+    func occur(_ member: Query.Member, unwritten: Occur) -> Occur {
+        guard member.occur == .defaultOperator else { return member.occur }
+        switch member.node {
+        case .source, .dates: return .must
+        case .clause, .group: return unwritten
+        }
+    }
+
+    /// What makes the score of `doc`: every clause's matching lists, field by field.
+    func explain(_ query: Query, doc: Int32) throws -> [Explanation] {
+        var explanation: [Explanation] = []
+        for clause in query.clauses {
+            for component in try components(of: clause) + nearComponents(of: clause) {
+                let score = try component.scorer.score(ifAt: doc)
+                guard score > 0 else { continue }
+                explanation.append(Explanation(clause: clause.text, field: component.field, match: component.match,
+                                               frequency: component.scorer.currentFrequency, score: score))
             }
         }
-        return scorers
+        return explanation
     }
 
-    /// For a compound word, the scorers of its parts standing near each other, per field.
-    private func nearScorers(of clause: Query.Clause) throws -> [DocumentScorer] {
-        guard ranking.nearBoost > 0, !clause.isPhrase, clause.compoundParts.count >= 2 else { return [] }
-        var scorers: [DocumentScorer] = []
-        fields: for field in Field.allCases {
-            var parts: [UnionCursor] = []
-            for part in clause.compoundParts {
-                let lists = try [field.key(part), field.partKey(part)].compactMap { try reader.postings($0) }
-                guard !lists.isEmpty else { continue fields }
-                parts.append(UnionCursor(lists))
-            }
-            let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * parts.reduce(0) { $0 + idf($1.docFreq) }
-            scorers.append(NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!))
-        }
-        return scorers
-    }
-
-    /// Documents that match every clause (nil when one clause matches nothing), with `optional`
-    /// scorers adding to their scores.
-    private func conjunction(_ clauses: [Query.Clause], optional: [DocumentScorer] = []) throws -> ConjunctionScorer? {
-        var required: [DocumentScorer] = []
-        for clause in clauses {
-            let scorers = try scorers(of: clause)
-            guard !scorers.isEmpty else { return nil }
-            required.append(scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers))
-        }
-        return ConjunctionScorer(required: required, optional: optional)
-    }
-
-    private func idf(_ docFreq: Int) -> Float {
+    func idf(_ docFreq: Int) -> Float {
         let n = Float(reader.documentCount), df = Float(docFreq)
         return log(1 + (n - df + 0.5) / (df + 0.5))
-    }
-
-    private func accumulate(doc: Int32, freq: Float, weight: Float, field: Field, bit: UInt64) throws {
-        let scoring = fieldScoring[field]!
-        try scoring.check(doc)
-        accumulator.add(Int(doc), score: scoring.score(freq: freq, weight: weight, doc: doc), bit: bit)
-    }
-
-    private func scoreTerm(_ key: [UInt8], field: Field, boost: Float, bit: UInt64) throws {
-        guard var cursor = try reader.postings(key) else { return }
-        let weight = boost * idf(cursor.docFreq)
-        while try cursor.next() {
-            try accumulate(doc: cursor.doc, freq: Float(cursor.freq), weight: weight, field: field, bit: bit)
-        }
-    }
-
-    private func scorePhrase(_ clause: Query.Clause, field: Field, boost: Float, bit: UInt64) throws {
-        var cursors: [PostingsCursor] = []
-        for term in clause.terms {
-            guard let cursor = try reader.postings(field.key(term.term)) else { return }
-            cursors.append(cursor)
-        }
-        let weight = boost * cursors.reduce(0) { $0 + idf($1.docFreq) }
-        while positionBuffers.count < cursors.count { positionBuffers.append([]) }
-        var target: Int32 = 0
-        outer: while true {
-            var agreed = true
-            for index in cursors.indices {
-                guard try cursors[index].advance(to: target) else { break outer }
-                if cursors[index].doc != target {
-                    target = cursors[index].doc
-                    agreed = false
-                }
-            }
-            guard agreed else { continue }
-            let count = try phraseCount(&cursors, offsets: clause.terms.map(\.offset))
-            if count > 0 {
-                try accumulate(doc: target, freq: Float(count), weight: weight, field: field, bit: bit)
-            }
-            target += 1
-        }
-    }
-
-    /// How often the terms stand at their offsets in the current document.
-    private func phraseCount(_ cursors: inout [PostingsCursor], offsets: [Int]) throws -> Int {
-        for index in cursors.indices { try cursors[index].positions(into: &positionBuffers[index]) }
-        var count = 0
-        for start in positionBuffers[0] {
-            let anchor = Int(start) - offsets[0]
-            var all = true
-            for index in 1..<cursors.count {
-                let wanted = Int32(anchor + offsets[index])
-                if !Self.contains(positionBuffers[index], wanted) { all = false; break }
-            }
-            if all { count += 1 }
-        }
-        return count
-    }
-
-    private static func contains(_ sorted: [Int32], _ value: Int32) -> Bool {
-        var low = 0, high = sorted.count
-        while low < high {
-            let middle = (low + high) / 2
-            if sorted[middle] < value { low = middle + 1 } else { high = middle }
-        }
-        return low < sorted.count && sorted[low] == value
     }
 }

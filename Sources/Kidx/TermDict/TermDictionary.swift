@@ -13,7 +13,8 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     /// The article text.
     case body = 2
 
-    var name: String { self == .title ? "title" : "body" }
+    /// The field's name as queries write it (`title`, `body`).
+    public var name: String { self == .title ? "title" : "body" }
 
     /// The dictionary key of `term` in this field.
     func key(_ term: String) -> [UInt8] { [rawValue] + Array(term.utf8) }
@@ -36,6 +37,29 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     /// their corpus frequency and whether the system word list has them, as `docFreq`
     /// (frequency × 2 + 1 when known). Queries split compounds with it exactly as the build did.
     static let lexiconSpace: UInt8 = 0
+
+    /// The first key byte of outlets: `zeit.de` (lowercased) lists the documents from it, for
+    /// `source:` filters (lists without positions).
+    static let sourceSpace: UInt8 = 7
+
+    /// The first key byte of publication days: `2020-03-01` lists the documents of that day, for
+    /// `date:` ranges (a prefix scan) and sorting by date (lists without positions).
+    static let dateSpace: UInt8 = 8
+
+    /// The dictionary key of an outlet name as `source:` filters look it up.
+    static func sourceKey(_ source: String) -> [UInt8] { [sourceSpace] + Array(normalizedSource(source).utf8) }
+
+    /// An outlet name as indexed: trimmed and lowercased (`Zeit.de ` is `zeit.de`).
+    static func normalizedSource(_ source: String) -> String { source.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+
+    /// The day (`yyyy-mm-dd`) an ISO 8601 date starts with, or nil when it does not start with one.
+    static func day(of date: String) -> String? {
+        let bytes = Array(date.utf8.prefix(10))
+        let digits = [0, 1, 2, 3, 5, 6, 8, 9]
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              digits.allSatisfy({ bytes[$0] >= UInt8(ascii: "0") && bytes[$0] <= UInt8(ascii: "9") }) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }
 
 /// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed

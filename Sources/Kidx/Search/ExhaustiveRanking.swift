@@ -1,0 +1,114 @@
+/// The reference ranking the pruned document-at-a-time search is tested against: every posting
+/// of every clause scored term at a time into an accumulator.
+extension Searcher {
+    /// Scores every matching document term at a time and keeps the best `k`: the reference the
+    /// pruned `rank` must equal (tests compare them). Reads a flat query: its clauses combined
+    /// as `mode` says.
+    func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
+        let clauses = Array(query.clauses.prefix(64))
+        defer { accumulator.reset() }
+        for (index, clause) in clauses.enumerated() {
+            let bit = UInt64(1) << UInt64(index)
+            for field in clause.fields {
+                if clause.isPhrase {
+                    try scorePhrase(clause, field: field, boost: field == .title ? ranking.titleBoost : 1, bit: bit)
+                    continue
+                }
+                for list in wordLists(clause, field: field) {
+                    try scoreTerm(list.key, field: field, boost: list.boost, bit: bit)
+                }
+            }
+        }
+        // Nearness only adds to documents that match already (bit 0).
+        for scorer in try clauses.flatMap(nearComponents).map(\.scorer) {
+            var doc = try scorer.advance(to: 0)
+            while doc != PostingsCursor.exhausted {
+                accumulator.add(Int(doc), score: try scorer.score(), bit: 0)
+                doc = try scorer.advance(to: doc + 1)
+            }
+        }
+        let required = clauses.count == 64 ? UInt64.max : (UInt64(1) << UInt64(clauses.count)) - 1
+        // Documents with every clause, and (`.allFirst`) after them the others.
+        var complete = TopK(k: k), partial = TopK(k: k)
+        var total = 0
+        for doc in accumulator.touched {
+            let mask = accumulator.matched[Int(doc)]
+            if mask == required || mode == .any {
+                complete.insert(doc: doc, score: accumulator.scores[Int(doc)])
+            } else if mode == .allFirst {
+                partial.insert(doc: doc, score: accumulator.scores[Int(doc)])
+            } else {
+                continue
+            }
+            total += 1
+        }
+        let top = complete.sorted()
+        return (top + partial.sorted().prefix(k - top.count), total)
+    }
+
+    private func accumulate(doc: Int32, freq: Float, weight: Float, field: Field, bit: UInt64) throws {
+        let scoring = fieldScoring[field]!
+        try scoring.check(doc)
+        accumulator.add(Int(doc), score: scoring.score(freq: freq, weight: weight, doc: doc), bit: bit)
+    }
+
+    private func scoreTerm(_ key: [UInt8], field: Field, boost: Float, bit: UInt64) throws {
+        guard var cursor = try reader.postings(key) else { return }
+        let weight = boost * idf(cursor.docFreq)
+        while try cursor.next() {
+            try accumulate(doc: cursor.doc, freq: Float(cursor.freq), weight: weight, field: field, bit: bit)
+        }
+    }
+
+    private func scorePhrase(_ clause: Query.Clause, field: Field, boost: Float, bit: UInt64) throws {
+        var cursors: [PostingsCursor] = []
+        for term in clause.terms {
+            guard let cursor = try reader.postings(field.key(term.term)) else { return }
+            cursors.append(cursor)
+        }
+        let weight = boost * cursors.reduce(0) { $0 + idf($1.docFreq) }
+        while positionBuffers.count < cursors.count { positionBuffers.append([]) }
+        var target: Int32 = 0
+        outer: while true {
+            var agreed = true
+            for index in cursors.indices {
+                guard try cursors[index].advance(to: target) else { break outer }
+                if cursors[index].doc != target {
+                    target = cursors[index].doc
+                    agreed = false
+                }
+            }
+            guard agreed else { continue }
+            let count = try phraseCount(&cursors, offsets: clause.terms.map(\.offset))
+            if count > 0 {
+                try accumulate(doc: target, freq: Float(count), weight: weight, field: field, bit: bit)
+            }
+            target += 1
+        }
+    }
+
+    /// How often the terms stand at their offsets in the current document.
+    private func phraseCount(_ cursors: inout [PostingsCursor], offsets: [Int]) throws -> Int {
+        for index in cursors.indices { try cursors[index].positions(into: &positionBuffers[index]) }
+        var count = 0
+        for start in positionBuffers[0] {
+            let anchor = Int(start) - offsets[0]
+            var all = true
+            for index in 1..<cursors.count {
+                let wanted = Int32(anchor + offsets[index])
+                if !Self.contains(positionBuffers[index], wanted) { all = false; break }
+            }
+            if all { count += 1 }
+        }
+        return count
+    }
+
+    private static func contains(_ sorted: [Int32], _ value: Int32) -> Bool {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low] == value
+    }
+}

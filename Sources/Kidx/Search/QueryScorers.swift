@@ -1,0 +1,157 @@
+/// Turns a query tree into document scorers: a clause into the posting lists it reads, a group
+/// into a conjunction of its required members with its optional and excluded ones, a filter into
+/// the documents it lets through.
+extension Searcher {
+    /// One posting list (or phrase, or nearness) a clause scores with, labelled for explanations.
+    struct Component {
+        var field: Field
+        var match: String
+        var scorer: DocumentScorer
+    }
+
+    /// The scorer of `node`, or nil when it matches nothing. Members without an operator are
+    /// combined as `unwritten` says (`.must` or `.should`).
+    func scorer(_ node: Query.Node, unwritten: Occur) throws -> DocumentScorer? {
+        switch node {
+        case .clause(let clause):
+            let scorers = try components(of: clause).map(\.scorer) + nearComponents(of: clause).map(\.scorer)
+            return scorers.isEmpty ? nil : scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers)
+        case .source(let name, let isPrefix):
+            if !isPrefix {
+                return try reader.postings(Field.sourceKey(name)).map { TermScorer($0, weight: 0, scoring: fieldScoring[.body]!) }
+            }
+            return try filter(prefix: Field.sourceKey(name)) { _ in true }
+        case .dates(let range):
+            return try filter(prefix: [Field.dateSpace]) { day in
+                (range.from.map { day >= $0 } ?? true) && (range.to.map { day <= $0 } ?? true)
+            }
+        case .group(let members):
+            var required: [DocumentScorer] = [], optional: [DocumentScorer] = [], excluded: [DocumentScorer] = []
+            for member in members {
+                switch occur(member, unwritten: unwritten) {
+                case .must:
+                    if case .clause(let clause) = member.node {
+                        // Nearness of a compound's parts only adds to documents the word matches.
+                        let scorers = try components(of: clause).map(\.scorer)
+                        guard !scorers.isEmpty else { return nil }
+                        required.append(scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers))
+                        optional += try nearComponents(of: clause).map(\.scorer)
+                    } else {
+                        guard let scorer = try scorer(member.node, unwritten: unwritten) else { return nil }
+                        required.append(scorer)
+                    }
+                case .mustNot:
+                    if let scorer = try scorer(member.node, unwritten: unwritten) { excluded.append(scorer) }
+                default:
+                    if let scorer = try scorer(member.node, unwritten: unwritten) { optional.append(scorer) }
+                }
+            }
+            if required.isEmpty {
+                // Alternatives only: at least one must match.
+                guard !optional.isEmpty else { return nil }
+                required = [optional.count == 1 ? optional[0] : DisjunctionScorer(optional)]
+                optional = []
+            }
+            if required.count == 1, optional.isEmpty, excluded.isEmpty { return required[0] }
+            return ConjunctionScorer(required: required, optional: optional, excluded: excluded)
+        }
+    }
+
+    /// The documents of every list whose key starts with `prefix` and whose rest `accept` takes.
+    private func filter(prefix: [UInt8], accept: (String) -> Bool) throws -> DocumentScorer? {
+        var docs: [Int32] = []
+        try reader.terms.forEach(withPrefix: prefix) { key, info in
+            guard accept(String(decoding: key.dropFirst(), as: UTF8.self)) else { return true }
+            var cursor = try reader.cursor(info)
+            while try cursor.next() { docs.append(cursor.doc) }
+            return true
+        }
+        guard !docs.isEmpty else { return nil }
+        docs.sort()
+        return DocumentListScorer(docs)
+    }
+
+    /// The scorers of one clause, over the fields it searches: a phrase's positions, or a
+    /// word's posting lists (`wordLists`), or the lists of a prefix or fuzzy word's expansions.
+    func components(of clause: Query.Clause) throws -> [Component] {
+        var components: [Component] = []
+        for field in clause.fields {
+            let scoring = fieldScoring[field]!
+            let fieldBoost = field == .title ? ranking.titleBoost : 1
+            if clause.isPhrase {
+                var cursors: [PostingsCursor] = []
+                for term in clause.terms {
+                    guard let cursor = try reader.postings(field.key(term.term)) else { break }
+                    cursors.append(cursor)
+                }
+                guard cursors.count == clause.terms.count else { continue }
+                // Lucene's phrase weight: the sum of the terms' idf.
+                let weight = fieldBoost * cursors.reduce(0) { $0 + idf($1.docFreq) }
+                let scorer = PhraseScorer(cursors, offsets: clause.terms.map(\.offset), slop: clause.slop, weight: weight, scoring: scoring)
+                let match = "\"" + clause.terms.map(\.term).joined(separator: " ") + "\"" + (clause.slop > 0 ? "~\(clause.slop)" : "") + " (phrase)"
+                components.append(Component(field: field, match: match, scorer: scorer))
+                continue
+            }
+            // A word used in one form only shares its stem's list: one scorer, the weights summed.
+            var lists: [(info: TermInfo, boost: Float, match: String)] = []
+            for list in wordLists(clause, field: field) {
+                guard let info = try reader.terms.lookup(list.key) else { continue }
+                if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset }) {
+                    lists[same].boost += list.boost
+                } else {
+                    lists.append((info, list.boost, list.match))
+                }
+            }
+            for list in lists {
+                let scorer = TermScorer(try reader.cursor(list.info), weight: list.boost * idf(list.info.docFreq), scoring: scoring)
+                components.append(Component(field: field, match: list.match, scorer: scorer))
+            }
+        }
+        return components
+    }
+
+    /// The posting lists a word clause reads in `field`, with their weights: its stem, its very
+    /// word form (`exactBoost`), the word inside compounds (`partBoost`), and for a compound its
+    /// parts on their own or inside other compounds (bodies spell out what headlines compound:
+    /// `Impfstoffmangel` → "… fehlt Impfstoff …"). A prefix or fuzzy word reads the lists of
+    /// the word forms it expanded to.
+    func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: String)] {
+        let fieldBoost = field == .title ? ranking.titleBoost : 1
+        if clause.expansion != nil {
+            return clause.alternatives.map { (field.exactKey($0.word), fieldBoost * $0.boost, "\($0.word) (\($0.edits == 0 ? "expansion" : "\($0.edits) edit\($0.edits == 1 ? "" : "s")"))") }
+        }
+        let term = clause.terms[0].term
+        var lists = [(key: field.key(term), boost: fieldBoost, match: "\(term) (stem)")]
+        if ranking.exactBoost > 0, let word = clause.exactWord {
+            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)"))
+        }
+        guard decompounder != nil else { return lists }
+        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)"))
+        let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
+        if clause.compoundParts.count >= 2, partBoost > 0 {
+            for part in clause.compoundParts {
+                lists.append((field.key(part), fieldBoost * partBoost, "\(part) (compound part)"))
+                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, "\(part) (compound part inside compounds)"))
+            }
+        }
+        return lists
+    }
+
+    /// For a compound word, the scorers of its parts standing near each other, per field.
+    func nearComponents(of clause: Query.Clause) throws -> [Component] {
+        guard ranking.nearBoost > 0, !clause.isPhrase, clause.expansion == nil, clause.compoundParts.count >= 2 else { return [] }
+        var components: [Component] = []
+        fields: for field in clause.fields {
+            var parts: [UnionCursor] = []
+            for part in clause.compoundParts {
+                let lists = try [field.key(part), field.partKey(part)].compactMap { try reader.postings($0) }
+                guard !lists.isEmpty else { continue fields }
+                parts.append(UnionCursor(lists))
+            }
+            let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * parts.reduce(0) { $0 + idf($1.docFreq) }
+            let scorer = NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!)
+            components.append(Component(field: field, match: clause.compoundParts.joined(separator: " … ") + " (near)", scorer: scorer))
+        }
+        return components
+    }
+}
