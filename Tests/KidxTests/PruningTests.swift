@@ -6,23 +6,6 @@ import Testing
 /// document returns.
 @Suite("Top-k pruning")
 struct PruningTests {
-    /// An index of the first 2,000 FANG-COVID articles, built once.
-    static let newsIndex: String? = {
-        guard TestSupport.sharedIsAvailable, let index = try? TestSupport.temporaryFolder("pruning") else { return nil }
-        let writer = try? IndexWriter(directory: index)
-        var count = 0
-        struct Enough: Error {}
-        do {
-            try CorpusReader(root: TestSupport.shared + "/corpus/fang-covid-news.jsonl.gz").read({ document in
-                try writer?.add(document)
-                count += 1
-                if count == 2_000 { throw Enough() }
-            }, problem: { _ in })
-        } catch is Enough {} catch { return nil }
-        guard (try? writer?.commit()) != nil else { return nil }
-        return index
-    }()
-
     /// Queries of every shape: the peer harness's set (rare and frequent words, two and three
     /// words, compounds) and the first known-item headlines (long queries).
     static func queries() throws -> [String] {
@@ -33,14 +16,16 @@ struct PruningTests {
         return peers.split(separator: "\n").map(String.init) + long + phrases
     }
 
-    @Test("pruned top 10 equals exhaustive top 10 over 350 queries, OR and AND",
+    @Test("pruned top 10 equals exhaustive top 10 over 350 queries, OR, AND and all-words-first",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
     func prunedEqualsExhaustive() throws {
-        let index = try #require(Self.newsIndex, "could not build the news index")
+        let index = try #require(TestSupport.newsIndex, "could not build the news index")
         let searcher = Searcher(reader: try IndexReader(directory: index))
         var compared = 0, nonEmpty = 0
         for text in try Self.queries() {
-            guard let query = try? Query(parsing: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts) else { continue }
+            // Headlines are plain words; the phrase queries are written in the query syntax.
+            guard let query = text.hasPrefix("\"") ? try? searcher.parse(text)
+                    : try? Query(words: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts) else { continue }
             for mode in SearchOptions.Mode.allCases {
                 let pruned = try searcher.rank(query, k: 10, mode: mode)
                 let exhaustive = try searcher.rankExhaustively(query, k: 10, mode: mode)
@@ -66,10 +51,10 @@ struct PruningTests {
     @Test("deep pages (top 500 of a two-word query) agree with exhaustive scoring",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
     func deepPages() throws {
-        let index = try #require(Self.newsIndex, "could not build the news index")
+        let index = try #require(TestSupport.newsIndex, "could not build the news index")
         let searcher = Searcher(reader: try IndexReader(directory: index))
         // Large k: the heap fills late and pruning starts late; results must still agree.
-        let query = try Query(parsing: "Maskenpflicht Schulen", analyzer: searcher.analyzer, compoundParts: searcher.compoundParts)
+        let query = try Query(words: "Maskenpflicht Schulen", analyzer: searcher.analyzer, compoundParts: searcher.compoundParts)
         let pruned = try searcher.rank(query, k: 500, mode: .any)
         let exhaustive = try searcher.rankExhaustively(query, k: 500, mode: .any)
         #expect(pruned.top.count == 500)

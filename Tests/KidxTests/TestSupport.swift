@@ -42,6 +42,26 @@ enum TestSupport {
         try writer.commit()
     }
 
+    /// The first 2,000 FANG-COVID articles (nil without ../shared), read once.
+    static let newsDocuments: [Document]? = {
+        guard sharedIsAvailable else { return nil }
+        var documents: [Document] = []
+        struct Enough: Error {}
+        do {
+            try CorpusReader(root: shared + "/corpus/fang-covid-news.jsonl.gz").read({ document in
+                documents.append(document)
+                if documents.count == 2_000 { throw Enough() }
+            }, problem: { _ in })
+        } catch is Enough {} catch { return nil }
+        return documents
+    }()
+
+    /// An index of `newsDocuments`, built once.
+    static let newsIndex: String? = {
+        guard let documents = newsDocuments, let index = try? temporaryFolder("news") else { return nil }
+        return (try? buildIndex(documents, at: index)) == nil ? nil : index
+    }()
+
     /// The ids of the hits of `query`, best first.
     static func ids(_ searcher: Searcher, _ query: String, limit: Int = 100, mode: SearchOptions.Mode = .any) throws -> [String] {
         try searcher.search(query, options: SearchOptions(limit: limit, mode: mode)).hits.compactMap { $0.document?.id }

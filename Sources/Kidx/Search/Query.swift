@@ -80,6 +80,14 @@ public struct Query: Sendable, Hashable {
         public var occur: Occur
         /// The node.
         public var node: Node
+
+        /// True for a `source:` or `date:` filter.
+        var isFilter: Bool {
+            switch node {
+            case .source, .dates: true
+            case .clause, .group: false
+            }
+        }
     }
 
     /// The query tree; its top is always a group.

@@ -27,9 +27,11 @@ extension Searcher {
             }
         case .group(let members):
             var required: [DocumentScorer] = [], optional: [DocumentScorer] = [], excluded: [DocumentScorer] = []
+            var requiredFilters = 0
             for member in members {
                 switch occur(member, unwritten: unwritten) {
                 case .must:
+                    if member.isFilter { requiredFilters += 1 }
                     if case .clause(let clause) = member.node {
                         // Nearness of a compound's parts only adds to documents the word matches.
                         let scorers = try components(of: clause).map(\.scorer)
@@ -46,12 +48,12 @@ extension Searcher {
                     if let scorer = try scorer(member.node, unwritten: unwritten) { optional.append(scorer) }
                 }
             }
-            if required.isEmpty {
-                // Alternatives only: at least one must match.
-                guard !optional.isEmpty else { return nil }
-                required = [optional.count == 1 ? optional[0] : DisjunctionScorer(optional)]
+            if required.count == requiredFilters, !optional.isEmpty {
+                // Alternatives only (filters aside): at least one must match.
+                required.append(optional.count == 1 ? optional[0] : DisjunctionScorer(optional))
                 optional = []
             }
+            guard !required.isEmpty else { return nil }
             if required.count == 1, optional.isEmpty, excluded.isEmpty { return required[0] }
             return ConjunctionScorer(required: required, optional: optional, excluded: excluded)
         }

@@ -287,10 +287,7 @@ public final class Searcher {
     /// members without one follow `unwritten`.
     func occur(_ member: Query.Member, unwritten: Occur) -> Occur {
         guard member.occur == .defaultOperator else { return member.occur }
-        switch member.node {
-        case .source, .dates: return .must
-        case .clause, .group: return unwritten
-        }
+        return member.isFilter ? .must : unwritten
     }
 
     /// What makes the score of `doc`: every clause's matching lists, field by field.
