@@ -2,10 +2,15 @@
 /// of every clause scored term at a time into an accumulator.
 extension Searcher {
     /// Scores every matching document term at a time and keeps the best `k`: the reference the
-    /// pruned `rank` must equal (tests compare them). Reads a flat query: its clauses combined
-    /// as `mode` says.
+    /// pruned `rank` must equal (tests compare them). Reads a flat query: a group of clauses
+    /// combined as `mode` says, function words optional.
     func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
+        guard case .group(let members) = query.root else { preconditionFailure("the top of a query is a group") }
         let clauses = Array(query.clauses.prefix(64))
+        var required: UInt64 = 0
+        for (index, member) in members.prefix(64).enumerated() where member.occur != .should {
+            required |= UInt64(1) << UInt64(index)
+        }
         defer { accumulator.reset() }
         for (index, clause) in clauses.enumerated() {
             let bit = UInt64(1) << UInt64(index)
@@ -27,13 +32,12 @@ extension Searcher {
                 doc = try scorer.advance(to: doc + 1)
             }
         }
-        let required = clauses.count == 64 ? UInt64.max : (UInt64(1) << UInt64(clauses.count)) - 1
         // Documents with every clause, and (`.allFirst`) after them the others.
         var complete = TopK(k: k), partial = TopK(k: k)
         var total = 0
         for doc in accumulator.touched {
             let mask = accumulator.matched[Int(doc)]
-            if mask == required || mode == .any {
+            if mask & required == required || mode == .any {
                 complete.insert(doc: doc, score: accumulator.scores[Int(doc)])
             } else if mode == .allFirst {
                 partial.insert(doc: doc, score: accumulator.scores[Int(doc)])

@@ -125,9 +125,12 @@ public struct Query: Sendable, Hashable {
         let root: Node = members.count == 1 && { if case .group = members[0].node { return true } else { return false } }()
             ? members[0].node : .group(members)
         guard case .group(let top) = root, !top.isEmpty else {
-            throw KidxError.badQuery(Self.hasWords(expression)
-                ? "the query has only stop words (\"\(text ?? "")\"); add a word that says what you look for"
-                : "the query has no words to search for (\"\(text ?? "")\")")
+            throw KidxError.badQuery("the query has no words to search for (\"\(text ?? "")\")")
+        }
+        // Function words alone would match nearly every document and decide nothing: say so.
+        if Self.clauses(of: root).allSatisfy({ !$0.isPhrase && $0.expansion == nil && analyzer.isStopWord($0.text) }),
+           !top.contains(where: \.isFilter) {
+            throw KidxError.badQuery("the query has only stop words (\"\(text ?? "")\"); add a word that says what you look for")
         }
         try Self.checkNegations(root)
         self.root = root
@@ -138,15 +141,6 @@ public struct Query: Sendable, Hashable {
         case .clause(let clause): return [clause]
         case .source, .dates: return []
         case .group(let members): return members.flatMap { clauses(of: $0.node) }
-        }
-    }
-
-    private static func hasWords(_ expression: QueryExpression) -> Bool {
-        switch expression {
-        case .word(let text, _), .phrase(let text, _, _), .prefix(let text, _), .fuzzy(let text, _, _):
-            return text.contains { $0.isLetter || $0.isNumber }
-        case .dateRange: return true
-        case .group(let clauses): return clauses.contains { hasWords($0.expression) }
         }
     }
 
@@ -193,7 +187,11 @@ public struct Query: Sendable, Hashable {
             case .group(let clauses):
                 var members: [Member] = []
                 for clause in clauses {
-                    members += try nodes(clause.expression).map { Member(occur: clause.occur, node: $0) }
+                    // A function word (`über`, `die`) without an operator adds to the score but is
+                    // never required: documents with every other word need not have it.
+                    var occur = clause.occur
+                    if occur == .defaultOperator, case .word(let text, _) = clause.expression, analyzer.isStopWord(text) { occur = .should }
+                    members += try nodes(clause.expression).map { Member(occur: occur, node: $0) }
                 }
                 return members.isEmpty ? [] : [.group(members)]
             }
@@ -219,8 +217,6 @@ public struct Query: Sendable, Hashable {
                 return [.clause(Clause(terms: [Term(term: joined.term, offset: 0)], isPhrase: false, text: word,
                                        compoundParts: parts, exactWord: joined.word, isHyphenated: true, fields: fields))]
             }
-            // A function word alone (`die`) would match nearly every document and decide nothing.
-            if tokens.count == 1, GermanStopWords.words.contains(tokens[0].word) { return [] }
             return tokens.filter { $0.kind != .hyphenPart }.map { token in
                 .clause(Clause(terms: [Term(term: token.term, offset: 0)], isPhrase: false, text: word,
                                compoundParts: tokens.count == 1 ? compoundParts(word) : [], exactWord: token.word, fields: fields))
