@@ -91,4 +91,36 @@ struct CommandLineTests {
         #expect(stopWords.status != 0)
         #expect(stopWords.standardError.contains("bad query"))
     }
+
+    @Test("query syntax on the command line: operators, --sort date, --explain in JSON, errors with positions",
+          .enabled(if: executable != nil, "the kidx executable was not found beside the tests"))
+    func querySyntax() throws {
+        let index = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        #expect(try Self.run(["build", TestSupport.sampleCorpus, "--index", index]).status == 0)
+        func ids(_ arguments: [String]) throws -> [String] {
+            let output = try Self.run(["search"] + arguments + ["--index", index, "--json", "--limit", "50"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any])
+            return try #require(object["hits"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+        }
+        let sanctions = try ids(["Sanktionen"]), korea = try ids(["Nordkorea"])
+        #expect(Set(try ids(["Sanktionen", "--and"])) == Set(try ids(["Sanktionen AND Sanktionen"])))
+        #expect(Set(try ids(["Sanktionen -Nordkorea"])) == Set(sanctions).subtracting(korea))
+        let dated = try Self.run(["search", "Sanktionen", "--sort", "date", "--index", index, "--json", "--limit", "50"])
+        let hits = try #require((try JSONSerialization.jsonObject(with: Data(dated.standardOutput.utf8)) as? [String: Any])?["hits"] as? [[String: Any]])
+        let dates = hits.map { ($0["date"] as? String) ?? "" }
+        #expect(dates.filter { !$0.isEmpty } == dates.filter { !$0.isEmpty }.sorted(by: >), "newest first")
+
+        let explained = try Self.run(["search", "Atomwaffen", "--explain", "--index", index, "--json", "--limit", "1"])
+        let hit = try #require(((try JSONSerialization.jsonObject(with: Data(explained.standardOutput.utf8)) as? [String: Any])?["hits"] as? [[String: Any]])?.first)
+        let parts = try #require(hit["explanation"] as? [[String: Any]])
+        let sum = parts.compactMap { $0["score"] as? Double }.reduce(0, +)
+        #expect(abs(sum - (hit["score"] as? Double ?? 0)) < 1e-3)
+        #expect(parts.contains { ($0["match"] as? String)?.contains("atom") == true })
+
+        let bad = try Self.run(["search", "Sanktionen AND (Nordkorea", "--index", index])
+        #expect(bad.status != 0)
+        #expect(bad.standardError.contains("character 16"), "\(bad.standardError)")
+        #expect(!bad.standardError.contains("\n\n"), "one line")
+    }
 }

@@ -13,7 +13,12 @@ func searchExample(indexFolder: String) throws -> [String] {
 
     let searcher = Searcher(reader: try IndexReader(directory: indexFolder))
     let results = try searcher.search("Sanktion Nordkorea", options: SearchOptions(limit: 10))
-    return results.hits.compactMap { $0.document?.id }
+    // The same query built in code: `QueryExpression` is the syntax tree the parser produces.
+    let built = try Query(.group([QueryClause(occur: .must, expression: .word("Sanktion", field: nil)),
+                                  QueryClause(occur: .should, expression: .word("Nordkorea", field: nil))]),
+                          analyzer: searcher.analyzer, compoundParts: searcher.compoundParts)
+    let more = try searcher.search(built, options: SearchOptions(limit: 10, sort: .date))
+    return (results.hits + more.hits).compactMap { $0.document?.id }
 }
 // README example ends
 
@@ -21,5 +26,5 @@ func searchExample(indexFolder: String) throws -> [String] {
 func embeddingExample() throws {
     let folder = try TestSupport.temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    #expect(try searchExample(indexFolder: folder) == ["1"])
+    #expect(try searchExample(indexFolder: folder) == ["1", "1"], "the parsed and the built query both find it")
 }
