@@ -147,7 +147,7 @@ struct CodecTests {
         #expect(try dictionary.lookup(Field.title.key("a")) == nil)
         #expect(try dictionary.lookup([]) == nil)
         var prefixed: [[UInt8]] = []
-        try dictionary.forEach(withPrefix: Field.body.key("ab")) { key, _ in prefixed.append(key); return true }
+        try dictionary.forEach(withPrefix: Field.body.key("ab")) { key, _ in prefixed.append(Array(key)); return true }
         #expect(prefixed == keys.filter { $0.starts(with: Field.body.key("ab")) })
     }
 

@@ -424,32 +424,40 @@ final class NearScorer: DocumentScorer {
     }
 }
 
-/// The documents of a filter (`date:2020-03`, `source:zeit*`) from a sorted list, scoring 0.
-final class DocumentListScorer: DocumentScorer {
-    private let docs: [Int32]
-    private var index = 0
+/// The documents of a filter (`date:2020-03`, `source:zeit*`) as a bit per document, scoring 0:
+/// the union of many lists is set bit by bit as they are decoded, with no sorting.
+final class DocumentSetScorer: DocumentScorer {
+    private var words: [UInt64]
 
-    /// `docs` ascending, without repeats.
-    init(_ docs: [Int32]) {
-        self.docs = docs
+    /// An empty set over `documentCount` documents.
+    init(documentCount: Int) {
+        words = Array(repeating: 0, count: (documentCount + 63) / 64)
         super.init(maxScore: 0)
+    }
+
+    /// Adds `doc` (before the first `advance`).
+    func insert(_ doc: Int32) {
+        words[Int(doc) >> 6] |= 1 << UInt64(doc & 63)
     }
 
     override func advance(to target: Int32) throws -> Int32 {
         if doc >= target { return doc }
-        // Gallop from the current place, then binary search the last step.
-        var step = 1, high = index
-        while high < docs.count, docs[high] < target {
-            index = high + 1
-            high += step
-            step *= 2
+        var index = Int(target) >> 6
+        guard index < words.count else {
+            doc = PostingsCursor.exhausted
+            return doc
         }
-        high = min(high, docs.count)
-        while index < high {
-            let middle = (index + high) / 2
-            if docs[middle] < target { index = middle + 1 } else { high = middle }
+        // The current word without the bits below the target, then whole words.
+        var word = words[index] & (~0 << UInt64(target & 63))
+        while word == 0 {
+            index += 1
+            guard index < words.count else {
+                doc = PostingsCursor.exhausted
+                return doc
+            }
+            word = words[index]
         }
-        doc = index < docs.count ? docs[index] : PostingsCursor.exhausted
+        doc = Int32(index << 6 + word.trailingZeroBitCount)
         return doc
     }
 

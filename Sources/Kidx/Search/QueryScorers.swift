@@ -61,16 +61,19 @@ extension Searcher {
 
     /// The documents of every list whose key starts with `prefix` and whose rest `accept` takes.
     private func filter(prefix: [UInt8], accept: (String) -> Bool) throws -> DocumentScorer? {
-        var docs: [Int32] = []
+        let documents = DocumentSetScorer(documentCount: reader.documentCount)
+        var found = false
         try reader.terms.forEach(withPrefix: prefix) { key, info in
             guard accept(String(decoding: key.dropFirst(), as: UTF8.self)) else { return true }
             var cursor = try reader.cursor(info)
-            while try cursor.next() { docs.append(cursor.doc) }
+            while try cursor.next() {
+                guard Int(cursor.doc) < reader.documentCount else { throw KidxError.corruptIndex(file: reader.postingsFile.name, reason: "document \(cursor.doc) beyond the last") }
+                documents.insert(cursor.doc)
+                found = true
+            }
             return true
         }
-        guard !docs.isEmpty else { return nil }
-        docs.sort()
-        return DocumentListScorer(docs)
+        return found ? documents : nil
     }
 
     /// The scorers of one clause, over the fields it searches: a phrase's positions, or a

@@ -40,15 +40,18 @@ extension Searcher {
             let wanted = Array(word.unicodeScalars)
             guard let first = wanted.first else { return [] }
             var distance = EditDistance(wanted, limit: maxEdits)
+            var candidate: [Unicode.Scalar] = []
             for field in clause.fields {
                 try reader.terms.forEach(withPrefix: [field.exactSpace] + Array(String(first).utf8)) { key, info in
-                    let candidate = key.dropFirst()
                     // Counting scalars (UTF-8 lead bytes) rules most words out before decoding.
-                    let length = candidate.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+                    let length = key.dropFirst().reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
                     guard abs(length - wanted.count) <= maxEdits else { return true }
-                    let text = String(decoding: candidate, as: UTF8.self)
-                    if let edits = distance.within(Array(text.unicodeScalars)) {
-                        found[text, default: (edits, 0)].docFreq += info.docFreq
+                    candidate.removeAll(keepingCapacity: true)
+                    var bytes = key.dropFirst().makeIterator()
+                    var decoder = UTF8()
+                    while case .scalarValue(let scalar) = decoder.decode(&bytes) { candidate.append(scalar) }
+                    if let edits = distance.within(candidate) {
+                        found[String(decoding: key.dropFirst(), as: UTF8.self), default: (edits, 0)].docFreq += info.docFreq
                     }
                     return true
                 }

@@ -180,21 +180,19 @@ struct TermDictionary {
     }
 
     /// Calls `body` with every key and info from the first key >= `prefix` on, in order, while
-    /// the key starts with `prefix` and `body` returns true.
-    func forEach(withPrefix prefix: [UInt8], _ body: (_ key: [UInt8], TermInfo) throws -> Bool) throws {
+    /// the key starts with `prefix` and `body` returns true. The key's bytes are valid during the
+    /// call only (no copy per entry: expansions scan thousands).
+    func forEach(withPrefix prefix: [UInt8], _ body: (_ key: UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
         guard blockCount > 0 else { return }
         var low = 0, high = blockCount - 1
         while low < high {
             let middle = (low + high + 1) / 2
             if compare(try firstKey(ofBlock: middle), prefix) < 0 { low = middle } else { high = middle - 1 }
         }
-        var keyBuffer: [UInt8] = []
         try scan(fromBlock: low) { entryKey, info in
             if compare(entryKey, prefix) < 0 { return true }
             guard entryKey.starts(with: prefix) else { return false }
-            keyBuffer.removeAll(keepingCapacity: true)
-            keyBuffer.append(contentsOf: entryKey)
-            return try body(keyBuffer, info)
+            return try body(entryKey, info)
         }
     }
 
@@ -211,8 +209,10 @@ struct TermDictionary {
                 let shared = try reader.readInt()
                 let suffixLength = try reader.readInt()
                 guard shared <= key.count else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
-                key.removeSubrange(shared...)
-                key.append(contentsOf: try reader.readBytes(suffixLength))
+                // Shrinking and appending from the mapped bytes: no generic range replacement.
+                key.removeLast(key.count - shared)
+                let suffix = try reader.readBytes(suffixLength)
+                key.append(contentsOf: UnsafeBufferPointer(start: suffix.baseAddress?.assumingMemoryBound(to: UInt8.self), count: suffix.count))
                 info.docFreq = try reader.readInt()
                 let postings = try reader.readVarint(), positions = try reader.readVarint()
                 info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
