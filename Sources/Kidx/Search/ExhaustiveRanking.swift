@@ -6,9 +6,12 @@ extension Searcher {
     /// combined as `mode` says, function words optional.
     func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
         guard case .group(let members) = query.root else { preconditionFailure("the top of a query is a group") }
-        let clauses = Array(query.clauses.prefix(64))
+        // Clause i marks bit i; bit 63 marks documents matched by a compound's parts alone,
+        // which match no clause but do count as hits of `.any`.
+        let partsOnly: UInt64 = 1 << 63
+        let clauses = Array(query.clauses.prefix(63))
         var required: UInt64 = 0
-        for (index, member) in members.prefix(64).enumerated() where member.occur != .should {
+        for (index, member) in members.prefix(63).enumerated() where member.occur != .should {
             required |= UInt64(1) << UInt64(index)
         }
         defer { accumulator.reset() }
@@ -19,8 +22,9 @@ extension Searcher {
                     try scorePhrase(clause, field: field, boost: field == .title ? ranking.titleBoost : 1, bit: bit)
                     continue
                 }
+                // Parts of a compound found anywhere add to the score without matching the clause.
                 for list in wordLists(clause, field: field) {
-                    try scoreTerm(list.key, field: field, boost: list.boost, bit: bit)
+                    try scoreTerm(list.key, field: field, boost: list.boost, bit: list.isPart ? partsOnly : bit)
                 }
             }
         }

@@ -7,6 +7,10 @@ extension Searcher {
         var field: Field
         var match: String
         var scorer: DocumentScorer
+        /// A compound's parts, found anywhere or near each other: they add to the score but do
+        /// not make a required clause match (the word does, alone or inside other compounds;
+        /// documents with the parts only follow in the all-words-first fill).
+        var isPart = false
     }
 
     /// The scorer of `node`, or nil when it matches nothing. Members without an operator are
@@ -33,11 +37,13 @@ extension Searcher {
                 case .must:
                     if member.isFilter { requiredFilters += 1 }
                     if case .clause(let clause) = member.node {
-                        // Nearness of a compound's parts only adds to documents the word matches.
-                        let scorers = try components(of: clause).map(\.scorer)
+                        // A required compound matches as a word; its parts only add to the score
+                        // (reading positions of frequent parts for every document costs too much).
+                        let components = try components(of: clause) + nearComponents(of: clause)
+                        let scorers = components.filter { !$0.isPart }.map(\.scorer)
                         guard !scorers.isEmpty else { return nil }
                         required.append(scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers))
-                        optional += try nearComponents(of: clause).map(\.scorer)
+                        optional += components.filter(\.isPart).map(\.scorer)
                     } else {
                         guard let scorer = try scorer(member.node, unwritten: unwritten) else { return nil }
                         required.append(scorer)
@@ -98,18 +104,18 @@ extension Searcher {
                 continue
             }
             // A word used in one form only shares its stem's list: one scorer, the weights summed.
-            var lists: [(info: TermInfo, boost: Float, match: String)] = []
+            var lists: [(info: TermInfo, boost: Float, match: String, isPart: Bool)] = []
             for list in wordLists(clause, field: field) {
                 guard let info = try reader.terms.lookup(list.key) else { continue }
-                if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset }) {
+                if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset && $0.isPart == list.isPart }) {
                     lists[same].boost += list.boost
                 } else {
-                    lists.append((info, list.boost, list.match))
+                    lists.append((info, list.boost, list.match, list.isPart))
                 }
             }
             for list in lists {
                 let scorer = TermScorer(try reader.cursor(list.info), weight: list.boost * idf(list.info.docFreq), scoring: scoring)
-                components.append(Component(field: field, match: list.match, scorer: scorer))
+                components.append(Component(field: field, match: list.match, scorer: scorer, isPart: list.isPart))
             }
         }
         return components
@@ -120,23 +126,25 @@ extension Searcher {
     /// parts on their own or inside other compounds (bodies spell out what headlines compound:
     /// `Impfstoffmangel` → "… fehlt Impfstoff …"). A prefix or fuzzy word reads the lists of
     /// the word forms it expanded to.
-    func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: String)] {
+    func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: String, isPart: Bool)] {
         let fieldBoost = field == .title ? ranking.titleBoost : 1
         if clause.expansion != nil {
-            return clause.alternatives.map { (field.exactKey($0.word), fieldBoost * $0.boost, "\($0.word) (\($0.edits == 0 ? "expansion" : "\($0.edits) edit\($0.edits == 1 ? "" : "s")"))") }
+            return clause.alternatives.map {
+                (field.exactKey($0.word), fieldBoost * $0.boost, "\($0.word) (\($0.edits == 0 ? "expansion" : "\($0.edits) edit\($0.edits == 1 ? "" : "s")"))", false)
+            }
         }
         let term = clause.terms[0].term
-        var lists = [(key: field.key(term), boost: fieldBoost, match: "\(term) (stem)")]
+        var lists = [(key: field.key(term), boost: fieldBoost, match: "\(term) (stem)", isPart: false)]
         if ranking.exactBoost > 0, let word = clause.exactWord {
-            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)"))
+            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)", false))
         }
         guard decompounder != nil else { return lists }
-        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)"))
+        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)", false))
         let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
         if clause.compoundParts.count >= 2, partBoost > 0 {
             for part in clause.compoundParts {
-                lists.append((field.key(part), fieldBoost * partBoost, "\(part) (compound part)"))
-                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, "\(part) (compound part inside compounds)"))
+                lists.append((field.key(part), fieldBoost * partBoost, "\(part) (compound part)", true))
+                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, "\(part) (compound part inside compounds)", true))
             }
         }
         return lists
@@ -155,7 +163,7 @@ extension Searcher {
             }
             let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * parts.reduce(0) { $0 + idf($1.docFreq) }
             let scorer = NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!)
-            components.append(Component(field: field, match: clause.compoundParts.joined(separator: " … ") + " (near)", scorer: scorer))
+            components.append(Component(field: field, match: clause.compoundParts.joined(separator: " … ") + " (near)", scorer: scorer, isPart: true))
         }
         return components
     }

@@ -261,7 +261,7 @@ public final class Searcher {
     /// The best `k` documents of the tree that `accept` lets through. A group of alternatives
     /// only is summed with MaxScore over all its scorers; anything else goes through its scorer.
     private func topDocuments(_ root: Query.Node, k: Int, unwritten: Occur, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
-        if case .group(let members) = root, members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) {
+        if case .group(let members) = root, members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) || Self.isSimpleWord(members) {
             var scorers: [DocumentScorer] = []
             for member in members {
                 if case .clause(let clause) = member.node {
@@ -276,11 +276,23 @@ public final class Searcher {
         return try TopDocuments.of(scorer, k: k, documentCount: reader.documentCount, accept: accept)
     }
 
-    /// True when some group has a member without a written operator beside others: only then
-    /// do `.all` and `.any` differ.
+    /// True for one word that is not a compound: required or not, its lists are alternatives
+    /// (a compound's parts alone do not make a required word match).
+    private static func isSimpleWord(_ members: [Query.Member]) -> Bool {
+        guard members.count == 1, members[0].occur != .mustNot, case .clause(let clause) = members[0].node else { return false }
+        return clause.compoundParts.count < 2
+    }
+
+    /// True when some group has a member without a written operator beside others, or a
+    /// compound without one (its parts alone match only as alternatives): only then do `.all`
+    /// and `.any` differ.
     private static func hasUnwrittenChoice(_ node: Query.Node) -> Bool {
         guard case .group(let members) = node else { return false }
-        return (members.count > 1 && members.contains { $0.occur == .defaultOperator }) || members.contains { hasUnwrittenChoice($0.node) }
+        return (members.count > 1 && members.contains { $0.occur == .defaultOperator })
+            || members.contains { member in
+                if member.occur == .defaultOperator, case .clause(let clause) = member.node, clause.compoundParts.count >= 2 { return true }
+                return hasUnwrittenChoice(member.node)
+            }
     }
 
     /// How `member` takes part in its group: filters without an operator restrict; other
