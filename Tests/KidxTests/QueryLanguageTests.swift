@@ -138,7 +138,11 @@ struct QueryLanguageTests {
         #expect(Set(try run("Maskenpflicht source:ZEIT.de").ids) == Set(zeit), "outlets are matched without case")
         #expect(Set(try run("Maskenpflicht source:zeit*").ids) == Set(zeit))
 
+        let options = SearchOptions(limit: 3_000, source: "zeit.de")
+        #expect(Set(try searcher.search("Maskenpflicht", options: options).hits.compactMap { $0.document?.id }) == Set(zeit), "the library's filter option")
         let april = try run("Maskenpflicht date:2020-04").ids
+        let inApril = SearchOptions(limit: 3_000, dates: DateRange(from: "2020-04-01", to: "2020-04-30"))
+        #expect(Set(try searcher.search("Maskenpflicht", options: inApril).hits.compactMap { $0.document?.id }) == Set(april))
         #expect(!april.isEmpty && Set(april) == all.filter { documents[$0]!.date?.hasPrefix("2020-04") == true })
         #expect(Set(try run("Maskenpflicht date:2020-04-01..2020-04-30").ids) == Set(april))
         let late = try run("Maskenpflicht date:>=2020-11").ids

@@ -36,10 +36,16 @@ public struct SearchOptions: Sendable, Hashable {
     public var countsAllHits: Bool
     /// Whether each hit carries the BM25 contributions that make its score.
     public var explains: Bool
+    /// Only documents from this outlet (as `source:` in a query), when set.
+    public var source: String?
+    /// Only documents published within this range (as `date:` in a query), when set.
+    public var dates: DateRange?
 
-    /// Creates options: top 10, documents with every word first, by score, with documents and snippets.
+    /// Creates options: top 10, documents with every word first, by score, with documents and
+    /// snippets, no filters.
     public init(limit: Int = 10, offset: Int = 0, mode: Mode = .allFirst, sort: Sort = .score,
-                loadDocuments: Bool = true, countsAllHits: Bool = true, explains: Bool = false) {
+                loadDocuments: Bool = true, countsAllHits: Bool = true, explains: Bool = false,
+                source: String? = nil, dates: DateRange? = nil) {
         self.limit = limit
         self.offset = offset
         self.mode = mode
@@ -47,6 +53,8 @@ public struct SearchOptions: Sendable, Hashable {
         self.loadDocuments = loadDocuments
         self.countsAllHits = countsAllHits
         self.explains = explains
+        self.source = source
+        self.dates = dates
     }
 }
 
@@ -181,7 +189,11 @@ public final class Searcher {
 
     /// Runs an analyzed query.
     public func search(_ query: Query, options: SearchOptions = SearchOptions()) throws -> SearchResults {
-        let query = try expanded(query)
+        var query = try expanded(query)
+        // Filters of the options restrict the query as `source:` and `date:` clauses would.
+        let filters = [options.source.map { Query.Node.source(Field.normalizedSource($0), isPrefix: false) }, options.dates.map { Query.Node.dates($0) }]
+            .compactMap { $0 }.map { Query.Member(occur: .must, node: $0) }
+        if !filters.isEmpty { query.root = .group([Query.Member(occur: .must, node: query.root)] + filters) }
         let k = options.offset + options.limit
         let (top, total) = options.sort == .date
             ? try rankByDate(query, k: k, mode: options.mode)
