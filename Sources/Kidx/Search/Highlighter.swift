@@ -104,8 +104,12 @@ struct Highlighter {
 
         // One long passage when it shows every word; otherwise greedy shorter fragments.
         var starts: [Int] = []
-        let single = found.map(windowStart).max { wordsIn($0, length: Self.snippetLength).count < wordsIn($1, length: Self.snippetLength).count }
-        if let single, wordsIn(single, length: length).count < allWords.count {
+        // The window showing the most distinct words (the earliest of equals), each counted once.
+        let single = found.map { match -> (start: Int, words: Int) in
+            let start = windowStart(match)
+            return (start, wordsIn(start, length: length).count)
+        }.max { $0.words < $1.words }
+        if let single, single.words < allWords.count {
             length = Self.snippetLength * 11 / 10 / Self.maximumFragments
             var shown = Set<[UInt8]>()
             while starts.count < Self.maximumFragments, shown.count < allWords.count {
@@ -121,7 +125,7 @@ struct Highlighter {
                 shown.formUnion(wordsIn(best.start, length: length))
             }
         } else {
-            starts = [single ?? 0]
+            starts = [single?.start ?? 0]
         }
         // Fragments in text order, cut at spaces, overlapping ones merged.
         var fragments: [Range<Int>] = []

@@ -18,7 +18,7 @@ extension Searcher {
     func scorer(_ node: Query.Node, unwritten: Occur) throws -> DocumentScorer? {
         switch node {
         case .clause(let clause):
-            let scorers = try components(of: clause).map(\.scorer) + nearComponents(of: clause).map(\.scorer)
+            let scorers = try allComponents(of: clause).map(\.scorer)
             return scorers.isEmpty ? nil : scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers)
         case .source(let name, let isPrefix):
             if !isPrefix {
@@ -39,7 +39,7 @@ extension Searcher {
                     if case .clause(let clause) = member.node {
                         // A required compound matches as a word; its parts only add to the score
                         // (reading positions of frequent parts for every document costs too much).
-                        let components = try components(of: clause) + nearComponents(of: clause)
+                        let components = try allComponents(of: clause)
                         let scorers = components.filter { !$0.isPart }.map(\.scorer)
                         guard !scorers.isEmpty else { return nil }
                         required.append(scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers))
@@ -73,13 +73,18 @@ extension Searcher {
             guard accept(String(decoding: key.dropFirst(), as: UTF8.self)) else { return true }
             var cursor = try reader.cursor(info)
             while try cursor.next() {
-                guard Int(cursor.doc) < reader.documentCount else { throw KidxError.corruptIndex(file: reader.postingsFile.name, reason: "document \(cursor.doc) beyond the last") }
+                try fieldScoring[.body]!.check(cursor.doc)
                 documents.insert(cursor.doc)
                 found = true
             }
             return true
         }
         return found ? documents : nil
+    }
+
+    /// Everything a clause scores with: its lists and, for a compound, the nearness of its parts.
+    func allComponents(of clause: Query.Clause) throws -> [Component] {
+        try components(of: clause) + nearComponents(of: clause)
     }
 
     /// The scorers of one clause, over the fields it searches: a phrase's positions, or a

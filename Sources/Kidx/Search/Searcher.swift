@@ -214,10 +214,10 @@ public final class Searcher {
         return SearchResults(query: query, totalHits: total, hits: hits)
     }
 
-    /// The best `k` documents, found document at a time with MaxScore and block-max pruning, and
-    /// how many documents match (`counting`; otherwise the number found).
+    /// The best `k` documents of an expanded query (`expanded(_:)`), found document at a time with
+    /// MaxScore and block-max pruning, and how many documents match (`counting`; otherwise the
+    /// number found).
     func rank(_ query: Query, k: Int, mode: SearchOptions.Mode, counting: Bool = true) throws -> (top: [TopK.Entry], total: Int) {
-        let query = try expanded(query)
         let top: [TopK.Entry]
         switch mode {
         case .any: top = try topDocuments(query.root, k: k, unwritten: .should)
@@ -277,7 +277,7 @@ public final class Searcher {
             var scorers: [DocumentScorer] = []
             for member in members {
                 if case .clause(let clause) = member.node {
-                    scorers += try components(of: clause).map(\.scorer) + nearComponents(of: clause).map(\.scorer)
+                    scorers += try allComponents(of: clause).map(\.scorer)
                 } else if let scorer = try scorer(member.node, unwritten: unwritten) {
                     scorers.append(scorer)
                 }
@@ -318,7 +318,7 @@ public final class Searcher {
     func explain(_ query: Query, doc: Int32) throws -> [Explanation] {
         var explanation: [Explanation] = []
         for clause in query.clauses {
-            for component in try components(of: clause) + nearComponents(of: clause) {
+            for component in try allComponents(of: clause) {
                 let score = try component.scorer.score(ifAt: doc)
                 guard score > 0 else { continue }
                 explanation.append(Explanation(clause: clause.text, field: component.field, match: component.match,
