@@ -23,7 +23,7 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let reader = try? IndexReader(directory: index)
-        let analyzer = GermanAnalyzer(options: reader?.analyzerOptions ?? .default)
+        let analyzer = reader?.makeAnalyzer() ?? GermanAnalyzer()
         let splitter = reader.map { CompoundSplitter(reader: $0) }
         if let text {
             emit(text, analyzer, splitter)

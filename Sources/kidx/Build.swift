@@ -30,6 +30,9 @@ struct Build: ParsableCommand {
     @Flag(name: .long, help: "Leave out compound splitting.")
     var noDecompounding = false
 
+    @Flag(name: .long, help: "Stem proper names like other words (for measuring what keeping them whole contributes).")
+    var noNameProtection = false
+
     @Flag(name: .long, help: "Drop titles and index bodies only (for known-item evaluation).")
     var noTitles = false
 
@@ -41,7 +44,8 @@ struct Build: ParsableCommand {
             guard let stemmerKind = AnalyzerOptions.Stemmer(rawValue: stemmer) else {
                 throw KidxError.badQuery("unknown stemmer \(stemmer) (snowball or light)")
             }
-            let options = AnalyzerOptions(stemming: !noStemming, stemmer: stemmerKind, removeStopWords: removeStopWords, spellingVariants: !noVariants, decompounding: !noDecompounding)
+            let options = AnalyzerOptions(stemming: !noStemming, stemmer: stemmerKind, removeStopWords: removeStopWords, spellingVariants: !noVariants,
+                                          decompounding: !noDecompounding, protectNames: !noNameProtection)
             let writer = try IndexWriter(directory: indexOptions.index, options: options)
             let reader = CorpusReader(root: corpus)
             var problems: [CorpusProblem] = []

@@ -24,16 +24,35 @@ public struct AnalyzerOptions: Sendable, Hashable, Codable {
     /// Split compounds into their parts and index the parts too (`Atomwaffentests` → `atom`,
     /// `waffe`, `test`); queries then match compounds by their parts and parts near each other.
     public var decompounding: Bool
+    /// Keep the corpus's proper names from the stemmer (`Söder` stays `soder`, not `sod`, and no
+    /// longer meets `Soda`); see `ProperNames`. Needs the system word list.
+    public var protectNames: Bool
 
     /// Creates options; every stage but stop-word removal is on unless switched off.
     public init(stemming: Bool = true, stemmer: Stemmer = .snowball, removeStopWords: Bool = false, spellingVariants: Bool = true,
-                joinHyphenated: Bool = true, decompounding: Bool = true) {
+                joinHyphenated: Bool = true, decompounding: Bool = true, protectNames: Bool = true) {
         self.stemming = stemming
         self.stemmer = stemmer
         self.removeStopWords = removeStopWords
         self.spellingVariants = spellingVariants
         self.joinHyphenated = joinHyphenated
         self.decompounding = decompounding
+        self.protectNames = protectNames
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case stemming, stemmer, removeStopWords, spellingVariants, joinHyphenated, decompounding, protectNames
+    }
+
+    /// Reads options as an index recorded them; indexes from before name protection lack it.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(stemming: try container.decode(Bool.self, forKey: .stemming), stemmer: try container.decode(Stemmer.self, forKey: .stemmer),
+                  removeStopWords: try container.decode(Bool.self, forKey: .removeStopWords),
+                  spellingVariants: try container.decode(Bool.self, forKey: .spellingVariants),
+                  joinHyphenated: try container.decode(Bool.self, forKey: .joinHyphenated),
+                  decompounding: try container.decode(Bool.self, forKey: .decompounding),
+                  protectNames: try container.decodeIfPresent(Bool.self, forKey: .protectNames) ?? false)
     }
 
     /// What `kidx build` uses.
@@ -91,6 +110,10 @@ public final class GermanAnalyzer {
     private var folded: [UInt8] = []
     private var joined: [UInt8] = []
 
+    /// The index term of a folded word when it is one of the index's proper names (set by the
+    /// writer at commit and by a searcher from its index; nil: no names).
+    var nameTerm: (([UInt8]) -> [UInt8]?)?
+
     /// Creates an analyzer with the given stages.
     public init(options: AnalyzerOptions = .default) {
         self.options = options
@@ -140,6 +163,7 @@ public final class GermanAnalyzer {
 
     /// The index term of a word as `forEachWord` reports it (folded, not yet stemmed).
     func term(ofWord word: [UInt8]) -> [UInt8] {
+        if options.stemming, options.protectNames, let name = nameTerm?(word) { return name }
         var result = word
         finish(&result)
         return result

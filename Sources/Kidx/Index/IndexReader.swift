@@ -107,7 +107,7 @@ public final class IndexReader {
 
     /// A cursor over the postings of a dictionary key, or nil when no document has it.
     func postings(_ key: [UInt8]) throws -> PostingsCursor? {
-        guard let info = try terms.lookup(key), key.first != Field.lexiconSpace else { return nil }
+        guard let info = try terms.lookup(key), key.first != Field.lexiconSpace, key.first != Field.nameSpace else { return nil }
         return try cursor(info)
     }
 
@@ -118,6 +118,21 @@ public final class IndexReader {
             guard let info = try? terms.lookup([Field.lexiconSpace] + Array(word.utf8)) else { return nil }
             return WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1)
         }, hasWordList: info.wordList != nil, thresholds: info.partThresholds)
+    }
+
+    /// An analyzer that reads text as this index's build did: the same stages, and the proper
+    /// names it kept from the stemmer. Use one per thread.
+    public func makeAnalyzer() -> GermanAnalyzer {
+        let analyzer = GermanAnalyzer(options: info.analyzer)
+        if (info.names ?? 0) > 0 {
+            analyzer.nameTerm = { [terms] word in
+                var key = word
+                SpellingVariants.stripUmlauts(&key)
+                guard let found = try? terms.lookup([Field.nameSpace] + key) else { return nil }
+                return ProperNames.Entry(key: key, dropsGenitive: found.docFreq == 1).term
+            }
+        }
+        return analyzer
     }
 
     func cursor(_ info: TermInfo) throws -> PostingsCursor {
@@ -145,10 +160,10 @@ public final class IndexReader {
         var checked = 0
         try terms.forEachEntry { key, termInfo in
             checked += 1
-            guard let space = key.first, space <= Field.dateSpace else {
+            guard let space = key.first, space <= Field.nameSpace else {
                 throw KidxError.corruptIndex(file: termsFile.name, reason: "term with unknown field \(key.first ?? 0)")
             }
-            if space == Field.lexiconSpace { return }
+            if space == Field.lexiconSpace || space == Field.nameSpace { return }
             var cursor = try cursor(termInfo)
             var count = 0, previous: Int32 = -1
             while try cursor.next() {

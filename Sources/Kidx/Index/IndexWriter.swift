@@ -75,8 +75,9 @@ public final class IndexWriter {
             var text = field == .title ? document.title : document.body
             var length = 0
             text.withUTF8 { utf8 in
-                analyzer.forEachWord(inUTF8: utf8) { word, position, _, _ in
-                    fields[index].add(word: word, doc: doc, position: Int32(position))
+                analyzer.forEachWord(inUTF8: utf8) { word, position, range, _ in
+                    fields[index].add(word: word, doc: doc, position: Int32(position),
+                                      capitalized: ProperNames.isCapitalized(utf8, at: range.lowerBound))
                     length = max(length, position + 1)
                 }
             }
@@ -109,7 +110,16 @@ public final class IndexWriter {
         let dictionary = TermDictionaryWriter(file: termsFile)
         var postingsWriter = PostingsWriter()
         var postingCount = 0
-        let decompounding = Decompounding(fields: fields, analyzer: analyzer, enabled: options.decompounding)
+        let systemWords = options.decompounding || options.protectNames ? SystemWordList.load(folding: analyzer) : nil
+        var decompounding = Decompounding(fields: fields, systemWords: systemWords, enabled: options.decompounding)
+        // Names are known once compounds are: a compound of known words is no name. Terms are
+        // taken only from here on, so stems, parts and queries all see the names.
+        let names = options.protectNames && options.stemming
+            ? ProperNames(words: FieldPostings.wordUses(fields), systemWords: systemWords, compounds: decompounding.compounds,
+                          stem: analyzer.term(ofWord:))
+            : ProperNames()
+        analyzer.nameTerm = names.term(of:)
+        decompounding.gatherParts(fields: fields, analyzer: analyzer)
 
         for (word, evidence) in decompounding.lexicon {
             try dictionary.add(key: [Field.lexiconSpace] + Array(word.utf8), info: TermInfo(
@@ -126,7 +136,7 @@ public final class IndexWriter {
             return info
         }
         // Key order: stems of each field, compound parts of each field, exact words of each field,
-        // outlets, days.
+        // outlets, days, names.
         // A word that is its stem's only form has the stem's list: its exact entry points there.
         var onlyForms: [[String: TermInfo]] = Field.allCases.map { _ in [:] }
         for (index, field) in Field.allCases.enumerated() {
@@ -155,6 +165,9 @@ public final class IndexWriter {
                 _ = try write(list, key: [space] + Array(name.utf8), field: Field.allCases.firstIndex(of: .body)!, withPositions: false)
             }
         }
+        for name in names.entries {
+            try dictionary.add(key: [Field.nameSpace] + name.key, info: TermInfo(docFreq: name.dropsGenitive ? 1 : 0, postingsOffset: 0, positionsOffset: 0))
+        }
         try dictionary.finish()
         try termsFile.finish()
         try postingsFile.finish()
@@ -174,7 +187,8 @@ public final class IndexWriter {
         }
         let info = SegmentInfo(
             formatVersion: Int(IndexFormat.version), documentCount: documentCount,
-            termCount: dictionary.termCount, lexiconWords: decompounding.lexicon.count, compounds: decompounding.compoundCount,
+            termCount: dictionary.termCount, lexiconWords: decompounding.lexicon.count, compounds: decompounding.compounds.count,
+            names: names.entries.count,
             wordList: decompounding.wordList, partThresholds: decompounding.thresholds, postingCount: postingCount,
             fields: Dictionary(uniqueKeysWithValues: Field.allCases.enumerated().map { ($1.name, .init(totalLength: totalLengths[$0])) }),
             analyzer: options, files: files, created: ISO8601DateFormatter().string(from: Date()))
@@ -252,8 +266,10 @@ struct FieldPostings {
 
     private var wordIds: [String: Int32] = [:]
     private(set) var lists: [List] = []
+    /// Uses of each word written with a capital, by word number: names are told by it.
+    private var capitalized: [Int32] = []
 
-    mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32) {
+    mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
         let key = String(decoding: word, as: UTF8.self)
         let id: Int
         if let existing = wordIds[key] {
@@ -262,6 +278,7 @@ struct FieldPostings {
             id = lists.count
             wordIds[key] = Int32(id)
             lists.append(List())
+            capitalized.append(0)
         }
         if lists[id].docs.last == doc {
             // A joined hyphenated word shares its first part's position; never go backwards.
@@ -272,10 +289,24 @@ struct FieldPostings {
             lists[id].freqs.append(1)
         }
         lists[id].positions.append(position)
+        if isCapitalized { capitalized[id] += 1 }
     }
 
     /// The distinct words with their lists.
     var words: [(word: String, list: List)] { wordIds.map { ($0.key, lists[Int($0.value)]) } }
+
+    /// Every distinct word of `fields` with its uses and capitalized uses, over all fields.
+    static func wordUses(_ fields: [FieldPostings]) -> [String: (uses: Int, capitalized: Int)] {
+        var uses: [String: (uses: Int, capitalized: Int)] = [:]
+        for field in fields {
+            for (word, id) in field.wordIds {
+                let list = field.lists[Int(id)]
+                uses[word, default: (0, 0)].uses += list.positions.count
+                uses[word, default: (0, 0)].capitalized += Int(field.capitalized[Int(id)])
+            }
+        }
+        return uses
+    }
 
     /// Index terms as UTF-8 bytes in byte order, each with the merged list of its words.
     func termLists(analyzer: GermanAnalyzer) -> [(term: [UInt8], list: List, words: [String])] {
@@ -293,18 +324,20 @@ struct FieldPostings {
 struct Decompounding {
     /// Words that may be parts, in key order, with their evidence.
     private(set) var lexicon: [(String, WordEvidence)] = []
-    /// Compound words split.
-    private(set) var compoundCount = 0
+    /// The words of each compound split, by compound.
+    private(set) var splits: [String: [String]] = [:]
     /// The system word list used, if any.
     private(set) var wordList: String?
     /// The decompounder's frequency thresholds, recorded for queries.
     private(set) var thresholds = GermanDecompounder.Thresholds(corpusWords: 0)
     private var parts: [[[UInt8]: [FieldPostings.List]]] = []
 
-    init(fields: [FieldPostings], analyzer: GermanAnalyzer, enabled: Bool) {
-        parts = fields.map { _ in [:] }
+    /// The compounds split.
+    var compounds: Set<String> { Set(splits.keys) }
+
+    /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
+    init(fields: [FieldPostings], systemWords: Set<String>?, enabled: Bool) {
         guard enabled else { return }
-        let systemWords = SystemWordList.load(folding: analyzer)
         wordList = systemWords == nil ? nil : SystemWordList.path
         var evidence: [String: WordEvidence] = [:]
         var corpusWords = 0
@@ -324,39 +357,48 @@ struct Decompounding {
         var lexiconWords = evidence.filter { decompounder.isPart($0.key) }
 
         // Split every distinct long word, on all cores: each worker has its own decompounder
-        // (its memo) and analyzer (ICU and Snowball state); the evidence is only read.
+        // (its memo); the evidence is only read.
         let candidates = Array(Set(fields.flatMap { $0.words.map(\.word) }.filter {
             $0.utf8.count >= GermanDecompounder.minimumCompound && $0.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
         }))
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        var results = [[String: (terms: [[UInt8]], words: [String])]](repeating: [:], count: workers)
-        let options = analyzer.options
+        var results = [[String: [String]]](repeating: [:], count: workers)
         results.withUnsafeMutableBufferPointer { output in
             let output = output
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let decompounder = GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds)
-                let analyzer = GermanAnalyzer(options: options)
-                var splits: [String: (terms: [[UInt8]], words: [String])] = [:]
+                var splits: [String: [String]] = [:]
                 for word in candidates[(candidates.count * worker / workers)..<(candidates.count * (worker + 1) / workers)] {
                     guard let split = decompounder.split(word) else { continue }
-                    let words = split.pieces.map(\.word)
-                    splits[word] = (Array(Set(words.map { analyzer.term(ofWord: Array($0.utf8)) })), words)
+                    splits[word] = split.pieces.map(\.word)
                 }
                 output[worker] = splits
             }
         }
-        let splits = results.reduce(into: [String: (terms: [[UInt8]], words: [String])]()) { $0.merge($1) { first, _ in first } }
-        compoundCount = splits.count
-        for (index, field) in fields.enumerated() {
-            for (word, list) in field.words {
-                for term in splits[word]?.terms ?? [] { parts[index][term, default: []].append(list) }
-            }
-        }
+        splits = results.reduce(into: [String: [String]]()) { $0.merge($1) { first, _ in first } }
         // Parts the corpus never uses alone (small corpora) join the lexicon so queries split alike.
-        for split in splits.values {
-            for word in split.words where lexiconWords[word] == nil { lexiconWords[word] = lookup(word) }
+        for words in splits.values {
+            for word in words where lexiconWords[word] == nil { lexiconWords[word] = lookup(word) }
         }
         lexicon = lexiconWords.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
+    }
+
+    /// Gathers each part's postings from the compounds containing it, under the part's term.
+    mutating func gatherParts(fields: [FieldPostings], analyzer: GermanAnalyzer) {
+        parts = fields.map { _ in [:] }
+        guard !splits.isEmpty else { return }
+        var terms: [String: [UInt8]] = [:]
+        for (index, field) in fields.enumerated() {
+            for (word, list) in field.words {
+                guard let words = splits[word] else { continue }
+                var seen = Set<[UInt8]>()
+                for part in words {
+                    let term = terms[part] ?? analyzer.term(ofWord: Array(part.utf8))
+                    terms[part] = term
+                    if seen.insert(term).inserted { parts[index][term, default: []].append(list) }
+                }
+            }
+        }
     }
 
     /// The part lists of field number `field`, in key order.

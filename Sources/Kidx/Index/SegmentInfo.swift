@@ -20,6 +20,8 @@ struct SegmentInfo: Codable, Equatable {
     var lexiconWords: Int
     /// Distinct words split as compounds.
     var compounds: Int
+    /// Proper names kept from the stemmer (see `ProperNames`); absent in older indexes.
+    var names: Int?
     /// The system word list the decompounder read, if any.
     var wordList: String?
     /// Corpus uses a word needs to count as a compound part.

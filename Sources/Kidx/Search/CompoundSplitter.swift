@@ -6,7 +6,7 @@ public struct CompoundSplitter {
 
     /// A splitter with the lexicon of `reader`'s index.
     public init(reader: IndexReader) {
-        self.init(analyzer: GermanAnalyzer(options: reader.analyzerOptions), decompounder: reader.decompounder())
+        self.init(analyzer: reader.makeAnalyzer(), decompounder: reader.decompounder())
     }
 
     init(analyzer: GermanAnalyzer, decompounder: GermanDecompounder) {

@@ -155,7 +155,7 @@ public final class Searcher {
     public init(reader: IndexReader, ranking: Ranking = Ranking()) {
         self.reader = reader
         self.ranking = ranking
-        analyzer = GermanAnalyzer(options: reader.analyzerOptions)
+        analyzer = reader.makeAnalyzer()
         decompounder = reader.analyzerOptions.decompounding ? reader.decompounder() : nil
         accumulator = ScoreAccumulator(documentCount: reader.documentCount)
         for field in Field.allCases {

@@ -46,6 +46,10 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     /// `date:` ranges (a prefix scan) and sorting by date (lists without positions).
     static let dateSpace: UInt8 = 8
 
+    /// The first key byte of proper names kept from the stemmer (see `ProperNames`): the name
+    /// without umlauts, with `docFreq` 1 when its term drops a genitive `s`, else 0. No postings.
+    static let nameSpace: UInt8 = 9
+
     /// The dictionary key of an outlet name as `source:` filters look it up.
     static func sourceKey(_ source: String) -> [UInt8] { [sourceSpace] + Array(normalizedSource(source).utf8) }
 

@@ -1,0 +1,82 @@
+/// Proper names the stemmer must leave alone: Snowball reads `Söder` as `sod`, `Drosten` as
+/// `drost`, `Biden` as `bid` and `Wieler` as `wiel`, which merges names with unrelated words
+/// and shows mangled terms. A build finds its corpus's names and records them in the index, so
+/// queries keep the same words whole.
+///
+/// A name is a word the system word list lacks, that the corpus writes capitalized (at least
+/// nine times in ten: German capitalizes every noun, but verbs and adjectives start a sentence
+/// only now and then), that is no compound of known words, and whose stem differs from it. Its
+/// term is the word without umlauts (so `Soeder`, `Söder` and `Soder` meet, as stems do), with a
+/// genitive `s` removed when the corpus has the name without it (`Drostens` → `drosten`); the
+/// genitive of every name is recorded too, for queries that use one the corpus lacks.
+/// Without a system word list nothing is a name: the corpus alone cannot tell names from nouns.
+struct ProperNames {
+    /// The key space entry of a name: its umlaut-free form, and whether its term drops a final `s`.
+    struct Entry: Equatable {
+        var key: [UInt8]
+        var dropsGenitive: Bool
+
+        /// The name's index term.
+        var term: [UInt8] { dropsGenitive ? Array(key.dropLast()) : key }
+    }
+
+    /// Names by their umlaut-free form, in byte order.
+    private(set) var entries: [Entry] = []
+    private var terms: [[UInt8]: [UInt8]] = [:]
+
+    /// No names.
+    init() {}
+
+    /// The names among the words of a corpus.
+    /// - Parameters:
+    ///   - words: every distinct folded word with its uses and capitalized uses.
+    ///   - systemWords: the folded system word list (nil: no names).
+    ///   - compounds: words the decompounder split.
+    ///   - stem: the index term of a word without name protection.
+    init(words: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, compounds: Set<String>, stem: ([UInt8]) -> [UInt8]) {
+        guard let systemWords else { return }
+        func isNameLike(_ word: String) -> Bool {
+            guard let counts = words[word], counts.capitalized * 10 >= counts.uses * 9 else { return false }
+            return !systemWords.contains(word) && !compounds.contains(word)
+        }
+        var bare: [String] = []  // names recorded without a genitive s
+        for word in words.keys where word.utf8.count >= 3 && word.unicodeScalars.allSatisfy(\.properties.isAlphabetic) && isNameLike(word) {
+            var key = Array(word.utf8)
+            SpellingVariants.stripUmlauts(&key)
+            let dropsGenitive = word.hasSuffix("s") && isNameLike(String(word.dropLast()))
+            let entry = Entry(key: key, dropsGenitive: dropsGenitive)
+            // Only names the stemmer would change need recording.
+            guard stem(Array(word.utf8)) != entry.term, terms[key] == nil else { continue }
+            terms[key] = entry.term
+            entries.append(entry)
+            if !dropsGenitive { bare.append(word) }
+        }
+        // A query may use a genitive the corpus never wrote (`Bidens`).
+        for word in bare where words[word + "s"] == nil && !systemWords.contains(word + "s") {
+            var key = Array((word + "s").utf8)
+            SpellingVariants.stripUmlauts(&key)
+            guard terms[key] == nil else { continue }
+            let entry = Entry(key: key, dropsGenitive: true)
+            terms[key] = entry.term
+            entries.append(entry)
+        }
+        entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+    }
+
+    /// The term of a folded word when it is a name (a lookup for the build).
+    func term(of word: [UInt8]) -> [UInt8]? {
+        guard !terms.isEmpty else { return nil }
+        var key = word
+        SpellingVariants.stripUmlauts(&key)
+        return terms[key]
+    }
+
+    /// Whether the first letter of a word as written is a capital (ASCII or Latin-1, which
+    /// covers German; other scripts count as lowercase).
+    static func isCapitalized(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
+        let first = bytes[offset]
+        if first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z") { return true }
+        // U+00C0…U+00DE (À…Þ, with Ä Ö Ü) are C3 80…C3 9E in UTF-8.
+        return first == 0xC3 && offset + 1 < bytes.count && bytes[offset + 1] >= 0x80 && bytes[offset + 1] <= 0x9E
+    }
+}
