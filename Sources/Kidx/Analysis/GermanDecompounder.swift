@@ -138,6 +138,8 @@ final class GermanDecompounder {
         guard length >= Self.minimumPart, !Self.neverParts.contains(word), !GermanStopWords.words.contains(word) else { return nil }
         let needed: Int
         if hasWordList {
+            // A 3-letter part must be a word German has (`Bergamo` is no `berg` + `amo`).
+            if length == 3 && !found.known { return nil }
             needed = length == 3 ? max(20, thresholds.listed) : (found.known ? thresholds.listed : thresholds.unlisted)
         } else {
             needed = length == 3 ? thresholds.unlisted : max(3, thresholds.unlisted / 5)

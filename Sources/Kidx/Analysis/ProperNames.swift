@@ -37,7 +37,27 @@ struct ProperNames {
         guard let systemWords else { return }
         func isNameLike(_ word: String) -> Bool {
             guard let counts = words[word], counts.capitalized * 10 >= counts.uses * 9 else { return false }
-            return !systemWords.contains(word) && !compounds.contains(word)
+            // `Infektions-` (a modifier with its linking s, written before a hyphen) is a known word's form.
+            let linked = word.hasSuffix("s") && systemWords.contains(String(word.dropLast()))
+            return !systemWords.contains(word) && !compounds.contains(word) && !linked
+        }
+        // A name is looked up without umlauts; where another word reads the same without them
+        // (`Hauser` and `Häuser`, `Schüle` and `Schule`), that word keeps its stem and the name
+        // goes unprotected.
+        var otherKeys = Set<[UInt8]>()
+        for word in systemWords where word.utf8.contains(0xC3) {
+            var key = Array(word.utf8)
+            SpellingVariants.stripUmlauts(&key)
+            otherKeys.insert(key)
+        }
+        for word in words.keys where word.utf8.contains(0xC3) && !isNameLike(word) {
+            var key = Array(word.utf8)
+            SpellingVariants.stripUmlauts(&key)
+            otherKeys.insert(key)
+        }
+        func isTaken(_ key: [UInt8]) -> Bool {
+            let plain = String(decoding: key, as: UTF8.self)
+            return otherKeys.contains(key) || systemWords.contains(plain) || (words[plain] != nil && !isNameLike(plain))
         }
         var bare: [String] = []  // names recorded without a genitive s
         for word in words.keys where word.utf8.count >= 3 && word.unicodeScalars.allSatisfy(\.properties.isAlphabetic) && isNameLike(word) {
@@ -46,7 +66,7 @@ struct ProperNames {
             let dropsGenitive = word.hasSuffix("s") && isNameLike(String(word.dropLast()))
             let entry = Entry(key: key, dropsGenitive: dropsGenitive)
             // Only names the stemmer would change need recording.
-            guard stem(Array(word.utf8)) != entry.term, terms[key] == nil else { continue }
+            guard stem(Array(word.utf8)) != entry.term, terms[key] == nil, !isTaken(key) else { continue }
             terms[key] = entry.term
             entries.append(entry)
             if !dropsGenitive { bare.append(word) }
@@ -55,7 +75,7 @@ struct ProperNames {
         for word in bare where words[word + "s"] == nil && !systemWords.contains(word + "s") {
             var key = Array((word + "s").utf8)
             SpellingVariants.stripUmlauts(&key)
-            guard terms[key] == nil else { continue }
+            guard terms[key] == nil, !isTaken(key) else { continue }
             let entry = Entry(key: key, dropsGenitive: true)
             terms[key] = entry.term
             entries.append(entry)
