@@ -26,6 +26,13 @@ let package = Package(
             name: "kidx",
             dependencies: ["Kidx", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // libFuzzer targets over the readers of untrusted input (Tools/fuzz); a plain build
+        // replays input files through them.
+        .executableTarget(
+            name: "KidxFuzz",
+            dependencies: ["Kidx"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
         .testTarget(
             name: "KidxTests",
             dependencies: ["Kidx"],

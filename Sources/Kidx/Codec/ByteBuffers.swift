@@ -96,6 +96,14 @@ struct ByteReader {
         return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
+    /// A fixed 8-byte count that must not exceed `limit` (a damaged count would overflow or
+    /// trap when converted).
+    mutating func readCount(atMost limit: Int) throws -> Int {
+        let value = try readUInt64()
+        guard value <= UInt64(max(0, limit)) else { throw corrupt("count \(value) does not fit the file") }
+        return Int(value)
+    }
+
     mutating func readBytes(_ count: Int) throws -> UnsafeRawBufferPointer {
         guard count >= 0, offset + count <= base.count else { throw corrupt("length \(count) runs past the end at byte \(offset)") }
         defer { offset += count }

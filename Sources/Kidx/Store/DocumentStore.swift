@@ -76,18 +76,15 @@ struct DocumentStore {
         file = mapped.name
         guard body.count >= 16 else { throw KidxError.corruptIndex(file: file, reason: "store trailer is missing") }
         var trailer = ByteReader(body, offset: body.count - 16, file: file)
-        blockCount = Int(try trailer.readUInt64())
-        documentCount = Int(try trailer.readUInt64())
+        blockCount = try trailer.readCount(atMost: (body.count - 16) / 12)
+        documentCount = try trailer.readCount(atMost: Int(Int32.max))
         blockTable = body.count - 16 - blockCount * 12
-        guard blockCount >= 0, blockCount <= body.count / 12, blockTable >= 0 else {
-            throw KidxError.corruptIndex(file: file, reason: "block count \(blockCount) does not fit the file")
-        }
     }
 
     private func block(_ index: Int) -> (firstDoc: Int, offset: Int) {
         let entry = blockTable + index * 12
         let firstDoc = Int(UInt32(littleEndian: body.loadUnaligned(fromByteOffset: entry, as: UInt32.self)))
-        let offset = Int(UInt64(littleEndian: body.loadUnaligned(fromByteOffset: entry + 4, as: UInt64.self)))
+        let offset = Int(truncatingIfNeeded: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: entry + 4, as: UInt64.self)))
         return (firstDoc, offset)
     }
 
@@ -96,6 +93,7 @@ struct DocumentStore {
         for index in 0..<blockCount {
             let first = block(index).firstDoc
             let end = index + 1 < blockCount ? block(index + 1).firstDoc : documentCount
+            guard first <= end else { throw KidxError.corruptIndex(file: file, reason: "block \(index) starts past the next one") }
             let plain = try decompress(block: index)
             try plain.withUnsafeBytes { raw in
                 var entries = ByteReader(raw, file: file)
@@ -114,6 +112,7 @@ struct DocumentStore {
             let middle = (low + high + 1) / 2
             if block(middle).firstDoc <= doc { low = middle } else { high = middle - 1 }
         }
+        guard block(low).firstDoc <= doc else { throw KidxError.corruptIndex(file: file, reason: "block \(low) starts past document \(doc)") }
         let plain = try decompress(block: low)
         return try plain.withUnsafeBytes { raw in
             var entries = ByteReader(raw, file: file)
@@ -123,6 +122,9 @@ struct DocumentStore {
             return try Self.decode(&entries)
         }
     }
+
+    /// The largest block a store holds (one document of up to 1 GiB).
+    static let maximumBlockBytes = 1 << 30
 
     private static func decode(_ entries: inout ByteReader) throws -> Document {
         let id = try entries.readString(), title = try entries.readString(), text = try entries.readString()
@@ -134,9 +136,12 @@ struct DocumentStore {
     private func decompress(block index: Int) throws -> [UInt8] {
         let start = block(index).offset
         let end = index + 1 < blockCount ? block(index + 1).offset : blockTable
-        guard start >= 0, start + 4 <= end, end <= blockTable else { throw KidxError.corruptIndex(file: file, reason: "block \(index) has a bad offset") }
+        guard start >= 0, end <= blockTable, start <= end - 4 else { throw KidxError.corruptIndex(file: file, reason: "block \(index) has a bad offset") }
         var reader = ByteReader(body, offset: start, file: file)
         let length = Int(try reader.readUInt32())
+        // Blocks hold 64 KiB of documents, or one larger document: a damaged length must not
+        // allocate gigabytes.
+        guard length <= Self.maximumBlockBytes else { throw KidxError.corruptIndex(file: file, reason: "block \(index) claims \(length) bytes") }
         let frame = try reader.readBytes(end - reader.offset)
         guard ZSTD_getFrameContentSize(frame.baseAddress, frame.count) == UInt64(length) else {
             throw KidxError.corruptIndex(file: file, reason: "block \(index) length does not match its frame")
@@ -146,5 +151,6 @@ struct DocumentStore {
         guard ZSTD_isError(size) == 0, size == length else {
             throw KidxError.corruptIndex(file: file, reason: "block \(index) does not decompress")
         }
-        return plain    }
+        return plain
+    }
 }

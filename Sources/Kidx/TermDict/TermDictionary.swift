@@ -143,16 +143,13 @@ struct TermDictionary {
         file = mapped.name
         guard body.count >= 16 else { throw KidxError.corruptIndex(file: file, reason: "term dictionary trailer is missing") }
         var trailer = ByteReader(body, offset: body.count - 16, file: file)
-        blockCount = Int(try trailer.readUInt64())
-        termCount = Int(try trailer.readUInt64())
+        blockCount = try trailer.readCount(atMost: (body.count - 16) / 8)
+        termCount = try trailer.readCount(atMost: body.count)
         blockTable = body.count - 16 - blockCount * 8
-        guard blockCount >= 0, blockCount <= body.count / 8, blockTable >= 0 else {
-            throw KidxError.corruptIndex(file: file, reason: "block count \(blockCount) does not fit the file")
-        }
     }
 
     private func blockOffset(_ index: Int) throws -> Int {
-        let offset = Int(UInt64(littleEndian: body.loadUnaligned(fromByteOffset: blockTable + index * 8, as: UInt64.self)))
+        let offset = Int(truncatingIfNeeded: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: blockTable + index * 8, as: UInt64.self)))
         guard offset >= 0, offset < blockTable else { throw KidxError.corruptIndex(file: file, reason: "block offset \(offset) out of range") }
         return offset
     }

@@ -1,0 +1,124 @@
+import Foundation
+
+/// The readers of untrusted bytes, each as one function of arbitrary input, for libFuzzer
+/// (`Tools/fuzz`, target `kidx-fuzz`) and for the tests that replay what fuzzing found.
+///
+/// A target may reject its input with an error; it must never crash, hang or read out of bounds.
+package enum FuzzTarget: String, CaseIterable, Sendable {
+    /// The query language: parsing and analysis (`Query(parsing:)`).
+    case query
+    /// Corpus files: a text or Markdown file, and every line as a JSON Lines document.
+    case documents
+    /// Index files: the input patches one file of a small valid index (first byte: which file;
+    /// next four: where, a little-endian Int32, negative from the end; the rest: the bytes
+    /// written there, keeping the file's size), which is then opened, searched and verified.
+    case index
+
+    /// What a target made of an input.
+    package enum Outcome: Equatable, Sendable {
+        /// Read without complaint.
+        case accepted
+        /// Refused with this message.
+        case rejected(String)
+    }
+
+    /// Feeds `input` to the target.
+    package func run(_ input: UnsafeBufferPointer<UInt8>) -> Outcome {
+        switch self {
+        case .query: return Self.query(input)
+        case .documents: return Self.documents(input)
+        case .index: return IndexFuzzing.shared.run(input)
+        }
+    }
+
+    private static let analyzer = GermanAnalyzer()
+
+    private static func query(_ input: UnsafeBufferPointer<UInt8>) -> Outcome {
+        do {
+            _ = try Query(parsing: String(decoding: input, as: UTF8.self), analyzer: analyzer)
+            return .accepted
+        } catch {
+            return .rejected("\(error)")
+        }
+    }
+
+    private static func documents(_ input: UnsafeBufferPointer<UInt8>) -> Outcome {
+        var problems: [String] = []
+        switch CorpusReader.decodeText(input) {
+        case .success(let text):
+            _ = CorpusReader.textDocument(id: "fuzz", text: text)
+            _ = CorpusReader.markdownDocument(id: "fuzz", text: text)
+        case .failure(let error):
+            problems.append(error.message)
+        }
+        for (number, line) in input.split(separator: 0x0A, omittingEmptySubsequences: true).enumerated() {
+            if case .failure(let error) = CorpusReader.jsonDocument(ArraySlice(line), fallbackID: "fuzz:\(number + 1)") {
+                problems.append(error.message)
+            }
+        }
+        return problems.isEmpty ? .accepted : .rejected(problems.joined(separator: "; "))
+    }
+}
+
+/// A small valid index kept in a temporary folder: each run writes a patched copy of one of its
+/// files, reads the index back, and restores the file.
+private final class IndexFuzzing: @unchecked Sendable {
+    static let shared = IndexFuzzing()
+
+    private let directory: String
+    private let generation: String
+    private var originals: [IndexFormat.Kind: [UInt8]] = [:]
+
+    private init() {
+        directory = NSTemporaryDirectory() + "kidx-fuzz-index-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        do {
+            let writer = try IndexWriter(directory: directory)
+            try writer.add(Document(id: "a", title: "Neue Sanktionen gegen Nordkorea",
+                                    body: "Die Vereinten Nationen beschließen Sanktionen. Pjöngjang reagiert mit Atomwaffentests.",
+                                    date: "2020-03-01", source: "beispiel.de"))
+            try writer.add(Document(id: "b", title: "Impfstoffmangel in Bayern",
+                                    body: "Der Mangel an Impfstoff trifft die Hausärzte. Söder fordert mehr Lieferungen.",
+                                    date: "2021-01-15", source: "zeitung.de"))
+            try writer.add(Document(id: "c", title: "Straßenbahn", body: "Die Strasse bleibt gesperrt, die Straßenbahn fährt um."))
+            try writer.commit()
+            generation = try IndexDirectory(path: directory).currentGeneration()!
+        } catch {
+            fatalError("cannot build the fuzzing index: \(error)")
+        }
+        for kind in IndexFormat.Kind.allCases {
+            originals[kind] = [UInt8](FileManager.default.contents(atPath: generation + "/" + kind.fileName)!)
+        }
+    }
+
+    func run(_ input: UnsafeBufferPointer<UInt8>) -> FuzzTarget.Outcome {
+        guard input.count > 5 else { return .rejected("too short") }
+        let kinds = IndexFormat.Kind.allCases
+        let kind = kinds[Int(input[0]) % kinds.count]
+        var bytes = originals[kind]!
+        // A negative offset counts from the end, where trailers and footers are.
+        let raw = Int(Int32(bitPattern: UInt32(input[1]) | UInt32(input[2]) << 8 | UInt32(input[3]) << 16 | UInt32(input[4]) << 24))
+        let offset = raw < 0 ? bytes.count + raw : raw
+        for (index, byte) in input.dropFirst(5).enumerated() {
+            bytes[((offset + index) % bytes.count + bytes.count) % bytes.count] = byte
+        }
+        let path = generation + "/" + kind.fileName
+        defer { _ = FileManager.default.createFile(atPath: path, contents: Data(originals[kind]!)) }
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return .rejected("cannot write") }
+        do {
+            let reader = try IndexReader(directory: directory)
+            let searcher = Searcher(reader: reader)
+            for query in ["Sanktionen", "Impfstoff Mangel", "\"Straßenbahn fährt\"", "Atom*", "Soeder~1", "title:Bayern OR source:zeitung.de",
+                          "date:2020-01..2021-12"] {
+                for mode in SearchOptions.Mode.allCases {
+                    _ = try searcher.search(query, options: SearchOptions(limit: 5, mode: mode, explains: true))
+                }
+            }
+            _ = try searcher.search("Nordkorea", options: SearchOptions(sort: .date))
+            try reader.verify()
+            return .accepted
+        } catch {
+            return .rejected("\(error)")
+        }
+    }
+}
