@@ -49,17 +49,18 @@ struct Build: ParsableCommand {
             let writer = try IndexWriter(directory: indexOptions.index, options: options)
             let reader = CorpusReader(root: corpus)
             var problems: [CorpusProblem] = []
-            var duplicates = 0
             var textBytes = 0
             let start = Date()
             var lastProgress = start
-            try reader.read({ document in
+            try reader.read({ document, location in
                 var document = document
                 if noTitles { document.title = "" }
                 textBytes += document.title.utf8.count + document.body.utf8.count
                 if try !writer.add(document) {
-                    duplicates += 1
-                    problems.append(CorpusProblem(path: document.id, line: nil, reason: "duplicate document id, later copy skipped"))
+                    let problem = CorpusProblem(location, reason: "duplicate document id \(document.id), this later copy skipped")
+                    problems.append(problem)
+                    Terminal.endProgress()
+                    Terminal.note("skipped \(problem)")
                 }
                 let now = Date()
                 if now.timeIntervalSince(lastProgress) > 0.2 {

@@ -36,6 +36,23 @@ struct CommandLineTests {
                       standardError: String(decoding: stderr, as: UTF8.self))
     }
 
+    @Test("a build reports bad lines and duplicate ids by file and line, counts them, and indexes the rest",
+          .enabled(if: executable != nil, "the kidx executable was not found beside the tests"))
+    func badLinesInBuild() throws {
+        let corpus = try TestSupport.temporaryFolder(), index = try TestSupport.temporaryFolder()
+        defer { for folder in [corpus, index] { try? FileManager.default.removeItem(atPath: folder) } }
+        let lines = [#"{"id": "a", "body": "Die Regierung verhängt Sanktionen."}"#, #"{"id": "b", "body": kaputt}"#,
+                     #"{"id": "a", "body": "Noch einmal a."}"#, #"{"id": "c", "body": "Die Straße bleibt gesperrt."}"#]
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: corpus + "/meldungen.jsonl"))
+        let build = try Self.run(["build", corpus, "--index", index, "--json"])
+        #expect(build.status == 0)
+        #expect(build.standardError.contains("meldungen.jsonl:2: malformed JSON"))
+        #expect(build.standardError.contains("meldungen.jsonl:3: duplicate document id a"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(build.standardOutput.utf8)) as? [String: Any])
+        #expect(summary["documents"] as? Int == 2)
+        #expect(summary["skipped"] as? Int == 2)
+    }
+
     @Test("build, search (text and JSON), stats, check and show on the sample corpus",
           .enabled(if: executable != nil, "the kidx executable was not found beside the tests"))
     func endToEnd() throws {

@@ -15,7 +15,7 @@ struct DecompounderTests {
         var seen = 0
         struct Enough: Error {}
         do {
-            try CorpusReader(root: TestSupport.shared + "/corpus/fang-covid-news.jsonl.gz").read({ document in
+            try CorpusReader(root: TestSupport.shared + "/corpus/fang-covid-news.jsonl.gz").read({ document, _ in
                 var body = document.body
                 body.withUTF8 { utf8 in
                     analyzer.forEachWord(inUTF8: utf8) { word, _, _, _ in frequencies[String(decoding: word, as: UTF8.self), default: 0] += 1 }

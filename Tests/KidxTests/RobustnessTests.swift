@@ -100,7 +100,7 @@ struct RobustnessTests {
         try write("ignoriert.pdf", [0x25, 0x50, 0x44, 0x46])
         var documents: [Document] = []
         var problems: [CorpusProblem] = []
-        try CorpusReader(root: corpus).read({ documents.append($0) }, problem: { problems.append($0) })
+        try CorpusReader(root: corpus).read({ document, _ in documents.append(document) }, problem: { problems.append($0) })
         #expect(documents.map(\.id).sorted() == ["gut", "m1", "m4"])
         #expect(documents.first { $0.id == "gut" }?.title == "Gute Nachricht")
         let described = problems.map(\.description).sorted()
@@ -109,6 +109,53 @@ struct RobustnessTests {
         #expect(described.contains { $0.hasPrefix("kaputt.txt: invalid UTF-8") })
         #expect(described.contains { $0.hasPrefix("tief/ordner/meldungen.jsonl:2: malformed JSON") })
         #expect(described.contains { $0.hasPrefix("tief/ordner/meldungen.jsonl:3: no \"body\"") })
+    }
+
+    @Test("a 100 MB line, NUL bytes, deep folders, a symbolic link loop and duplicate ids: reported by file and line, the rest read")
+    func hostileCorpus() throws {
+        let corpus = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: corpus) }
+        let manager = FileManager.default
+        var huge = Array(#"{"id": "riesig", "body": ""#.utf8)
+        huge += [UInt8](repeating: UInt8(ascii: "a"), count: 100_000_000)
+        huge += Array(#""}"#.utf8)
+        var lines = Array(#"{"id": "vorher", "body": "Die Straße ist gesperrt."}"#.utf8) + [0x0A]
+        lines += huge + [0x0A]
+        lines += Array(#"{"id": "nul", "body": "Null"#.utf8) + [0x00] + Array(#"byte"}"#.utf8) + [0x0A]
+        lines += Array(#"{"id": "vorher", "body": "Eine zweite Meldung mit derselben Kennung."}"#.utf8) + [0x0A]
+        lines += Array(#"{"id": "nachher", "body": "Sanktionen gegen Nordkorea."}"#.utf8) + [0x0A]
+        try Data(lines).write(to: URL(fileURLWithPath: corpus + "/meldungen.jsonl"))
+        // 120 folders deep, a text file at the bottom.
+        let deep = (0..<120).map { "e\($0)" }.joined(separator: "/")
+        try manager.createDirectory(atPath: corpus + "/" + deep, withIntermediateDirectories: true)
+        try Data("Tief unten\n\nDer Bericht aus dem Keller.".utf8).write(to: URL(fileURLWithPath: corpus + "/" + deep + "/keller.txt"))
+        try manager.createSymbolicLink(atPath: corpus + "/e0/schleife", withDestinationPath: corpus)
+
+        var read: [(Document, CorpusLocation)] = []
+        var problems: [CorpusProblem] = []
+        try CorpusReader(root: corpus).read({ read.append(($0, $1)) }, problem: { problems.append($0) })
+        #expect(read.map(\.0.id) == [deep + "/keller", "vorher", "vorher", "nachher"])
+        #expect(read.map(\.1) == [CorpusLocation(path: deep + "/keller.txt", line: nil), CorpusLocation(path: "meldungen.jsonl", line: 1),
+                                  CorpusLocation(path: "meldungen.jsonl", line: 4), CorpusLocation(path: "meldungen.jsonl", line: 5)])
+        let described = problems.map(\.description)
+        #expect(described.contains { $0.hasPrefix("meldungen.jsonl:2: line of 100000") && $0.contains("MiB") })
+        #expect(described.contains { $0.hasPrefix("meldungen.jsonl:3: invalid UTF-8 or NUL") })
+        #expect(described.contains { $0.hasPrefix("e0/schleife") && $0.contains("loop") })
+        #expect(problems.count == 3)
+    }
+
+    @Test("unreadable files are reported and skipped", .enabled(if: geteuid() != 0, "root reads every file"))
+    func unreadableFile() throws {
+        let corpus = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: corpus) }
+        try Data("Lesbar\n\nDieser Text ist lesbar.".utf8).write(to: URL(fileURLWithPath: corpus + "/lesbar.txt"))
+        try Data("Gesperrt\n\nDieser nicht.".utf8).write(to: URL(fileURLWithPath: corpus + "/gesperrt.txt"))
+        chmod(corpus + "/gesperrt.txt", 0)
+        var ids: [String] = []
+        var problems: [CorpusProblem] = []
+        try CorpusReader(root: corpus).read({ document, _ in ids.append(document.id) }, problem: { problems.append($0) })
+        #expect(ids == ["lesbar"])
+        #expect(problems.map(\.description) == ["gesperrt.txt: cannot read file (permissions?), skipped"])
     }
 
     @Test("text and Markdown files: titles, front matter, ids")

@@ -30,7 +30,7 @@ enum TestSupport {
     static func buildIndex(of corpus: String, at index: String, options: AnalyzerOptions = .default) throws -> [CorpusProblem] {
         let writer = try IndexWriter(directory: index, options: options)
         var problems: [CorpusProblem] = []
-        try CorpusReader(root: corpus).read({ try writer.add($0) }, problem: { problems.append($0) })
+        try CorpusReader(root: corpus).read({ document, _ in try writer.add(document) }, problem: { problems.append($0) })
         try writer.commit()
         return problems
     }
@@ -48,7 +48,7 @@ enum TestSupport {
         var documents: [Document] = []
         struct Enough: Error {}
         do {
-            try CorpusReader(root: shared + "/corpus/fang-covid-news.jsonl.gz").read({ document in
+            try CorpusReader(root: shared + "/corpus/fang-covid-news.jsonl.gz").read({ document, _ in
                 documents.append(document)
                 if documents.count == 2_000 { throw Enough() }
             }, problem: { _ in })

@@ -17,8 +17,28 @@ public struct CorpusProblem: Sendable, Hashable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// A problem with the document read at `location`.
+    public init(_ location: CorpusLocation, reason: String) {
+        self.init(path: location.path, line: location.line, reason: reason)
+    }
+
     /// `path:line: reason`.
     public var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(reason)" }
+}
+
+/// Where a document was read: its file, relative to the corpus folder, and the 1-based line in
+/// a JSON Lines file.
+public struct CorpusLocation: Sendable, Hashable {
+    /// The file, relative to the corpus folder.
+    public var path: String
+    /// The line in a JSON Lines file; nil for a text or Markdown file.
+    public var line: Int?
+
+    /// Creates a location.
+    public init(path: String, line: Int?) {
+        self.path = path
+        self.line = line
+    }
 }
 
 /// Reads the documents of a corpus folder, recursively and in a stable (sorted) order:
@@ -38,6 +58,10 @@ public struct CorpusReader {
 
     /// Longest first line still taken as a title.
     static let maximumTitleLength = 200
+
+    /// The largest document read (a text file or a JSON line), in bytes; larger ones are
+    /// reported and skipped without being held in memory whole.
+    public static let maximumDocumentBytes = 64 << 20
 
     /// Creates a reader of `root`.
     public init(root: String) { self.root = root }
@@ -81,8 +105,9 @@ public struct CorpusReader {
         return found
     }
 
-    /// Calls `body` with every readable document and `problem` with everything skipped.
-    public func read(_ body: (Document) throws -> Void, problem: (CorpusProblem) -> Void) throws {
+    /// Calls `body` with every readable document and where it was read, and `problem` with
+    /// everything skipped.
+    public func read(_ body: (Document, CorpusLocation) throws -> Void, problem: (CorpusProblem) -> Void) throws {
         var listingProblems: [CorpusProblem] = []
         let files = try files(problems: &listingProblems)
         listingProblems.forEach(problem)
@@ -93,8 +118,13 @@ public struct CorpusReader {
             if lowered.hasSuffix(".jsonl") || lowered.hasSuffix(".jsonl.gz") {
                 try readJSONLines(path: path, name: name, body, problem: problem)
             } else {
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                guard size <= Self.maximumDocumentBytes else {
+                    problem(CorpusProblem(path: name, line: nil, reason: "file of \(size) bytes is larger than the \(Self.maximumDocumentBytes >> 20) MiB a document may have, skipped"))
+                    continue
+                }
                 guard let data = FileManager.default.contents(atPath: path) else {
-                    problem(CorpusProblem(path: name, line: nil, reason: "cannot read file"))
+                    problem(CorpusProblem(path: name, line: nil, reason: "cannot read file (permissions?), skipped"))
                     continue
                 }
                 switch Self.decodeText(data) {
@@ -102,7 +132,8 @@ public struct CorpusReader {
                     problem(CorpusProblem(path: name, line: nil, reason: reason.message))
                 case .success(let text):
                     let id = Self.id(forPath: name)
-                    try body(lowered.hasSuffix(".md") ? Self.markdownDocument(id: id, text: text) : Self.textDocument(id: id, text: text))
+                    try body(lowered.hasSuffix(".md") ? Self.markdownDocument(id: id, text: text) : Self.textDocument(id: id, text: text),
+                             CorpusLocation(path: name, line: nil))
                 }
             }
         }
@@ -194,20 +225,29 @@ public struct CorpusReader {
                                  date: string("date"), url: string("url"), source: string("source")))
     }
 
-    private func readJSONLines(path: String, name: String, _ body: (Document) throws -> Void, problem: (CorpusProblem) -> Void) throws {
+    private func readJSONLines(path: String, name: String, _ body: (Document, CorpusLocation) throws -> Void,
+                               problem: (CorpusProblem) -> Void) throws {
         guard let file = gzopen(path, "rb") else {
-            problem(CorpusProblem(path: name, line: nil, reason: "cannot open file"))
+            problem(CorpusProblem(path: name, line: nil, reason: "cannot open file (permissions?), skipped"))
             return
         }
         defer { gzclose(file) }
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var lineNumber = 0
+        // Bytes of an overlong line seen so far: the line is dropped as it streams by.
+        var overlong = 0
         func emit(_ line: ArraySlice<UInt8>) throws {
             lineNumber += 1
+            if overlong > 0 {
+                problem(CorpusProblem(path: name, line: lineNumber,
+                                      reason: "line of \(overlong + line.count) bytes is longer than the \(Self.maximumDocumentBytes >> 20) MiB a document may have, skipped"))
+                overlong = 0
+                return
+            }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
             switch Self.jsonDocument(line, fallbackID: "\(Self.id(forPath: name)):\(lineNumber)") {
-            case .success(let document): try body(document)
+            case .success(let document): try body(document, CorpusLocation(path: name, line: lineNumber))
             case .failure(let error): problem(CorpusProblem(path: name, line: lineNumber, reason: error.message))
             }
         }
@@ -231,7 +271,11 @@ public struct CorpusReader {
                 start = newline + 1
             }
             pending.append(contentsOf: read[start...])
+            if overlong > 0 || pending.count > Self.maximumDocumentBytes {
+                overlong += pending.count
+                pending.removeAll()
+            }
         }
-        if !pending.isEmpty { try emit(pending[...]) }
+        if !pending.isEmpty || overlong > 0 { try emit(pending[...]) }
     }
 }
