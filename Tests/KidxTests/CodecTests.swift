@@ -62,8 +62,7 @@ struct CodecTests {
         try postings.verifyChecksum()
         for (list, address) in zip(lists, addresses) {
             var cursor = try PostingsCursor(docFreq: address.docFreq, postingsOffset: address.postingsOffset,
-                                            positionsOffset: address.positionsOffset, postings: postings.body,
-                                            positions: positions.body, file: "p")
+                                            positionsOffset: address.positionsOffset, postings: postings, positions: positions)
             var buffer: [Int32] = []
             for expected in list {
                 #expect(try cursor.next())
@@ -114,7 +113,7 @@ struct CodecTests {
         let postings = try MappedIndexFile(path: folder + "/p", kind: .postings)
         let positions = try MappedIndexFile(path: folder + "/q", kind: .positions)
         var cursor = try PostingsCursor(docFreq: address.docFreq, postingsOffset: address.postingsOffset,
-                                        positionsOffset: address.positionsOffset, postings: postings.body, positions: positions.body, file: "p")
+                                        positionsOffset: address.positionsOffset, postings: postings, positions: positions)
         var target: Int32 = 0
         var buffer: [Int32] = []
         while let expected = list.first(where: { $0.doc >= target }) {

@@ -5,18 +5,23 @@ import Glibc
 #endif
 
 /// The framing every binary index file shares: a header naming the file kind and format version,
-/// and a footer with the file's length and CRC-32, so that a truncated or foreign file is refused
-/// at open and a flipped bit is caught by `kidx check`.
+/// a CRC-32 of every 64 KiB chunk of the body, and a footer with the body's and the file's
+/// length and the whole file's CRC-32. A truncated or foreign file is refused at open; a flipped
+/// bit is caught when a search first reads its chunk (as RocksDB checks blocks), without a
+/// full-file check at every open; `kidx check` verifies everything.
 ///
-/// Layout: `KIDX` · kind (4 ASCII bytes) · version (UInt32 LE) · body · length of everything
-/// before the footer (UInt64 LE) · CRC-32 of the same bytes (UInt32 LE) · `XDIK`.
+/// Layout: `KIDX` · kind (4 ASCII bytes) · version (UInt32 LE) · body · chunk CRC-32s (UInt32
+/// LE each) · body length (UInt64 LE) · length of everything before the footer's last 16 bytes
+/// (UInt64 LE) · CRC-32 of the same bytes (UInt32 LE) · `XDIK`.
 enum IndexFormat {
     /// The on-disk format version this build of kidx reads and writes.
-    static let version: UInt32 = 3
+    static let version: UInt32 = 4
     static let headerMagic = Array("KIDX".utf8)
     static let footerMagic = Array("XDIK".utf8)
     static let headerSize = 12
-    static let footerSize = 16
+    static let footerSize = 24
+    /// Body bytes per checksummed chunk, as a power of two.
+    static let chunkShift = 16
 
     /// The binary file kinds of a segment.
     enum Kind: String, CaseIterable {
@@ -63,6 +68,10 @@ final class IndexFileWriter {
     private var checksum = Checksum()
     private var written = 0
     private var finished = false
+    /// The CRC-32s of the body's completed chunks, and of the chunk being filled.
+    private var chunkChecksums: [UInt32] = []
+    private var chunk = Checksum()
+    private var chunkFill = 0
 
     /// Bytes of body written so far: the offset the next body byte will have.
     var bodyOffset: Int { written + buffer.count - IndexFormat.headerSize }
@@ -82,17 +91,34 @@ final class IndexFileWriter {
     }
 
     func write(_ bytes: [UInt8]) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { try flush() }
+        try bytes.withUnsafeBytes { try write($0) }
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var rest = bytes
+        while !rest.isEmpty {
+            let take = min(rest.count, (1 << IndexFormat.chunkShift) - chunkFill)
+            chunk.update(UnsafeRawBufferPointer(rebasing: rest[..<take]))
+            chunkFill += take
+            if chunkFill == 1 << IndexFormat.chunkShift { closeChunk() }
+            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+        }
         buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 16 { try flush() }
     }
 
-    /// Writes the footer, syncs the file to disk and closes it.
+    private func closeChunk() {
+        chunkChecksums.append(chunk.value)
+        chunk = Checksum()
+        chunkFill = 0
+    }
+
+    /// Writes the chunk checksums and the footer, syncs the file to disk and closes it.
     func finish() throws {
+        let bodyLength = UInt64(bodyOffset)
+        if chunkFill > 0 { closeChunk() }
+        for value in chunkChecksums { withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) } }
+        withUnsafeBytes(of: bodyLength.littleEndian) { buffer.append(contentsOf: $0) }
         let length = UInt64(written + buffer.count)
         buffer.withUnsafeBytes { checksum.update($0) }
         let crc = checksum.value
@@ -128,16 +154,23 @@ final class IndexFileWriter {
 }
 
 /// A framed index file mapped read-only into memory. Opening checks the header and footer
-/// (magic, kind, version, length), which catches truncation and foreign files without reading
-/// the body; `verifyChecksum` reads it all.
+/// (magic, kind, version, lengths), which catches truncation and foreign files without reading
+/// the body. Readers call `check(_:)` on the bytes they decode, which verifies each chunk the
+/// first time it is read; `verifyChecksum` reads it all.
 final class MappedIndexFile {
     let path: String
     /// The file name, for error messages.
     let name: String
     private let mapping: UnsafeMutableRawPointer?
     private let size: Int
-    /// The file's body, between header and footer.
+    /// The file's body, between the header and the chunk checksums.
     let body: UnsafeRawBufferPointer
+    /// The stored CRC-32 of each body chunk.
+    private let chunkChecksums: UnsafeRawBufferPointer
+    /// One flag per chunk, set once the chunk was read and found intact. Several searchers may
+    /// set the same flag at once: each writes 1 after the same check, so the race is benign.
+    private let verified: UnsafeMutablePointer<UInt8>
+    private let chunkCount: Int
 
     init(path: String, kind: IndexFormat.Kind) throws {
         self.path = path
@@ -159,15 +192,28 @@ final class MappedIndexFile {
         guard let mapped, mapped != MAP_FAILED else { throw KidxError.io(path: path, reason: "cannot map: \(String(cString: strerror(errno)))") }
         mapping = mapped
         let all = UnsafeRawBufferPointer(start: mapped, count: size)
-        body = UnsafeRawBufferPointer(rebasing: all[IndexFormat.headerSize..<(size - IndexFormat.footerSize)])
-        try checkFraming(all, kind: kind)
+        let bodyLength: Int
+        do {
+            bodyLength = try Self.checkFraming(all, kind: kind, name: name)
+        } catch {
+            munmap(mapped, size)
+            throw error
+        }
+        chunkCount = (bodyLength + (1 << IndexFormat.chunkShift) - 1) >> IndexFormat.chunkShift
+        body = UnsafeRawBufferPointer(rebasing: all[IndexFormat.headerSize..<(IndexFormat.headerSize + bodyLength)])
+        chunkChecksums = UnsafeRawBufferPointer(rebasing: all[(IndexFormat.headerSize + bodyLength)..<(size - IndexFormat.footerSize)])
+        verified = .allocate(capacity: max(chunkCount, 1))
+        verified.initialize(repeating: 0, count: max(chunkCount, 1))
     }
 
     deinit {
         if let mapping { munmap(mapping, size) }
+        verified.deallocate()
     }
 
-    private func checkFraming(_ all: UnsafeRawBufferPointer, kind: IndexFormat.Kind) throws {
+    /// Checks header and footer; returns the body's length.
+    private static func checkFraming(_ all: UnsafeRawBufferPointer, kind: IndexFormat.Kind, name: String) throws -> Int {
+        let size = all.count
         guard Array(all[0..<4]) == IndexFormat.headerMagic, Array(all[4..<8]) == Array(kind.rawValue.utf8) else {
             throw KidxError.corruptIndex(file: name, reason: "not a kidx \(kind.rawValue) file (bad header)")
         }
@@ -176,20 +222,57 @@ final class MappedIndexFile {
         guard Array(all[(size - 4)...]) == IndexFormat.footerMagic else {
             throw KidxError.corruptIndex(file: name, reason: "file is truncated or damaged (bad footer)")
         }
-        let length = UInt64(littleEndian: all.loadUnaligned(fromByteOffset: size - IndexFormat.footerSize, as: UInt64.self))
-        guard length == UInt64(size - IndexFormat.footerSize) else {
-            throw KidxError.corruptIndex(file: name, reason: "length in footer (\(length)) does not match the file (\(size - IndexFormat.footerSize))")
+        let length = UInt64(littleEndian: all.loadUnaligned(fromByteOffset: size - 16, as: UInt64.self))
+        guard length == UInt64(size - 16) else {
+            throw KidxError.corruptIndex(file: name, reason: "length in footer (\(length)) does not match the file (\(size - 16))")
+        }
+        // The body and one checksum per chunk of it must fill the space between header and footer.
+        let room = size - IndexFormat.headerSize - IndexFormat.footerSize
+        let stored = UInt64(littleEndian: all.loadUnaligned(fromByteOffset: size - IndexFormat.footerSize, as: UInt64.self))
+        let chunkSize = UInt64(1 << IndexFormat.chunkShift)
+        guard stored <= UInt64(room), stored + 4 * ((stored + chunkSize - 1) / chunkSize) == UInt64(room) else {
+            throw KidxError.corruptIndex(file: name, reason: "body length in footer (\(stored)) does not match the file")
+        }
+        return Int(stored)
+    }
+
+    /// Verifies the chunks holding `range` of the body that were not read before; throws
+    /// `corruptIndex` naming this file when one does not match its checksum.
+    @inline(__always)
+    func check(_ range: Range<Int>) throws {
+        guard !range.isEmpty else { return }
+        var chunk = range.lowerBound >> IndexFormat.chunkShift
+        let last = (range.upperBound - 1) >> IndexFormat.chunkShift
+        while chunk <= last {
+            if verified[chunk] == 0 { try verifyChunk(chunk) }
+            chunk += 1
         }
     }
 
-    /// Reads the whole file and compares its CRC-32 with the footer's.
+    private func verifyChunk(_ chunk: Int) throws {
+        guard chunk >= 0, chunk < chunkCount else {
+            throw KidxError.corruptIndex(file: name, reason: "read past the end of the data (chunk \(chunk))")
+        }
+        let start = chunk << IndexFormat.chunkShift
+        let bytes = UnsafeRawBufferPointer(rebasing: body[start..<min(start + (1 << IndexFormat.chunkShift), body.count)])
+        let stored = UInt32(littleEndian: chunkChecksums.loadUnaligned(fromByteOffset: chunk * 4, as: UInt32.self))
+        let actual = Checksum.of(bytes)
+        guard stored == actual else {
+            throw KidxError.corruptIndex(file: name, reason: String(format: "checksum mismatch in bytes %d..<%d (stored %08x, computed %08x)",
+                                                                     start, start + bytes.count, stored, actual))
+        }
+        verified[chunk] = 1
+    }
+
+    /// Reads the whole file and compares its CRC-32 with the footer's, then every chunk's.
     func verifyChecksum() throws {
         let all = UnsafeRawBufferPointer(start: mapping, count: size)
         let stored = UInt32(littleEndian: all.loadUnaligned(fromByteOffset: size - 8, as: UInt32.self))
-        let actual = Checksum.of(UnsafeRawBufferPointer(rebasing: all[0..<(size - IndexFormat.footerSize)]))
+        let actual = Checksum.of(UnsafeRawBufferPointer(rebasing: all[0..<(size - 16)]))
         guard stored == actual else {
             throw KidxError.corruptIndex(file: name, reason: String(format: "checksum mismatch (stored %08x, computed %08x)", stored, actual))
         }
+        for chunk in 0..<chunkCount { try verifyChunk(chunk) }
     }
 
     /// The file's size on disk in bytes.

@@ -91,8 +91,13 @@ private final class IndexFuzzing: @unchecked Sendable {
         }
     }
 
+    /// Runs patch one shared index: one at a time (tests run in parallel).
+    private let lock = NSLock()
+
     func run(_ input: UnsafeBufferPointer<UInt8>) -> FuzzTarget.Outcome {
         guard input.count > 5 else { return .rejected("too short") }
+        lock.lock()
+        defer { lock.unlock() }
         let kinds = IndexFormat.Kind.allCases
         let kind = kinds[Int(input[0]) % kinds.count]
         var bytes = originals[kind]!

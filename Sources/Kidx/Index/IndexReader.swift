@@ -67,6 +67,8 @@ public final class IndexReader {
         storeFile = try map(.store)
         terms = try TermDictionary(file: termsFile)
         store = try DocumentStore(file: storeFile)
+        // Norms are read wherever a search scores: checked whole at open (two bytes a document).
+        try normsFile.check(0..<normsFile.body.count)
         guard normsFile.body.count == info.documentCount * Field.allCases.count, store.documentCount == info.documentCount else {
             throw KidxError.corruptIndex(file: IndexFormat.Kind.norms.fileName, reason: "document counts disagree")
         }
@@ -137,7 +139,7 @@ public final class IndexReader {
 
     func cursor(_ info: TermInfo) throws -> PostingsCursor {
         try PostingsCursor(docFreq: info.docFreq, postingsOffset: info.postingsOffset, positionsOffset: info.positionsOffset,
-                           postings: postingsFile.body, positions: positionsFile.body, file: postingsFile.name)
+                           postings: postingsFile, positions: positionsFile)
     }
 
     /// Counts and file sizes.

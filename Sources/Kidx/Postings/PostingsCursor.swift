@@ -17,6 +17,9 @@ struct PostingsCursor {
     }
 
     let docFreq: Int
+    /// The files read, which verify each chunk's checksum the first time it is decoded.
+    private let postingsFile: MappedIndexFile
+    private let positionsFile: MappedIndexFile
     private let postings: UnsafeRawBufferPointer
     private let positionsData: UnsafeRawBufferPointer
     private let file: String
@@ -46,11 +49,14 @@ struct PostingsCursor {
     /// class without copying the cursor).
     private(set) var freq: UInt32 = 0
 
-    init(docFreq: Int, postingsOffset: Int, positionsOffset: Int,
-         postings: UnsafeRawBufferPointer, positions: UnsafeRawBufferPointer, file: String) throws {
+    init(docFreq: Int, postingsOffset: Int, positionsOffset: Int, postings postingsFile: MappedIndexFile, positions positionsFile: MappedIndexFile) throws {
         self.docFreq = docFreq
+        self.postingsFile = postingsFile
+        self.positionsFile = positionsFile
+        let postings = postingsFile.body, positions = positionsFile.body
         self.postings = postings
         self.positionsData = positions
+        let file = postingsFile.name
         self.file = file
         let fullBlocks = docFreq / BitPacking.blockSize
         // Each skip entry takes at least five bytes: a damaged count must not allocate wildly.
@@ -81,6 +87,7 @@ struct PostingsCursor {
             tail = BlockSummary(lastDoc: Self.exhausted - 1, postingsOffset: 0, positionsOffset: 0, maxFreq: maxFreq, minNorm: try reader.readByte())
         }
         let dataStart = reader.offset
+        try postingsFile.check(postingsOffset..<dataStart)
         for index in blocks.indices {
             blocks[index].postingsOffset = dataStart + blockOffsets[index].0
             blocks[index].positionsOffset = positionsOffset + blockOffsets[index].1
@@ -140,6 +147,7 @@ struct PostingsCursor {
                     freqs.withUnsafeMutableBufferPointer { BitPacking.unpack(bytes.baseAddress ?? UnsafeRawPointer(postings.baseAddress!), count: BitPacking.blockSize, width: width, into: $0.baseAddress!) }
                 }
             }
+            try postingsFile.check(start..<reader.offset)
             // Gaps to ids and frequencies back from `freq - 1`, through the buffers directly: the
             // arrays are ours alone, and this loop runs once per 128 postings read.
             docs.withUnsafeMutableBufferPointer { docs in
@@ -170,6 +178,7 @@ struct PostingsCursor {
                 docs[slot] = previous
                 freqs[slot] = code & 1 == 1 ? 1 : UInt32(truncatingIfNeeded: try reader.readVarint())
             }
+            try postingsFile.check(tailOffset..<reader.offset)
             positionsOffset = tailPositionsOffset
         } else {
             doc = Self.exhausted
@@ -196,6 +205,7 @@ struct PostingsCursor {
             position = position &+ Int32(truncatingIfNeeded: try reader.readVarint())
             output.append(position)
         }
+        try positionsFile.check(positionsReadUpTo..<reader.offset)
         // The next document's positions start here.
         positionsReadUpTo = reader.offset
         positionsToSkip = -Int(freqs[slot])

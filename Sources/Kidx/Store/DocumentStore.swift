@@ -79,6 +79,7 @@ struct DocumentStore {
         blockCount = try trailer.readCount(atMost: (body.count - 16) / 12)
         documentCount = try trailer.readCount(atMost: Int(Int32.max))
         blockTable = body.count - 16 - blockCount * 12
+        try mapped.check(blockTable..<body.count)
     }
 
     private func block(_ index: Int) -> (firstDoc: Int, offset: Int) {
@@ -137,6 +138,7 @@ struct DocumentStore {
         let start = block(index).offset
         let end = index + 1 < blockCount ? block(index + 1).offset : blockTable
         guard start >= 0, end <= blockTable, start <= end - 4 else { throw KidxError.corruptIndex(file: file, reason: "block \(index) has a bad offset") }
+        try mapped.check(start..<end)
         var reader = ByteReader(body, offset: start, file: file)
         let length = Int(try reader.readUInt32())
         // Blocks hold 64 KiB of documents, or one larger document: a damaged length must not

@@ -146,6 +146,7 @@ struct TermDictionary {
         blockCount = try trailer.readCount(atMost: (body.count - 16) / 8)
         termCount = try trailer.readCount(atMost: body.count)
         blockTable = body.count - 16 - blockCount * 8
+        try mapped.check(blockTable..<body.count)
     }
 
     private func blockOffset(_ index: Int) throws -> Int {
@@ -156,10 +157,13 @@ struct TermDictionary {
 
     /// Compares the first key of block `index` with `key`.
     private func firstKey(ofBlock index: Int) throws -> UnsafeRawBufferPointer {
-        var reader = ByteReader(body, offset: try blockOffset(index), file: file)
+        let start = try blockOffset(index)
+        var reader = ByteReader(body, offset: start, file: file)
         _ = try reader.readInt()
         let length = try reader.readInt()
-        return try reader.readBytes(length)
+        let key = try reader.readBytes(length)
+        try mapped.check(start..<reader.offset)
+        return key
     }
 
     /// The info of `key`, or nil when the dictionary does not have it.
@@ -203,8 +207,11 @@ struct TermDictionary {
         var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
         var block = index
         while block < blockCount {
-            var reader = ByteReader(self.body, offset: try blockOffset(block), file: file)
+            let start = try blockOffset(block)
             let end = block + 1 < blockCount ? try blockOffset(block + 1) : blockTable
+            guard start <= end else { throw KidxError.corruptIndex(file: file, reason: "term block \(block) starts past the next one") }
+            try mapped.check(start..<end)
+            var reader = ByteReader(self.body, offset: start, file: file)
             var first = true
             while reader.offset < end {
                 let shared = try reader.readInt()
