@@ -75,6 +75,9 @@ final class GermanDecompounder {
         self.thresholds = thresholds
     }
 
+    /// Memoized words kept at most (about 10 MB).
+    static let memoLimit = 50_000
+
     static let minimumPart = 3
     static let minimumCompound = 7
 
@@ -96,6 +99,9 @@ final class GermanDecompounder {
 
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
+        // The memo helps within a word and across words that share heads; unbounded, it would
+        // hold every substring tried in a whole corpus (hundreds of megabytes).
+        if memo.count > Self.memoLimit { memo.removeAll() }
         guard Self.letters(word) >= Self.minimumCompound, let best = bestSplit(word) else { return nil }
         var pieces: [Split.Piece] = []
         collect(best, offset: 0, length: word.utf8.count, into: &pieces)

@@ -140,14 +140,15 @@ public final class IndexWriter {
         // A word that is its stem's only form has the stem's list: its exact entry points there.
         var onlyForms: [[String: TermInfo]] = Field.allCases.map { _ in [:] }
         for (index, field) in Field.allCases.enumerated() {
-            for (term, list, words) in fields[index].termLists(analyzer: analyzer) {
-                let info = try write(list, key: [field.rawValue] + term, field: index)
+            for (term, words) in fields[index].termGroups(analyzer: analyzer) {
+                // Merged one term at a time: all merged lists at once would double the memory.
+                let info = try write(fields[index].mergedList(of: words), key: [field.rawValue] + term, field: index)
                 if words.count == 1 { onlyForms[index][words[0]] = info }
             }
         }
         for (index, field) in Field.allCases.enumerated() {
-            for (term, list) in decompounding.partLists(field: index) {
-                _ = try write(list, key: [field.partSpace] + term, field: index)
+            for (term, lists) in decompounding.partLists(field: index) {
+                _ = try write(FieldPostings.List.merged(lists), key: [field.partSpace] + term, field: index)
             }
         }
         for (index, field) in Field.allCases.enumerated() {
@@ -308,13 +309,16 @@ struct FieldPostings {
         return uses
     }
 
-    /// Index terms as UTF-8 bytes in byte order, each with the merged list of its words.
-    func termLists(analyzer: GermanAnalyzer) -> [(term: [UInt8], list: List, words: [String])] {
+    /// Index terms as UTF-8 bytes in byte order, each with the words that have it.
+    func termGroups(analyzer: GermanAnalyzer) -> [(term: [UInt8], words: [String])] {
         var groups: [[UInt8]: [String]] = [:]
         for word in wordIds.keys { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(word) }
-        return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { term, words in
-            (term, List.merged(words.map { lists[Int(wordIds[$0]!)] }), words)
-        }
+        return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
+    }
+
+    /// The union of the lists of `words`.
+    func mergedList(of words: [String]) -> List {
+        List.merged(words.map { lists[Int(wordIds[$0]!)] })
     }
 }
 
@@ -401,8 +405,9 @@ struct Decompounding {
         }
     }
 
-    /// The part lists of field number `field`, in key order.
-    func partLists(field: Int) -> [([UInt8], FieldPostings.List)] {
-        parts[field].sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, FieldPostings.List.merged($0.value)) }
+    /// The part terms of field number `field`, in key order, each with the lists of the
+    /// compounds that contain it (to merge one term at a time).
+    func partLists(field: Int) -> [([UInt8], [FieldPostings.List])] {
+        parts[field].sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
     }
 }
