@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // ICU's C API is version-renamed by macros (ubrk_open -> ubrk_open_72); this shim
@@ -32,6 +33,13 @@ let package = Package(
             name: "KidxFuzz",
             dependencies: ["Kidx"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        // Micro-benchmarks of the hot paths: `swift package benchmark` (Benchmarks/).
+        .executableTarget(
+            name: "KidxBenchmarks",
+            dependencies: ["Kidx", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/KidxBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(
             name: "KidxTests",
