@@ -197,17 +197,53 @@ struct PostingsCursor {
 
     /// The positions of the current document, ascending.
     mutating func positions(into output: inout [Int32]) throws {
-        output.removeAll(keepingCapacity: true)
-        var reader = ByteReader(positionsData, offset: positionsReadUpTo, file: file)
-        for _ in 0..<positionsToSkip { _ = try reader.readVarint() }
-        var position: Int32 = 0
-        for _ in 0..<Int(freqs[slot]) {
-            position = position &+ Int32(truncatingIfNeeded: try reader.readVarint())
-            output.append(position)
+        // Variable-byte deltas decoded straight from the mapping into the caller's buffer (this
+        // runs once per candidate document of a phrase or proximity query): no reader object
+        // per call, and the buffer is resized only when the count changes (clearing and
+        // appending cost more than the decoding).
+        var offset = positionsReadUpTo
+        for _ in 0..<positionsToSkip {
+            guard Self.varint(positionsData, &offset) != nil else { throw positionsDamaged(at: offset) }
         }
-        try positionsFile.check(positionsReadUpTo..<reader.offset)
+        let count = Int(freqs[slot])
+        if output.count > count {
+            output.removeLast(output.count - count)
+        } else if output.count < count {
+            output.append(contentsOf: repeatElement(0, count: count - output.count))
+        }
+        let data = positionsData
+        let complete = output.withUnsafeMutableBufferPointer { buffer in
+            var position: Int32 = 0
+            for index in 0..<count {
+                guard let delta = Self.varint(data, &offset) else { return false }
+                position = position &+ Int32(truncatingIfNeeded: delta)
+                buffer[index] = position
+            }
+            return true
+        }
+        guard complete else { throw positionsDamaged(at: offset) }
+        try positionsFile.check(positionsReadUpTo..<offset)
         // The next document's positions start here.
-        positionsReadUpTo = reader.offset
-        positionsToSkip = -Int(freqs[slot])
+        positionsReadUpTo = offset
+        positionsToSkip = -count
+    }
+
+    /// A variable-byte number at `offset`, which moves past it; nil past the end or when longer
+    /// than five bytes.
+    @inline(__always)
+    private static func varint(_ data: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt32? {
+        var result: UInt32 = 0, shift: UInt32 = 0
+        while offset < data.count, shift < 35 {
+            let byte = data.load(fromByteOffset: offset, as: UInt8.self)
+            offset += 1
+            result |= UInt32(byte & 0x7F) &<< shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    private func positionsDamaged(at offset: Int) -> KidxError {
+        .corruptIndex(file: positionsFile.name, reason: "positions run past the end or a number is too long at byte \(offset)")
     }
 }
