@@ -181,4 +181,29 @@ struct CodecTests {
             previous = decoded
         }
     }
+
+    @Test("word interner: dense stable ids, words come back byte for byte, absent words are not found")
+    func wordInterner() {
+        var interner = WordInterner()
+        var expected: [String: Int] = [:]
+        var generator = SystemRandomNumberGenerator()
+        // Enough words to grow the table several times, with umlauts, ß and the empty word.
+        let words = [""] + (0..<20_000).map { _ in String((0..<Int.random(in: 1...14, using: &generator)).map { _ in "aeiounrstäöüß".randomElement(using: &generator)! }) }
+        for word in words {
+            var bytes = word
+            let (id, isNew) = bytes.withUTF8 { interner.intern($0) }
+            if let known = expected[word] {
+                #expect(id == known && !isNew)
+            } else {
+                #expect(id == expected.count && isNew)
+                expected[word] = id
+            }
+        }
+        #expect(interner.count == expected.count)
+        for (word, id) in expected {
+            #expect(interner.word(id) == word)
+            #expect(interner.id(of: word) == id)
+        }
+        #expect(interner.id(of: "xyzzy-nicht-da") == nil)
+    }
 }

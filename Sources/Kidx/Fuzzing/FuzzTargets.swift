@@ -9,9 +9,11 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
     case query
     /// Corpus files: a text or Markdown file, and every line as a JSON Lines document.
     case documents
-    /// Index files: the input patches one file of a small valid index (first byte: which file;
-    /// next four: where, a little-endian Int32, negative from the end; the rest: the bytes
-    /// written there, keeping the file's size), which is then opened, searched and verified.
+    /// Index files: the input patches one file of a small valid index (first byte: which file,
+    /// and in its high bit whether to reseal the file, recomputing its checksums so the damage
+    /// reaches the decoders; next four: where, a little-endian Int32, negative from the end; the
+    /// rest: the bytes written there, keeping the file's size), which is then opened, searched
+    /// and verified.
     case index
 
     /// What a target made of an input.
@@ -107,6 +109,7 @@ private final class IndexFuzzing: @unchecked Sendable {
         for (index, byte) in input.dropFirst(5).enumerated() {
             bytes[((offset + index) % bytes.count + bytes.count) % bytes.count] = byte
         }
+        if input[0] & 0x80 != 0 { Self.reseal(&bytes) }
         let path = generation + "/" + kind.fileName
         defer { _ = FileManager.default.createFile(atPath: path, contents: Data(originals[kind]!)) }
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return .rejected("cannot write") }
@@ -124,6 +127,26 @@ private final class IndexFuzzing: @unchecked Sendable {
             return .accepted
         } catch {
             return .rejected("\(error)")
+        }
+    }
+
+    /// Recomputes a framed file's chunk checksums and file checksum over its current bytes, as
+    /// a writer that wrote bad data would have (framing fields are left as they are).
+    private static func reseal(_ bytes: inout [UInt8]) {
+        let size = bytes.count
+        guard size >= IndexFormat.headerSize + IndexFormat.footerSize else { return }
+        let bodyLength = bytes.withUnsafeBytes { Int(truncatingIfNeeded: $0.loadUnaligned(fromByteOffset: size - IndexFormat.footerSize, as: UInt64.self)) }
+        let chunk = 1 << IndexFormat.chunkShift
+        let chunks = (max(bodyLength, 0) + chunk - 1) / chunk
+        guard bodyLength >= 0, IndexFormat.headerSize + bodyLength + 4 * chunks + IndexFormat.footerSize == size else { return }
+        bytes.withUnsafeMutableBytes { all in
+            for index in 0..<chunks {
+                let start = IndexFormat.headerSize + index * chunk
+                let crc = Checksum.of(UnsafeRawBufferPointer(rebasing: all[start..<min(start + chunk, IndexFormat.headerSize + bodyLength)]))
+                all.storeBytes(of: crc.littleEndian, toByteOffset: IndexFormat.headerSize + bodyLength + index * 4, as: UInt32.self)
+            }
+            let crc = Checksum.of(UnsafeRawBufferPointer(rebasing: all[0..<(size - 16)]))
+            all.storeBytes(of: crc.littleEndian, toByteOffset: size - 8, as: UInt32.self)
         }
     }
 }

@@ -265,19 +265,14 @@ struct FieldPostings {
         }
     }
 
-    private var wordIds: [String: Int32] = [:]
+    private var interner = WordInterner()
     private(set) var lists: [List] = []
     /// Uses of each word written with a capital, by word number: names are told by it.
     private var capitalized: [Int32] = []
 
     mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
-        let key = String(decoding: word, as: UTF8.self)
-        let id: Int
-        if let existing = wordIds[key] {
-            id = Int(existing)
-        } else {
-            id = lists.count
-            wordIds[key] = Int32(id)
+        let (id, isNew) = interner.intern(word)
+        if isNew {
             lists.append(List())
             capitalized.append(0)
         }
@@ -294,16 +289,16 @@ struct FieldPostings {
     }
 
     /// The distinct words with their lists.
-    var words: [(word: String, list: List)] { wordIds.map { ($0.key, lists[Int($0.value)]) } }
+    var words: [(word: String, list: List)] { lists.indices.map { (interner.word($0), lists[$0]) } }
 
     /// Every distinct word of `fields` with its uses and capitalized uses, over all fields.
     static func wordUses(_ fields: [FieldPostings]) -> [String: (uses: Int, capitalized: Int)] {
         var uses: [String: (uses: Int, capitalized: Int)] = [:]
         for field in fields {
-            for (word, id) in field.wordIds {
-                let list = field.lists[Int(id)]
-                uses[word, default: (0, 0)].uses += list.positions.count
-                uses[word, default: (0, 0)].capitalized += Int(field.capitalized[Int(id)])
+            for id in field.lists.indices {
+                let word = field.interner.word(id)
+                uses[word, default: (0, 0)].uses += field.lists[id].positions.count
+                uses[word, default: (0, 0)].capitalized += Int(field.capitalized[id])
             }
         }
         return uses
@@ -312,13 +307,16 @@ struct FieldPostings {
     /// Index terms as UTF-8 bytes in byte order, each with the words that have it.
     func termGroups(analyzer: GermanAnalyzer) -> [(term: [UInt8], words: [String])] {
         var groups: [[UInt8]: [String]] = [:]
-        for word in wordIds.keys { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(word) }
+        for id in lists.indices {
+            let word = interner.word(id)
+            groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(word)
+        }
         return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
     }
 
     /// The union of the lists of `words`.
     func mergedList(of words: [String]) -> List {
-        List.merged(words.map { lists[Int(wordIds[$0]!)] })
+        List.merged(words.map { lists[interner.id(of: $0)!] })
     }
 }
 
