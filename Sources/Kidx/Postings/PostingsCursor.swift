@@ -206,6 +206,8 @@ struct PostingsCursor {
             guard Self.varint(positionsData, &offset) != nil else { throw positionsDamaged(at: offset) }
         }
         let count = Int(freqs[slot])
+        // Each position takes a byte at least: a damaged frequency must not size the buffer.
+        guard count <= positionsData.count - offset else { throw positionsDamaged(at: offset) }
         if output.count > count {
             output.removeLast(output.count - count)
         } else if output.count < count {
