@@ -33,11 +33,17 @@ struct Build: ParsableCommand {
     @Flag(name: .long, help: "Stem proper names like other words (for measuring what keeping them whole contributes).")
     var noNameProtection = false
 
+    @Option(name: .long, help: "Threads that analyze documents and split compounds (default: every core).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
     @Flag(name: .long, help: "Drop titles and index bodies only (for known-item evaluation).")
     var noTitles = false
 
     @Flag(name: .long, help: ArgumentHelp("Print the PEER-RESULT line the ../shared/peers harness reads.", visibility: .hidden))
     var peerResult = false
+
+    /// Documents analyzed together: enough to keep every thread busy, few enough to hold.
+    static let batchSize = 256
 
     func run() throws {
         try reportingErrors {
@@ -46,33 +52,42 @@ struct Build: ParsableCommand {
             }
             let options = AnalyzerOptions(stemming: !noStemming, stemmer: stemmerKind, removeStopWords: removeStopWords, spellingVariants: !noVariants,
                                           decompounding: !noDecompounding, protectNames: !noNameProtection)
-            let writer = try IndexWriter(directory: indexOptions.index, options: options)
+            let writer = try IndexWriter(directory: indexOptions.index, options: options, threads: threads)
             let reader = CorpusReader(root: corpus)
             var problems: [CorpusProblem] = []
             var textBytes = 0
             let start = Date()
             var lastProgress = start
-            try reader.read({ document, location in
-                var document = document
-                if noTitles { document.title = "" }
-                textBytes += document.title.utf8.count + document.body.utf8.count
-                if try !writer.add(document) {
-                    let problem = CorpusProblem(location, reason: "duplicate document id \(document.id), this later copy skipped")
+            // Documents go to the writer in batches, which its threads analyze together.
+            var batch: [(document: Document, location: CorpusLocation)] = []
+            func flush() throws {
+                let added = try writer.add(contentsOf: batch.map(\.document))
+                for (entry, isNew) in zip(batch, added) where !isNew {
+                    let problem = CorpusProblem(entry.location, reason: "duplicate document id \(entry.document.id), this later copy skipped")
                     problems.append(problem)
                     Terminal.endProgress()
                     Terminal.note("skipped \(problem)")
                 }
+                batch.removeAll(keepingCapacity: true)
                 let now = Date()
                 if now.timeIntervalSince(lastProgress) > 0.2 {
                     lastProgress = now
                     let rate = Double(writer.documentCount) / max(now.timeIntervalSince(start), 0.001)
                     Terminal.progress("indexing: \(Terminal.grouped(writer.documentCount)) documents (\(Terminal.grouped(Int(rate))) docs/s)")
                 }
+            }
+            try reader.read({ document, location in
+                var document = document
+                if noTitles { document.title = "" }
+                textBytes += document.title.utf8.count + document.body.utf8.count
+                batch.append((document, location))
+                if batch.count == Self.batchSize { try flush() }
             }, problem: { problem in
                 problems.append(problem)
                 Terminal.endProgress()
                 Terminal.note("skipped \(problem)")
             })
+            try flush()
             guard writer.documentCount > 0 else { throw KidxError.emptyCorpus(path: corpus) }
             Terminal.progress("writing index: \(Terminal.grouped(writer.documentCount)) documents")
             let indexStart = Date()

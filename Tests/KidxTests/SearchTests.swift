@@ -95,4 +95,26 @@ struct SearchTests {
             #expect(throws: KidxError.self) { try searcher.search(query) }
         }
     }
+
+    @Test("documents analyzed on several threads in batches give the same index, byte for byte, as one at a time")
+    func threadsBuildTheSameIndex() throws {
+        var documents: [Document] = []
+        try CorpusReader(root: TestSupport.sampleCorpus).read({ document, _ in documents.append(document) }, problem: { _ in })
+        documents.append(documents[0])  // a duplicate id, refused in both
+        var files: [[String: Data]] = []
+        for threads in [1, 3] {
+            let index = try TestSupport.temporaryFolder("threads\(threads)")
+            defer { try? FileManager.default.removeItem(atPath: index) }
+            let writer = try IndexWriter(directory: index, threads: threads)
+            let added = threads == 1 ? try documents.map { try writer.add($0) } : try writer.add(contentsOf: documents)
+            #expect(added.filter { !$0 }.count == 1 && added.last == false)
+            try writer.commit()
+            let generation = try #require(try IndexDirectory(path: index).currentGeneration())
+            files.append(Dictionary(uniqueKeysWithValues: IndexFormat.Kind.allCases.map { kind in
+                (kind.fileName, FileManager.default.contents(atPath: generation + "/" + kind.fileName) ?? Data())
+            }))
+        }
+        #expect(files[0] == files[1])
+        #expect(files[0]["postings.kdx"]?.isEmpty == false)
+    }
 }

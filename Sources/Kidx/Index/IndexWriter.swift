@@ -45,13 +45,20 @@ public final class IndexWriter {
     private var sources: [String: [Int32]] = [:]
     private var days: [String: [Int32]] = [:]
 
+    /// Threads that analyze documents (`add(contentsOf:)`) and split compounds at commit.
+    public let threads: Int
+    /// One analyzer per analyzing thread (ICU and Snowball state is not shared).
+    private let workerAnalyzers: [GermanAnalyzer]
+
     /// Opens a writer for `directory`, which is created if missing. Throws `KidxError.locked`
-    /// while another writer (in any process) has it.
-    public init(directory: String, options: AnalyzerOptions = .default) throws {
+    /// while another writer (in any process) has it. `threads` analyze and split in parallel.
+    public init(directory: String, options: AnalyzerOptions = .default, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         lock = try IndexLock(directory: directory)
         self.directory = directory
         self.options = options
+        self.threads = max(1, threads)
         analyzer = GermanAnalyzer(options: options)
+        workerAnalyzers = (0..<max(1, threads)).map { _ in GermanAnalyzer(options: options) }
         generation = try IndexDirectory(path: directory).prepareNewGeneration()
         storeFile = try IndexFileWriter(path: generation.temporary + "/" + IndexFormat.Kind.store.fileName, kind: .store)
         store = DocumentStoreWriter(file: storeFile)
@@ -68,27 +75,46 @@ public final class IndexWriter {
     /// id was already added.
     @discardableResult
     public func add(_ document: Document) throws -> Bool {
+        try add(contentsOf: [document])[0]
+    }
+
+    /// Analyzes documents on `threads` threads and adds them in order. Returns, per document,
+    /// false when one with the same id was already added (that one is skipped).
+    @discardableResult
+    public func add(contentsOf documents: [Document]) throws -> [Bool] {
         guard !committed else { throw KidxError.io(path: directory, reason: "this writer has committed; open a new one") }
-        guard ids.insert(document.id).inserted else { return false }
-        let doc = Int32(documentCount)
-        for (index, field) in Field.allCases.enumerated() {
-            var text = field == .title ? document.title : document.body
-            var length = 0
-            text.withUTF8 { utf8 in
-                analyzer.forEachWord(inUTF8: utf8) { word, position, range, _ in
-                    fields[index].add(word: word, doc: doc, position: Int32(position),
-                                      capitalized: ProperNames.isCapitalized(utf8, at: range.lowerBound))
-                    length = max(length, position + 1)
+        let accepted = documents.map { ids.insert($0.id).inserted }
+        let kept = documents.indices.filter { accepted[$0] }
+        // Analysis (word breaking, folding) in parallel; the postings, in document order, here.
+        var analyzed = [AnalyzedDocument](repeating: AnalyzedDocument(), count: kept.count)
+        let workers = min(threads, kept.count)
+        if workers <= 1 {
+            for (slot, index) in kept.enumerated() { analyzed[slot] = AnalyzedDocument(documents[index], analyzer: analyzer) }
+        } else {
+            analyzed.withUnsafeMutableBufferPointer { output in
+                let output = output
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let range = (kept.count * worker / workers)..<(kept.count * (worker + 1) / workers)
+                    for slot in range { output[slot] = AnalyzedDocument(documents[kept[slot]], analyzer: workerAnalyzers[worker]) }
                 }
             }
-            norms[index].append(FieldNorms.encode(length))
-            totalLengths[index] += length
         }
-        if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
-        if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
-        try store.add(document)
-        documentCount += 1
-        return true
+        for (slot, index) in kept.enumerated() {
+            let document = documents[index]
+            let doc = Int32(documentCount)
+            for (field, words) in analyzed[slot].fields.enumerated() {
+                words.forEach { word, position, capitalized in
+                    fields[field].add(word: word, doc: doc, position: position, capitalized: capitalized)
+                }
+                norms[field].append(FieldNorms.encode(words.length))
+                totalLengths[field] += words.length
+            }
+            if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
+            if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
+            try store.add(document)
+            documentCount += 1
+        }
+        return accepted
     }
 
     /// Writes everything added into a new generation and makes it the current index. A writer
@@ -111,7 +137,7 @@ public final class IndexWriter {
         var postingsWriter = PostingsWriter()
         var postingCount = 0
         let systemWords = options.decompounding || options.protectNames ? SystemWordList.load(folding: analyzer) : nil
-        var decompounding = Decompounding(fields: fields, systemWords: systemWords, enabled: options.decompounding)
+        var decompounding = Decompounding(fields: fields, systemWords: systemWords, enabled: options.decompounding, threads: threads)
         // Names are known once compounds are: a compound of known words is no name. Terms are
         // taken only from here on, so stems, parts and queries all see the names.
         let names = options.protectNames && options.stemming
@@ -202,6 +228,56 @@ public final class IndexWriter {
         }
         return CommitSummary(documents: documentCount, terms: dictionary.termCount, postings: postingCount,
                              bytes: files.reduce(json.count) { $0 + $1.bytes }, generation: generation)
+    }
+}
+
+/// A document's words as the analyzer reads them, per field, before they reach the postings:
+/// what analysis threads hand to the writer.
+struct AnalyzedDocument {
+    /// The words of one field: their bytes one after the other, with positions and capitals.
+    struct FieldWords {
+        private var bytes: [UInt8] = []
+        private var ends: [Int32] = []
+        private var positions: [Int32] = []
+        private var capitals: [Bool] = []
+        /// The field's length in word positions.
+        private(set) var length = 0
+
+        mutating func append(_ word: UnsafeBufferPointer<UInt8>, position: Int, capitalized: Bool) {
+            bytes.append(contentsOf: word)
+            ends.append(Int32(bytes.count))
+            positions.append(Int32(position))
+            capitals.append(capitalized)
+            length = max(length, position + 1)
+        }
+
+        func forEach(_ body: (UnsafeBufferPointer<UInt8>, Int32, Bool) -> Void) {
+            bytes.withUnsafeBufferPointer { bytes in
+                var start = 0
+                for index in ends.indices {
+                    let end = Int(ends[index])
+                    body(UnsafeBufferPointer(rebasing: bytes[start..<end]), positions[index], capitals[index])
+                    start = end
+                }
+            }
+        }
+    }
+
+    private(set) var fields: [FieldWords] = []
+
+    init() {}
+
+    init(_ document: Document, analyzer: GermanAnalyzer) {
+        fields = Field.allCases.map { field in
+            var words = FieldWords()
+            var text = field == .title ? document.title : document.body
+            text.withUTF8 { utf8 in
+                analyzer.forEachWord(inUTF8: utf8) { word, position, range, _ in
+                    words.append(word, position: position, capitalized: ProperNames.isCapitalized(utf8, at: range.lowerBound))
+                }
+            }
+            return words
+        }
     }
 }
 
@@ -338,7 +414,7 @@ struct Decompounding {
     var compounds: Set<String> { Set(splits.keys) }
 
     /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
-    init(fields: [FieldPostings], systemWords: Set<String>?, enabled: Bool) {
+    init(fields: [FieldPostings], systemWords: Set<String>?, enabled: Bool, threads: Int) {
         guard enabled else { return }
         wordList = systemWords == nil ? nil : SystemWordList.path
         var evidence: [String: WordEvidence] = [:]
@@ -358,12 +434,12 @@ struct Decompounding {
         let decompounder = GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds)
         var lexiconWords = evidence.filter { decompounder.isPart($0.key) }
 
-        // Split every distinct long word, on all cores: each worker has its own decompounder
+        // Split every distinct long word on `threads` threads: each worker has its own decompounder
         // (its memo); the evidence is only read.
         let candidates = Array(Set(fields.flatMap { $0.words.map(\.word) }.filter {
             $0.utf8.count >= GermanDecompounder.minimumCompound && $0.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
         }))
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        let workers = max(1, threads)
         var results = [[String: [String]]](repeating: [:], count: workers)
         results.withUnsafeMutableBufferPointer { output in
             let output = output
