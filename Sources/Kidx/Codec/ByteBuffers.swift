@@ -105,7 +105,8 @@ struct ByteReader {
     }
 
     mutating func readBytes(_ count: Int) throws -> UnsafeRawBufferPointer {
-        guard count >= 0, offset + count <= base.count else { throw corrupt("length \(count) runs past the end at byte \(offset)") }
+        // `count` may be any damaged number: compared with what is left, so it cannot overflow.
+        guard count >= 0, count <= base.count - offset else { throw corrupt("length \(count) runs past the end at byte \(offset)") }
         defer { offset += count }
         return UnsafeRawBufferPointer(rebasing: base[offset..<offset + count])
     }

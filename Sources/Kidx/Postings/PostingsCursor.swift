@@ -75,6 +75,10 @@ struct PostingsCursor {
             lastDoc = next
             let blockBytes = try reader.readInt()
             let positionBytes = try reader.readInt()
+            // Damaged sizes must fail here, before they are summed (and could overflow).
+            guard blockBytes <= postings.count, positionBytes <= positions.count else {
+                throw KidxError.corruptIndex(file: file, reason: "skip entry sizes out of range")
+            }
             let maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
             let minNorm = try reader.readByte()
             blockOffsets.append((totalBlockBytes, totalPositionBytes))
