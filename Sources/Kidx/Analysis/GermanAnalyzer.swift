@@ -163,9 +163,15 @@ public final class GermanAnalyzer {
 
     /// The index term of a word as `forEachWord` reports it (folded, not yet stemmed).
     func term(ofWord word: [UInt8]) -> [UInt8] {
-        if options.stemming, options.protectNames, let name = nameTerm?(word) { return name }
         var result = word
         finish(&result)
+        // A name matters only where the stemmer changes the word (beyond umlauts); the stem
+        // comes first because it is cheaper than looking the word up among the names.
+        if options.stemming, options.protectNames, let nameTerm {
+            var plain = word
+            SpellingVariants.stripUmlauts(&plain)
+            if plain != result, let name = nameTerm(word) { return name }
+        }
         return result
     }
 

@@ -127,11 +127,18 @@ public final class IndexReader {
     public func makeAnalyzer() -> GermanAnalyzer {
         let analyzer = GermanAnalyzer(options: info.analyzer)
         if (info.names ?? 0) > 0 {
+            // Snippets ask for every word of a text: answers are remembered (up to a bound).
+            final class Memo { var terms: [[UInt8]: [UInt8]?] = [:] }
+            let memo = Memo()
             analyzer.nameTerm = { [terms] word in
+                if let known = memo.terms[word] { return known }
                 var key = word
                 SpellingVariants.stripUmlauts(&key)
-                guard let found = try? terms.lookup([Field.nameSpace] + key) else { return nil }
-                return ProperNames.Entry(key: key, dropsGenitive: found.docFreq == 1).term
+                let found = (try? terms.lookup([Field.nameSpace] + key)).flatMap { $0 }
+                let term = found.map { ProperNames.Entry(key: key, dropsGenitive: $0.docFreq == 1).term }
+                if memo.terms.count >= 50_000 { memo.terms.removeAll() }
+                memo.terms[word] = .some(term)
+                return term
             }
         }
         return analyzer

@@ -34,7 +34,10 @@ struct Highlighter {
         self.analyzer = analyzer
         self.decompounder = decompounder
         self.terms = terms
-        termBytes = terms.map { Array($0.utf8) }
+        // Only terms that can be compound parts send a word to the splitter: never function
+        // words or terms shorter than a part (`in` is inside half the words of a text).
+        termBytes = terms.filter { $0.unicodeScalars.count >= GermanDecompounder.minimumPart && !GermanStopWords.words.contains($0) }
+            .map { Array($0.utf8) }
     }
     /// About how long a snippet is, in bytes of UTF-8 (German text: roughly as many characters).
     static let snippetLength = 220
