@@ -8,8 +8,9 @@ struct Analyze: ParsableCommand {
         discussion: """
         Kinds: word (as written), hyphenPart and hyphenJoined (Nord-Korea), compoundPart (a word inside a \
         compound, found with the lexicon of the index given by --index, when it exists). `term` is the \
-        stemmed index term; `word` the folded form (case, ß → ss, ae → ä), the strong key. Without TEXT, \
-        reads lines from standard input (one JSON object per line with --json).
+        stemmed index term; `word` the folded form (case, ß → ss, ae → ä), the strong key; `variant` marks a \
+        word that a spelling variant changed beyond case and ß (Soeder → söder). Without TEXT, reads lines \
+        from standard input (one JSON object per line with --json).
         """)
 
     @Argument(help: "The text to analyze.")
@@ -39,7 +40,7 @@ struct Analyze: ParsableCommand {
             Terminal.printJSON(["text": text, "tokens": tokens.map { token in
                 ["term": token.term, "word": token.word, "position": token.position, "byte_start": token.byteRange.lowerBound,
                  "byte_end": token.byteRange.upperBound, "kind": token.kind.rawValue,
-                 "text": String(decoding: bytes[token.byteRange], as: UTF8.self)] as [String: Any]
+                 "text": String(decoding: bytes[token.byteRange], as: UTF8.self), "variant": isVariant(token, bytes)] as [String: Any]
             }] as [String: Any])
             return
         }
@@ -47,7 +48,15 @@ struct Analyze: ParsableCommand {
             let surface = String(decoding: bytes[token.byteRange], as: UTF8.self)
             let columns = [token.term.padding(toLength: 20, withPad: " ", startingAt: 0), token.word.padding(toLength: 22, withPad: " ", startingAt: 0),
                            surface.padding(toLength: 22, withPad: " ", startingAt: 0)]
-            print("\(String(token.position).leftPadded(4))  \(columns.joined(separator: " ")) \(token.byteRange.lowerBound)..<\(token.byteRange.upperBound)  \(token.kind.rawValue)")
+            print("\(String(token.position).leftPadded(4))  \(columns.joined(separator: " ")) \(token.byteRange.lowerBound)..<\(token.byteRange.upperBound)  \(token.kind.rawValue)\(isVariant(token, bytes) ? " variant" : "")")
         }
+    }
+
+    /// Whether a spelling variant changed the word beyond case folding and `ß` → `ss` (a part
+    /// of a compound is compared as found, linking elements and all, so it never counts).
+    private func isVariant(_ token: Token, _ bytes: [UInt8]) -> Bool {
+        guard token.kind != .compoundPart else { return false }
+        let plain = String(decoding: bytes[token.byteRange], as: UTF8.self).lowercased().replacingOccurrences(of: "ß", with: "ss")
+        return plain.filter { $0 != "-" && $0 != "\u{2010}" && $0 != "\u{2011}" } != token.word
     }
 }

@@ -21,14 +21,20 @@ struct CommandLineTests {
         var standardError: String
     }
 
-    static func run(_ arguments: [String]) throws -> Output {
+    static func run(_ arguments: [String], input: String? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(executable))
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let inputPipe = Pipe()
+        if input != nil { process.standardInput = inputPipe }
         try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inputPipe.fileHandleForWriting.close()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -51,6 +57,22 @@ struct CommandLineTests {
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(build.standardOutput.utf8)) as? [String: Any])
         #expect(summary["documents"] as? Int == 2)
         #expect(summary["skipped"] as? Int == 2)
+    }
+
+    @Test("analyze reads lines from standard input and prints one JSON object per line, variants marked",
+          .enabled(if: executable != nil, "the kidx executable was not found beside the tests"))
+    func analyzeLines() throws {
+        let output = try Self.run(["analyze", "--json", "--index", "/nonexistent"], input: "Soeder Söder\nDie Straße nach Nord-Korea\n")
+        #expect(output.status == 0)
+        let lines = output.standardOutput.split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        let tokens = try #require(first["tokens"] as? [[String: Any]])
+        #expect(tokens.map { $0["word"] as? String } == ["söder", "söder"])
+        #expect(tokens.map { $0["variant"] as? Bool } == [true, false])
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+        let kinds = try #require(second["tokens"] as? [[String: Any]]).map { "\($0["word"] ?? "") \($0["kind"] ?? "")" }
+        #expect(kinds.contains("strasse word") && kinds.contains("nordkorea hyphenJoined") && kinds.contains("korea hyphenPart"))
     }
 
     @Test("build, search (text and JSON), stats, check and show on the sample corpus",
