@@ -139,7 +139,8 @@ package enum BenchmarkFixtures {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so fixtures are the same in every run.
+/// A small deterministic generator (SplitMix64): benchmark fixtures and randomized tests are
+/// the same in every run and on every platform.
 struct SeededGenerator: RandomNumberGenerator {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
