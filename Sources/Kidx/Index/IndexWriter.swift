@@ -136,16 +136,19 @@ public final class IndexWriter {
         let dictionary = TermDictionaryWriter(file: termsFile)
         var postingsWriter = PostingsWriter()
         var postingCount = 0
+        // Each field's distinct words as strings, by word number: made once, read by every step.
+        let words = fields.map { $0.distinctWords() }
         let systemWords = options.decompounding || options.protectNames ? SystemWordList.load(folding: analyzer) : nil
-        var decompounding = Decompounding(fields: fields, systemWords: systemWords, enabled: options.decompounding, threads: threads)
+        let uses = FieldPostings.wordUses(fields, words: words)
+        var decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads)
         // Names are known once compounds are: a compound of known words is no name. Terms are
         // taken only from here on, so stems, parts and queries all see the names.
         let names = options.protectNames && options.stemming
-            ? ProperNames(words: FieldPostings.wordUses(fields), systemWords: systemWords, compounds: decompounding.compounds,
+            ? ProperNames(words: uses, systemWords: systemWords, compounds: decompounding.compounds,
                           stem: analyzer.term(ofWord:))
             : ProperNames()
         analyzer.nameTerm = names.term(of:)
-        decompounding.gatherParts(fields: fields, analyzer: analyzer)
+        decompounding.gatherParts(fields: fields, words: words, analyzer: analyzer)
 
         for (word, evidence) in decompounding.lexicon {
             try dictionary.add(key: [Field.lexiconSpace] + Array(word.utf8), info: TermInfo(
@@ -166,10 +169,10 @@ public final class IndexWriter {
         // A word that is its stem's only form has the stem's list: its exact entry points there.
         var onlyForms: [[String: TermInfo]] = Field.allCases.map { _ in [:] }
         for (index, field) in Field.allCases.enumerated() {
-            for (term, words) in fields[index].termGroups(analyzer: analyzer) {
+            for (term, group) in FieldPostings.termGroups(words[index], analyzer: analyzer) {
                 // Merged one term at a time: all merged lists at once would double the memory.
-                let info = try write(fields[index].mergedList(of: words), key: [field.rawValue] + term, field: index)
-                if words.count == 1 { onlyForms[index][words[0]] = info }
+                let info = try write(fields[index].mergedList(of: group), key: [field.rawValue] + term, field: index)
+                if group.count == 1 { onlyForms[index][group[0]] = info }
             }
         }
         for (index, field) in Field.allCases.enumerated() {
@@ -178,7 +181,7 @@ public final class IndexWriter {
             }
         }
         for (index, field) in Field.allCases.enumerated() {
-            for (word, list) in fields[index].words.sorted(by: { $0.word.utf8.lexicographicallyPrecedes($1.word.utf8) }) {
+            for (word, list) in zip(words[index], fields[index].lists).sorted(by: { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }) {
                 if let shared = onlyForms[index][word] {
                     try dictionary.add(key: field.exactKey(word), info: shared)
                 } else {
@@ -364,15 +367,16 @@ struct FieldPostings {
         if isCapitalized { capitalized[id] += 1 }
     }
 
-    /// The distinct words with their lists.
-    var words: [(word: String, list: List)] { lists.indices.map { (interner.word($0), lists[$0]) } }
+    /// The distinct words as strings, by word number (`lists[n]` is word `n`'s list). Builds a
+    /// string per word: a commit calls it once.
+    func distinctWords() -> [String] { lists.indices.map(interner.word) }
 
-    /// Every distinct word of `fields` with its uses and capitalized uses, over all fields.
-    static func wordUses(_ fields: [FieldPostings]) -> [String: (uses: Int, capitalized: Int)] {
+    /// Every distinct word of `fields` (whose `distinctWords()` are `words`) with its uses and
+    /// capitalized uses, over all fields.
+    static func wordUses(_ fields: [FieldPostings], words: [[String]]) -> [String: (uses: Int, capitalized: Int)] {
         var uses: [String: (uses: Int, capitalized: Int)] = [:]
-        for field in fields {
-            for id in field.lists.indices {
-                let word = field.interner.word(id)
+        for (field, fieldWords) in zip(fields, words) {
+            for (id, word) in fieldWords.enumerated() {
                 uses[word, default: (0, 0)].uses += field.lists[id].positions.count
                 uses[word, default: (0, 0)].capitalized += Int(field.capitalized[id])
             }
@@ -381,12 +385,9 @@ struct FieldPostings {
     }
 
     /// Index terms as UTF-8 bytes in byte order, each with the words that have it.
-    func termGroups(analyzer: GermanAnalyzer) -> [(term: [UInt8], words: [String])] {
+    static func termGroups(_ words: [String], analyzer: GermanAnalyzer) -> [(term: [UInt8], words: [String])] {
         var groups: [[UInt8]: [String]] = [:]
-        for id in lists.indices {
-            let word = interner.word(id)
-            groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(word)
-        }
+        for word in words { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(word) }
         return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
     }
 
@@ -414,18 +415,14 @@ struct Decompounding {
     var compounds: Set<String> { Set(splits.keys) }
 
     /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
-    init(fields: [FieldPostings], systemWords: Set<String>?, enabled: Bool, threads: Int) {
+    /// - Parameter uses: every distinct word of the corpus with its uses (`FieldPostings.wordUses`).
+    init(uses: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, enabled: Bool, threads: Int) {
         guard enabled else { return }
         wordList = systemWords == nil ? nil : SystemWordList.path
-        var evidence: [String: WordEvidence] = [:]
-        var corpusWords = 0
-        for field in fields {
-            for (word, list) in field.words {
-                evidence[word, default: WordEvidence(frequency: 0, known: systemWords?.contains(word) ?? false)].frequency += list.positions.count
-                corpusWords += list.positions.count
-            }
-        }
-        thresholds = GermanDecompounder.Thresholds(corpusWords: corpusWords)
+        let evidence = Dictionary(uniqueKeysWithValues: uses.map { word, counts in
+            (word, WordEvidence(frequency: counts.uses, known: systemWords?.contains(word) ?? false))
+        })
+        thresholds = GermanDecompounder.Thresholds(corpusWords: uses.values.reduce(0) { $0 + $1.uses })
         let hasWordList = systemWords != nil, thresholds = thresholds
         // On a small corpus a listed word may be a part without being used (threshold 0).
         let lookup: (String) -> WordEvidence? = { word in
@@ -436,9 +433,9 @@ struct Decompounding {
 
         // Split every distinct long word on `threads` threads: each worker has its own decompounder
         // (its memo); the evidence is only read.
-        let candidates = Array(Set(fields.flatMap { $0.words.map(\.word) }.filter {
+        let candidates = uses.keys.filter {
             $0.utf8.count >= GermanDecompounder.minimumCompound && $0.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
-        }))
+        }
         let workers = max(1, threads)
         var results = [[String: [String]]](repeating: [:], count: workers)
         results.withUnsafeMutableBufferPointer { output in
@@ -462,15 +459,15 @@ struct Decompounding {
     }
 
     /// Gathers each part's postings from the compounds containing it, under the part's term.
-    mutating func gatherParts(fields: [FieldPostings], analyzer: GermanAnalyzer) {
+    mutating func gatherParts(fields: [FieldPostings], words: [[String]], analyzer: GermanAnalyzer) {
         parts = fields.map { _ in [:] }
         guard !splits.isEmpty else { return }
         var terms: [String: [UInt8]] = [:]
         for (index, field) in fields.enumerated() {
-            for (word, list) in field.words {
-                guard let words = splits[word] else { continue }
+            for (word, list) in zip(words[index], field.lists) {
+                guard let pieces = splits[word] else { continue }
                 var seen = Set<[UInt8]>()
-                for part in words {
+                for part in pieces {
                     let term = terms[part] ?? analyzer.term(ofWord: Array(part.utf8))
                     terms[part] = term
                     if seen.insert(term).inserted { parts[index][term, default: []].append(list) }
