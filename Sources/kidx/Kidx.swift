@@ -7,7 +7,7 @@ struct KidxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kidx",
         abstract: "Full-text search for German news.",
-        subcommands: [Build.self, Search.self, Show.self, Stats.self, Check.self, Analyze.self, Eval.self, EvalSplits.self, BenchQueries.self]
+        subcommands: [Build.self, Add.self, Delete.self, Optimize.self, Search.self, Show.self, Stats.self, Check.self, Analyze.self, Eval.self, EvalSplits.self, BenchQueries.self]
     )
 }
 

@@ -14,12 +14,14 @@ struct Stats: ParsableCommand {
         try reportingErrors {
             let stats = try IndexReader(directory: indexOptions.index).statistics()
             if json {
-                Terminal.printJSON(["documents": stats.documents, "terms": stats.terms, "postings": stats.postings,
+                Terminal.printJSON(["documents": stats.documents, "deleted": stats.deleted, "segments": stats.segments,
+                                    "terms": stats.terms, "postings": stats.postings,
                                     "files": stats.files, "generation": stats.generation] as [String: Any])
                 return
             }
             print("index       \(indexOptions.index) (\(stats.generation))")
-            print("documents   \(Terminal.grouped(stats.documents))")
+            print("documents   \(Terminal.grouped(stats.documents))\(stats.deleted > 0 ? " (and \(Terminal.grouped(stats.deleted)) deleted, until merged)" : "")")
+            print("segments    \(stats.segments)")
             print("terms       \(Terminal.grouped(stats.terms))")
             print("postings    \(Terminal.grouped(stats.postings))")
             for (name, bytes) in stats.files.sorted(by: { $0.key < $1.key }) {

@@ -4,14 +4,14 @@ import Testing
 
 @Suite("Damaged indexes and bad input")
 struct RobustnessTests {
+    /// The sample corpus indexed, with one document then deleted: every kind of file is there.
     private static func sampleIndex() throws -> String {
         let index = try TestSupport.temporaryFolder("robust")
         try TestSupport.buildIndex(of: TestSupport.sampleCorpus, at: index)
+        let writer = try IndexWriter(directory: index, mode: .update)
+        #expect(writer.delete(id: "sport/bundesliga-spieltag"))
+        try writer.commit()
         return index
-    }
-
-    private static func generation(_ index: String) throws -> String {
-        try #require(try IndexDirectory(path: index).currentGeneration())
     }
 
     @Test("a missing index is a clear error")
@@ -25,7 +25,7 @@ struct RobustnessTests {
     func truncated(kind: IndexFormat.Kind) throws {
         let index = try Self.sampleIndex()
         defer { try? FileManager.default.removeItem(atPath: index) }
-        let path = try Self.generation(index) + "/" + kind.fileName
+        let path = try TestSupport.indexFile(index, kind)
         let data = try #require(FileManager.default.contents(atPath: path))
         for keep in [0, 10, data.count / 2, data.count - 1] {
             try data.prefix(keep).write(to: URL(fileURLWithPath: path))
@@ -38,7 +38,7 @@ struct RobustnessTests {
     func flippedBits(kind: IndexFormat.Kind) throws {
         let index = try Self.sampleIndex()
         defer { try? FileManager.default.removeItem(atPath: index) }
-        let path = try Self.generation(index) + "/" + kind.fileName
+        let path = try TestSupport.indexFile(index, kind)
         let original = try #require(FileManager.default.contents(atPath: path))
         var generator = SystemRandomNumberGenerator()
         let queries = ["Sanktionen", "\"Kim Jong Un\"", "Nordkorea Atomwaffentests", "Straße", "Bundesliga Trikot", "Atom*", "title:Nordkorea"]
@@ -93,7 +93,7 @@ struct RobustnessTests {
         }
         let expected = try queries.map { try answers(Searcher(reader: IndexReader(directory: index)), $0) }
 
-        let path = try Self.generation(index) + "/" + IndexFormat.Kind.postings.fileName
+        let path = try TestSupport.indexFile(index, .postings)
         var damaged = try #require(FileManager.default.contents(atPath: path))
         #expect(damaged.count > 1 << 20)
         damaged[damaged.count / 2] ^= 0x10
@@ -115,12 +115,13 @@ struct RobustnessTests {
         // One chunk of 64 KiB is damaged; whether these queries read it depends on the data, so
         // the damage is also read directly: every list whose bytes lie in that chunk fails.
         var listsInDamagedChunk = 0
-        try reader.terms.forEachEntry { key, info in
-            guard let space = key.first, space != Field.lexiconSpace, space != Field.nameSpace, info.docFreq > 0 else { return }
+        let segment = reader.segments[0]
+        try segment.terms.forEachEntry { key, info in
+            guard info.docFreq > 0 else { return }
             guard info.postingsOffset >> IndexFormat.chunkShift == (damaged.count / 2 - IndexFormat.headerSize) >> IndexFormat.chunkShift else { return }
             listsInDamagedChunk += 1
             #expect(throws: KidxError.self) {
-                var cursor = try reader.cursor(info)
+                var cursor = try segment.cursor(info)
                 while try cursor.next() {}
             }
         }

@@ -107,11 +107,10 @@ struct SearchTests {
             defer { try? FileManager.default.removeItem(atPath: index) }
             let writer = try IndexWriter(directory: index, threads: threads)
             let added = threads == 1 ? try documents.map { try writer.add($0) } : try writer.add(contentsOf: documents)
-            #expect(added.filter { !$0 }.count == 1 && added.last == false)
+            #expect(added.filter { $0 != .added }.count == 1 && added.last == .duplicate)
             try writer.commit()
-            let generation = try #require(try IndexDirectory(path: index).currentGeneration())
-            files.append(Dictionary(uniqueKeysWithValues: IndexFormat.Kind.allCases.map { kind in
-                (kind.fileName, FileManager.default.contents(atPath: generation + "/" + kind.fileName) ?? Data())
+            files.append(Dictionary(uniqueKeysWithValues: try (IndexFormat.Kind.segmentFiles + [.analysis]).map { kind in
+                (kind.fileName, FileManager.default.contents(atPath: try TestSupport.indexFile(index, kind)) ?? Data())
             }))
         }
         #expect(files[0] == files[1])

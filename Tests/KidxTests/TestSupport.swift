@@ -42,6 +42,13 @@ enum TestSupport {
         try writer.commit()
     }
 
+    /// The path of a file of the current generation of `index`: the analysis dictionary, or
+    /// a file of the segment (the first by default).
+    static func indexFile(_ index: String, _ kind: IndexFormat.Kind, segment: String = Manifest.segmentName(1)) throws -> String {
+        let generation = try #require(try IndexDirectory(path: index).currentGeneration())
+        return kind == .analysis ? generation + "/" + kind.fileName : generation + "/" + segment + "/" + kind.fileName
+    }
+
     /// The first 2,000 FANG-COVID articles (nil without ../shared), read once.
     static let newsDocuments: [Document]? = {
         guard sharedIsAvailable else { return nil }

@@ -15,7 +15,7 @@ import Glibc
 /// (UInt64 LE) · CRC-32 of the same bytes (UInt32 LE) · `XDIK`.
 enum IndexFormat {
     /// The on-disk format version this build of kidx reads and writes.
-    static let version: UInt32 = 4
+    static let version: UInt32 = 5
     static let headerMagic = Array("KIDX".utf8)
     static let footerMagic = Array("XDIK".utf8)
     static let headerSize = 12
@@ -23,11 +23,16 @@ enum IndexFormat {
     /// Body bytes per checksummed chunk, as a power of two.
     static let chunkShift = 16
 
-    /// The binary file kinds of a segment.
+    /// The binary file kinds: a segment's five data files and its document table, the
+    /// deletion marks a generation keeps beside a segment, and the index's analysis dictionary.
     enum Kind: String, CaseIterable {
         case terms = "TERM", postings = "POST", positions = "POSN", norms = "NORM", store = "STOR"
+        case documents = "DOCS", deletions = "DELS", analysis = "ANLY"
 
-        /// The file's name inside a segment directory.
+        /// The files every segment has.
+        static let segmentFiles: [Kind] = [.terms, .postings, .positions, .norms, .store, .documents]
+
+        /// The file's name inside a segment (or, for `analysis`, a generation) directory.
         var fileName: String {
             switch self {
             case .terms: return "terms.kdx"
@@ -35,6 +40,9 @@ enum IndexFormat {
             case .positions: return "positions.kdx"
             case .norms: return "norms.kdx"
             case .store: return "store.kdx"
+            case .documents: return "documents.kdx"
+            case .deletions: return "deleted.kdx"
+            case .analysis: return "analysis.kdx"
             }
         }
     }

@@ -69,7 +69,9 @@ private final class IndexFuzzing: @unchecked Sendable {
 
     private let directory: String
     private let generation: String
-    private var originals: [IndexFormat.Kind: [UInt8]] = [:]
+    /// Every file of the index (relative to the generation) and its intact bytes.
+    private var files: [String] = []
+    private var originals: [String: [UInt8]] = [:]
 
     private init() {
         directory = NSTemporaryDirectory() + "kidx-fuzz-index-\(getpid())"
@@ -84,13 +86,24 @@ private final class IndexFuzzing: @unchecked Sendable {
                                     date: "2021-01-15", source: "zeitung.de"))
             try writer.add(Document(id: "c", title: "Straßenbahn", body: "Die Strasse bleibt gesperrt, die Straßenbahn fährt um."))
             try writer.commit()
+            // A second segment and a deletion mark, so that every kind of file is there.
+            let update = try IndexWriter(directory: directory, mode: .update)
+            update.delete(id: "c")
+            try update.commit()
+            let addition = try IndexWriter(directory: directory, mode: .update)
+            try addition.add(Document(id: "d", title: "Nord-Korea", body: "Neue Sanktionen gegen Nordkoreas Atomwaffenarsenal.", date: "2022-05-05"))
+            try addition.commit()
             generation = try IndexDirectory(path: directory).currentGeneration()!
         } catch {
             fatalError("cannot build the fuzzing index: \(error)")
         }
-        for kind in IndexFormat.Kind.allCases {
-            originals[kind] = [UInt8](FileManager.default.contents(atPath: generation + "/" + kind.fileName)!)
+        for segment in ["segment-000001", "segment-000002"] {
+            for kind in IndexFormat.Kind.segmentFiles + [.deletions] where FileManager.default.fileExists(atPath: generation + "/" + segment + "/" + kind.fileName) {
+                files.append(segment + "/" + kind.fileName)
+            }
         }
+        files.append(IndexFormat.Kind.analysis.fileName)
+        for file in files { originals[file] = [UInt8](FileManager.default.contents(atPath: generation + "/" + file)!) }
     }
 
     /// Runs patch one shared index: one at a time (tests run in parallel).
@@ -100,9 +113,8 @@ private final class IndexFuzzing: @unchecked Sendable {
         guard input.count > 5 else { return .rejected("too short") }
         lock.lock()
         defer { lock.unlock() }
-        let kinds = IndexFormat.Kind.allCases
-        let kind = kinds[Int(input[0]) % kinds.count]
-        var bytes = originals[kind]!
+        let file = files[Int(input[0] & 0x7F) % files.count]
+        var bytes = originals[file]!
         // A negative offset counts from the end, where trailers and footers are.
         let raw = Int(Int32(bitPattern: UInt32(input[1]) | UInt32(input[2]) << 8 | UInt32(input[3]) << 16 | UInt32(input[4]) << 24))
         let offset = raw < 0 ? bytes.count + raw : raw
@@ -110,8 +122,12 @@ private final class IndexFuzzing: @unchecked Sendable {
             bytes[((offset + index) % bytes.count + bytes.count) % bytes.count] = byte
         }
         if input[0] & 0x80 != 0 { Self.reseal(&bytes) }
-        let path = generation + "/" + kind.fileName
-        defer { _ = FileManager.default.createFile(atPath: path, contents: Data(originals[kind]!)) }
+        let path = generation + "/" + file
+        unlink(path)
+        defer {
+            unlink(path)
+            _ = FileManager.default.createFile(atPath: path, contents: Data(originals[file]!))
+        }
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return .rejected("cannot write") }
         do {
             let reader = try IndexReader(directory: directory)

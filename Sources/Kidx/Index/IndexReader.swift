@@ -2,13 +2,17 @@ import Foundation
 
 /// Index-wide figures, as `kidx stats` prints them.
 public struct IndexStatistics: Sendable, Codable {
-    /// Documents in the index.
+    /// Documents in the index (not counting deleted ones).
     public var documents: Int
-    /// Distinct field-terms.
+    /// Documents marked deleted and not yet merged away.
+    public var deleted: Int
+    /// Segments.
+    public var segments: Int
+    /// Distinct field-terms, summed over segments.
     public var terms: Int
-    /// Document-term pairs.
+    /// Document-term pairs, summed over segments.
     public var postings: Int
-    /// Each file's name and size in bytes.
+    /// Each file kind's name and total size in bytes.
     public var files: [String: Int]
     /// The generation folder in use.
     public var generation: String
@@ -16,21 +20,21 @@ public struct IndexStatistics: Sendable, Codable {
     public var analyzer: AnalyzerOptions
 }
 
-/// An open index: its files memory-mapped, nothing read in proportion to the corpus.
+/// An open index: the segments of its current generation, memory-mapped, with the BM25
+/// statistics they share. Opening reads the manifest and maps files; nothing is read in
+/// proportion to the corpus.
 ///
-/// A reader keeps the generation it opened even while a later build replaces it.
+/// Documents are numbered across segments: segment `s`'s document `d` is `base(s) + d`.
+/// A reader keeps the generation it opened even while a later commit replaces it.
 public final class IndexReader {
     /// The directory opened.
     public let directory: String
-    let info: SegmentInfo
     let generation: String
-    let terms: TermDictionary
-    let postingsFile: MappedIndexFile
-    let positionsFile: MappedIndexFile
-    let normsFile: MappedIndexFile
-    let storeFile: MappedIndexFile
-    let termsFile: MappedIndexFile
-    let store: DocumentStore
+    let manifest: Manifest
+    let segments: [SegmentReader]
+    /// The first document number of each segment.
+    let bases: [Int]
+    let analysis: AnalysisDictionary
 
     /// Opens the current generation of the index at `directory`. Throws `KidxError.indexMissing`
     /// when there is none, and `corruptIndex` when a file is truncated or not a kidx file.
@@ -39,160 +43,130 @@ public final class IndexReader {
         let layout = IndexDirectory(path: directory)
         guard let generation = try layout.currentGeneration() else { throw KidxError.indexMissing(path: directory) }
         self.generation = generation
-        let segmentPath = generation + "/" + IndexDirectory.segmentFile
-        guard let json = FileManager.default.contents(atPath: segmentPath) else {
-            throw KidxError.corruptIndex(file: IndexDirectory.segmentFile, reason: "missing in \(generation)")
-        }
-        let info: SegmentInfo
-        do {
-            info = try JSONDecoder().decode(SegmentInfo.self, from: json)
-        } catch {
-            throw KidxError.corruptIndex(file: IndexDirectory.segmentFile, reason: "unreadable JSON")
-        }
-        self.info = info
-        guard info.formatVersion == Int(IndexFormat.version) else {
-            throw KidxError.unsupportedFormat(file: IndexDirectory.segmentFile, version: info.formatVersion)
-        }
-        func map(_ kind: IndexFormat.Kind) throws -> MappedIndexFile {
-            let file = try MappedIndexFile(path: generation + "/" + kind.fileName, kind: kind)
-            if let expected = info.files.first(where: { $0.name == kind.fileName })?.bytes, expected != file.fileSize {
-                throw KidxError.corruptIndex(file: kind.fileName, reason: "size \(file.fileSize) differs from the recorded \(expected)")
+        let manifestPath = generation + "/" + IndexDirectory.manifestFile
+        guard let json = FileManager.default.contents(atPath: manifestPath) else {
+            if FileManager.default.fileExists(atPath: generation + "/" + IndexDirectory.segmentFile) {
+                throw KidxError.unsupportedFormat(file: IndexDirectory.segmentFile, version: 4)
             }
-            return file
+            throw KidxError.corruptIndex(file: IndexDirectory.manifestFile, reason: "missing in \(generation)")
         }
-        termsFile = try map(.terms)
-        postingsFile = try map(.postings)
-        positionsFile = try map(.positions)
-        normsFile = try map(.norms)
-        storeFile = try map(.store)
-        terms = try TermDictionary(file: termsFile)
-        store = try DocumentStore(file: storeFile)
-        // Norms are read wherever a search scores: checked whole at open (two bytes a document).
-        try normsFile.check(0..<normsFile.body.count)
-        guard normsFile.body.count == info.documentCount * Field.allCases.count, store.documentCount == info.documentCount else {
-            throw KidxError.corruptIndex(file: IndexFormat.Kind.norms.fileName, reason: "document counts disagree")
+        let manifest: Manifest
+        do {
+            manifest = try JSONDecoder().decode(Manifest.self, from: json)
+        } catch {
+            throw KidxError.corruptIndex(file: IndexDirectory.manifestFile, reason: "unreadable JSON")
         }
+        guard manifest.formatVersion == Int(IndexFormat.version) else {
+            throw KidxError.unsupportedFormat(file: IndexDirectory.manifestFile, version: manifest.formatVersion)
+        }
+        self.manifest = manifest
+        segments = try manifest.segments.map {
+            guard !$0.name.contains("/"), $0.deleted <= $0.documents else {
+                throw KidxError.corruptIndex(file: IndexDirectory.manifestFile, reason: "bad segment entry \($0.name)")
+            }
+            return try SegmentReader(folder: generation + "/" + $0.name, documents: $0.documents, deleted: $0.deleted)
+        }
+        var bases: [Int] = [], next = 0
+        for segment in segments {
+            bases.append(next)
+            next += segment.documentCount
+        }
+        self.bases = bases
+        guard next < Int(Int32.max) else { throw KidxError.corruptIndex(file: IndexDirectory.manifestFile, reason: "too many documents") }
+        analysis = try AnalysisDictionary(path: generation + "/" + IndexFormat.Kind.analysis.fileName, info: manifest.analysis)
     }
 
-    /// Number of documents.
-    public var documentCount: Int { info.documentCount }
+    /// Number of documents, deleted ones not counted.
+    public var documentCount: Int { manifest.liveDocuments }
+
+    /// Document numbers in use, deleted ones included: hits are below it.
+    var documentSlots: Int { (bases.last ?? 0) + (segments.last?.documentCount ?? 0) }
 
     /// The analyzer stages the index was built with; queries must use the same.
-    public var analyzerOptions: AnalyzerOptions { info.analyzer }
+    public var analyzerOptions: AnalyzerOptions { manifest.analyzer }
 
-    /// The stored document with internal number `doc`.
-    public func document(_ doc: Int) throws -> Document { try store.document(doc) }
-
-    /// The stored document with the external id `id` (a scan of the store: for `kidx show`).
-    public func document(id: String) throws -> Document {
-        var found: Document?
-        try store.forEach { _, document in
-            if found == nil, document.id == id { found = document }
+    /// The segment holding document number `doc`, and the document's number inside it.
+    func locate(_ doc: Int) throws -> (segment: Int, local: Int) {
+        guard doc >= 0, doc < documentSlots else { throw KidxError.documentNotFound(id: "#\(doc)") }
+        var low = 0, high = bases.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if bases[middle] <= doc { low = middle } else { high = middle - 1 }
         }
-        guard let found else { throw KidxError.documentNotFound(id: id) }
-        return found
+        return (low, doc - bases[low])
     }
 
-    /// Every document's external id, by internal number (one pass over the store).
+    /// Whether document number `doc` was deleted.
+    func isDeleted(_ doc: Int) -> Bool {
+        guard let (segment, local) = try? locate(doc) else { return true }
+        return segments[segment].deletions?.contains(Int32(local)) ?? false
+    }
+
+    /// The stored document with number `doc`.
+    public func document(_ doc: Int) throws -> Document {
+        let (segment, local) = try locate(doc)
+        return try segments[segment].store.document(local)
+    }
+
+    /// The stored document with the external id `id` (a scan of the document tables: for
+    /// `kidx show`).
+    public func document(id: String) throws -> Document {
+        for (segment, reader) in segments.enumerated() {
+            for (local, entry) in try reader.documentTable().enumerated() where entry.id == id {
+                if reader.deletions?.contains(Int32(local)) == true { continue }
+                return try segments[segment].store.document(local)
+            }
+        }
+        throw KidxError.documentNotFound(id: id)
+    }
+
+    /// Every document's external id, by document number (deleted ones included, so that a
+    /// hit's number indexes it).
     public func allIDs() throws -> [String] {
-        var ids: [String] = []
-        ids.reserveCapacity(documentCount)
-        try store.forEach { _, document in ids.append(document.id) }
-        return ids
+        try segments.flatMap { try $0.documentTable().map(\.id) }
     }
 
-    /// The norm bytes of `field`, one per document.
-    func norms(_ field: Field) -> UnsafeRawBufferPointer {
-        let index = Field.allCases.firstIndex(of: field)!
-        return UnsafeRawBufferPointer(rebasing: normsFile.body[(index * documentCount)..<((index + 1) * documentCount)])
+    /// The live documents' ids with their content fingerprints and numbers: what an update
+    /// compares a corpus against.
+    func liveDocuments() throws -> [String: (doc: Int, fingerprint: UInt64)] {
+        var result: [String: (doc: Int, fingerprint: UInt64)] = [:]
+        for (segment, reader) in segments.enumerated() {
+            for (local, entry) in try reader.documentTable().enumerated() where reader.deletions?.contains(Int32(local)) != true {
+                result[entry.id] = (bases[segment] + local, entry.fingerprint)
+            }
+        }
+        return result
     }
 
-    /// A cursor over the postings of a dictionary key, or nil when no document has it.
-    func postings(_ key: [UInt8]) throws -> PostingsCursor? {
-        guard let info = try terms.lookup(key), key.first != Field.lexiconSpace, key.first != Field.nameSpace else { return nil }
-        return try cursor(info)
-    }
-
-    /// The decompounder of this index: the build's lexicon, read from the term dictionary, so
-    /// queries split compounds exactly as the build did.
-    func decompounder() -> GermanDecompounder {
-        GermanDecompounder(evidence: { [terms] word in
-            guard let info = try? terms.lookup([Field.lexiconSpace] + Array(word.utf8)) else { return nil }
-            return WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1)
-        }, hasWordList: info.wordList != nil, thresholds: info.partThresholds)
-    }
+    /// The decompounder of this index: the build's lexicon, so queries split compounds exactly
+    /// as the build did.
+    func decompounder() -> GermanDecompounder { analysis.decompounder() }
 
     /// An analyzer that reads text as this index's build did: the same stages, and the proper
     /// names it kept from the stemmer. Use one per thread.
     public func makeAnalyzer() -> GermanAnalyzer {
-        let analyzer = GermanAnalyzer(options: info.analyzer)
-        if (info.names ?? 0) > 0 {
-            // Snippets ask for every word of a text: answers are remembered (up to a bound).
-            final class Memo { var terms: [[UInt8]: [UInt8]?] = [:] }
-            let memo = Memo()
-            analyzer.nameTerm = { [terms] word in
-                if let known = memo.terms[word] { return known }
-                var key = word
-                SpellingVariants.stripUmlauts(&key)
-                let found = (try? terms.lookup([Field.nameSpace] + key)).flatMap { $0 }
-                let term = found.map { ProperNames.Entry(key: key, dropsGenitive: $0.docFreq == 1).term }
-                if memo.terms.count >= 50_000 { memo.terms.removeAll() }
-                memo.terms[word] = .some(term)
-                return term
-            }
-        }
+        let analyzer = GermanAnalyzer(options: manifest.analyzer)
+        if let lookup = analysis.nameLookup() { analyzer.nameTerm = lookup }
         return analyzer
-    }
-
-    func cursor(_ info: TermInfo) throws -> PostingsCursor {
-        try PostingsCursor(docFreq: info.docFreq, postingsOffset: info.postingsOffset, positionsOffset: info.positionsOffset,
-                           postings: postingsFile, positions: positionsFile)
     }
 
     /// Counts and file sizes.
     public func statistics() -> IndexStatistics {
-        var files: [String: Int] = [:]
-        for file in [termsFile, postingsFile, positionsFile, normsFile, storeFile] { files[file.name] = file.fileSize }
-        return IndexStatistics(documents: info.documentCount, terms: info.termCount, postings: info.postingCount,
-                               files: files, generation: (generation as NSString).lastPathComponent, analyzer: info.analyzer)
+        var files: [String: Int] = [IndexFormat.Kind.analysis.fileName: analysis.file.fileSize]
+        for segment in segments {
+            for file in segment.files + (segment.deletions.map { [$0.file] } ?? []) { files[file.name, default: 0] += file.fileSize }
+        }
+        return IndexStatistics(documents: documentCount, deleted: manifest.segments.reduce(0) { $0 + $1.deleted }, segments: segments.count,
+                               terms: segments.reduce(0) { $0 + $1.info.termCount }, postings: segments.reduce(0) { $0 + $1.info.postingCount },
+                               files: files, generation: (generation as NSString).lastPathComponent, analyzer: manifest.analyzer)
     }
 
-    /// Verifies every file's checksum and decodes every structure: the dictionary, every posting
-    /// list with its positions, and every stored document. Throws the first problem found.
+    /// Verifies every file's checksum and decodes every structure: the analysis dictionary and,
+    /// per segment, the dictionary, every posting list with its positions, and every stored
+    /// document. Throws the first problem found.
     public func verify(progress: (String) -> Void = { _ in }) throws {
-        for file in [termsFile, postingsFile, positionsFile, normsFile, storeFile] {
-            progress("checksum \(file.name)")
-            try file.verifyChecksum()
-        }
-        progress("postings")
-        var positions: [Int32] = []
-        var checked = 0
-        try terms.forEachEntry { key, termInfo in
-            checked += 1
-            guard let space = key.first, space <= Field.nameSpace else {
-                throw KidxError.corruptIndex(file: termsFile.name, reason: "term with unknown field \(key.first ?? 0)")
-            }
-            if space == Field.lexiconSpace || space == Field.nameSpace { return }
-            var cursor = try cursor(termInfo)
-            var count = 0, previous: Int32 = -1
-            while try cursor.next() {
-                guard cursor.doc > previous, Int(cursor.doc) < documentCount else {
-                    throw KidxError.corruptIndex(file: postingsFile.name, reason: "document \(cursor.doc) out of order or range")
-                }
-                if space < Field.title.exactSpace { try cursor.positions(into: &positions) }
-                previous = cursor.doc
-                count += 1
-            }
-            guard count == termInfo.docFreq else {
-                throw KidxError.corruptIndex(file: postingsFile.name, reason: "list has \(count) documents, dictionary says \(termInfo.docFreq)")
-            }
-        }
-        guard checked == info.termCount else {
-            throw KidxError.corruptIndex(file: termsFile.name, reason: "\(checked) terms, segment says \(info.termCount)")
-        }
-        progress("stored documents")
-        var stored = 0
-        try store.forEach { _, _ in stored += 1 }
-        guard stored == documentCount else { throw KidxError.corruptIndex(file: storeFile.name, reason: "\(stored) documents stored, \(documentCount) indexed") }
+        progress("checksum \(analysis.file.name)")
+        try analysis.verify()
+        for segment in segments { try segment.verify(progress: progress) }
     }
 }

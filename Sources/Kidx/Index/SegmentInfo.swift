@@ -1,7 +1,7 @@
 import Foundation
 
 /// A segment's description, stored as `segment.json` beside its binary files: the counts BM25
-/// needs, the analyzer options the segment was built with, and each file's size and checksum.
+/// needs and each file's size.
 struct SegmentInfo: Codable, Equatable {
     struct FieldStatistics: Codable, Equatable {
         /// Sum of the field's lengths (in word positions) over all documents.
@@ -16,26 +16,55 @@ struct SegmentInfo: Codable, Equatable {
     var formatVersion: Int
     var documentCount: Int
     var termCount: Int
-    /// Words in the decompounding lexicon (part of `termCount`).
-    var lexiconWords: Int
     /// Distinct words split as compounds.
     var compounds: Int
-    /// Proper names kept from the stemmer (see `ProperNames`); absent in older indexes.
-    var names: Int?
+    var postingCount: Int
+    var fields: [String: FieldStatistics]
+    var files: [FileInfo]
+    var created: String
+}
+
+/// What the analysis dictionary (`analysis.kdx`) was made from: the corpus-wide evidence for
+/// compound parts and proper names. One for the whole index: every segment is analyzed with it,
+/// so a word has the same terms in every segment and BM25 statistics add up across segments.
+struct AnalysisInfo: Codable, Equatable {
+    /// Documents the evidence was gathered from; when the index has grown to twice as many, the
+    /// next commit gathers it afresh (see `IndexWriter`).
+    var documents: Int
+    /// Words in the decompounding lexicon.
+    var lexiconWords: Int
+    /// Proper names kept from the stemmer (see `ProperNames`).
+    var names: Int
     /// The system word list the decompounder read, if any.
     var wordList: String?
     /// Corpus uses a word needs to count as a compound part.
     var partThresholds: GermanDecompounder.Thresholds
-    var postingCount: Int
-    var fields: [String: FieldStatistics]
+}
+
+/// A generation's table of contents (`manifest.json`): its segments in document order, with
+/// their deletion counts, the analyzer stages and the analysis evidence they share.
+struct Manifest: Codable, Equatable {
+    struct Segment: Codable, Equatable {
+        /// The segment's folder inside the generation (`segment-000004`).
+        var name: String
+        /// Documents written to the segment, deleted or not.
+        var documents: Int
+        /// Documents marked deleted (in the segment's `deleted.kdx`, absent when 0).
+        var deleted: Int
+    }
+
+    var formatVersion: Int
     var analyzer: AnalyzerOptions
-    var files: [FileInfo]
+    var analysis: AnalysisInfo
+    var segments: [Segment]
+    /// The number the next new segment takes.
+    var nextSegment: Int
     var created: String
 
-    func averageLength(_ field: Field) -> Double {
-        guard documentCount > 0, let total = fields[field.name]?.totalLength else { return 1 }
-        return max(1, Double(total) / Double(documentCount))
-    }
+    /// Documents not deleted.
+    var liveDocuments: Int { segments.reduce(0) { $0 + $1.documents - $1.deleted } }
+
+    static func segmentName(_ number: Int) -> String { "segment-" + String(format: "%06d", number) }
 }
 
 /// The layout of an index directory and the atomic switch between its generations.
@@ -48,6 +77,7 @@ struct IndexDirectory {
     let path: String
     static let currentFile = "CURRENT"
     static let segmentFile = "segment.json"
+    static let manifestFile = "manifest.json"
     private static let prefix = "generation-"
 
     var currentPath: String { path + "/" + Self.currentFile }
@@ -103,6 +133,38 @@ struct IndexDirectory {
             }
             try? FileManager.default.removeItem(atPath: path + "/" + entry)
         }
+    }
+
+    /// Puts segment `name` of the generation folder `from` into the generation folder `into`
+    /// without copying: segment files are immutable, so the new generation hard-links them.
+    /// Deletion marks stay behind (each generation writes its own).
+    static func linkSegment(_ name: String, from: String, into: String) throws {
+        let source = from + "/" + name, target = into + "/" + name
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+        for file in IndexFormat.Kind.segmentFiles.map(\.fileName) + [segmentFile] {
+            try linkFile(source + "/" + file, to: target + "/" + file)
+        }
+    }
+
+    /// Hard-links `path` as `target`, copying where the file system cannot link.
+    static func linkFile(_ path: String, to target: String) throws {
+        if link(path, target) == 0 { return }
+        do {
+            try FileManager.default.copyItem(atPath: path, toPath: target)
+        } catch {
+            throw KidxError.io(path: target, reason: "cannot link or copy \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `value` as pretty, key-sorted JSON to `path` and syncs it.
+    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard FileManager.default.createFile(atPath: path, contents: try encoder.encode(value)) else {
+            throw KidxError.io(path: path, reason: "cannot write")
+        }
+        let descriptor = open(path, O_RDONLY)
+        if descriptor >= 0 { fsync(descriptor); close(descriptor) }
     }
 
     static func syncDirectory(_ path: String) throws {

@@ -1,10 +1,10 @@
 /// The reference ranking the pruned document-at-a-time search is tested against: every posting
 /// of every clause scored term at a time into an accumulator.
-extension Searcher {
+extension SegmentSearcher {
     /// Scores every matching document term at a time and keeps the best `k`: the reference the
     /// pruned `rank` must equal (tests compare them). Reads a flat query: a group of clauses
     /// combined as `mode` says, function words optional.
-    func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
+    func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (complete: [TopK.Entry], partial: [TopK.Entry], total: Int) {
         guard case .group(let members) = query.root else { preconditionFailure("the top of a query is a group") }
         // Clause i marks bit i; bit 63 marks documents matched by a compound's parts alone,
         // which match no clause but do count as hits of `.any`.
@@ -39,7 +39,7 @@ extension Searcher {
         // Documents with every clause, and (`.allFirst`) after them the others.
         var complete = TopK(k: k), partial = TopK(k: k)
         var total = 0
-        for doc in accumulator.touched {
+        for doc in accumulator.touched where isLive(doc) {
             let mask = accumulator.matched[Int(doc)]
             if mask & required == required || mode == .any {
                 complete.insert(doc: doc, score: accumulator.scores[Int(doc)])
@@ -50,8 +50,7 @@ extension Searcher {
             }
             total += 1
         }
-        let top = complete.sorted()
-        return (top + partial.sorted().prefix(k - top.count), total)
+        return (complete.sorted(), partial.sorted(), total)
     }
 
     private func accumulate(doc: Int32, freq: Float, weight: Float, field: Field, bit: UInt64) throws {
@@ -62,7 +61,7 @@ extension Searcher {
 
     private func scoreTerm(_ key: [UInt8], field: Field, boost: Float, bit: UInt64) throws {
         guard var cursor = try reader.postings(key) else { return }
-        let weight = boost * idf(cursor.docFreq)
+        let weight = boost * idf(key, local: cursor.docFreq)
         while try cursor.next() {
             try accumulate(doc: cursor.doc, freq: Float(cursor.freq), weight: weight, field: field, bit: bit)
         }
@@ -70,11 +69,12 @@ extension Searcher {
 
     private func scorePhrase(_ clause: Query.Clause, field: Field, boost: Float, bit: UInt64) throws {
         var cursors: [PostingsCursor] = []
+        var weight: Float = 0
         for term in clause.terms {
             guard let cursor = try reader.postings(field.key(term.term)) else { return }
             cursors.append(cursor)
+            weight += boost * idf(field.key(term.term), local: cursor.docFreq)
         }
-        let weight = boost * cursors.reduce(0) { $0 + idf($1.docFreq) }
         while positionBuffers.count < cursors.count { positionBuffers.append([]) }
         var target: Int32 = 0
         outer: while true {

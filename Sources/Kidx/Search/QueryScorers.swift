@@ -1,7 +1,7 @@
 /// Turns a query tree into document scorers: a clause into the posting lists it reads, a group
 /// into a conjunction of its required members with its optional and excluded ones, a filter into
 /// the documents it lets through.
-extension Searcher {
+extension SegmentSearcher {
     /// One posting list (or phrase, or nearness) a clause scores with, labelled for explanations.
     struct Component {
         var field: Field
@@ -96,30 +96,32 @@ extension Searcher {
             let fieldBoost = field == .title ? ranking.titleBoost : 1
             if clause.isPhrase {
                 var cursors: [PostingsCursor] = []
+                var idfSum: Float = 0
                 for term in clause.terms {
                     guard let cursor = try reader.postings(field.key(term.term)) else { break }
                     cursors.append(cursor)
+                    idfSum += idf(field.key(term.term), local: cursor.docFreq)
                 }
                 guard cursors.count == clause.terms.count else { continue }
                 // Lucene's phrase weight: the sum of the terms' idf.
-                let weight = fieldBoost * cursors.reduce(0) { $0 + idf($1.docFreq) }
+                let weight = fieldBoost * idfSum
                 let scorer = PhraseScorer(cursors, offsets: clause.terms.map(\.offset), slop: clause.slop, weight: weight, scoring: scoring)
                 let match = "\"" + clause.terms.map(\.term).joined(separator: " ") + "\"" + (clause.slop > 0 ? "~\(clause.slop)" : "") + " (phrase)"
                 components.append(Component(field: field, match: match, scorer: scorer))
                 continue
             }
             // A word used in one form only shares its stem's list: one scorer, the weights summed.
-            var lists: [(info: TermInfo, boost: Float, match: String, isPart: Bool)] = []
+            var lists: [(key: [UInt8], info: TermInfo, boost: Float, match: String, isPart: Bool)] = []
             for list in wordLists(clause, field: field) {
                 guard let info = try reader.terms.lookup(list.key) else { continue }
                 if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset && $0.isPart == list.isPart }) {
                     lists[same].boost += list.boost
                 } else {
-                    lists.append((info, list.boost, list.match, list.isPart))
+                    lists.append((list.key, info, list.boost, list.match, list.isPart))
                 }
             }
             for list in lists {
-                let scorer = TermScorer(try reader.cursor(list.info), weight: list.boost * idf(list.info.docFreq), scoring: scoring)
+                let scorer = TermScorer(try reader.cursor(list.info), weight: list.boost * idf(list.key, local: list.info.docFreq), scoring: scoring)
                 components.append(Component(field: field, match: list.match, scorer: scorer, isPart: list.isPart))
             }
         }
@@ -143,7 +145,7 @@ extension Searcher {
         if ranking.exactBoost > 0, let word = clause.exactWord {
             lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)", false))
         }
-        guard decompounder != nil else { return lists }
+        guard decompounds else { return lists }
         lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)", false))
         let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
         if clause.compoundParts.count >= 2, partBoost > 0 {
@@ -161,12 +163,17 @@ extension Searcher {
         var components: [Component] = []
         fields: for field in clause.fields {
             var parts: [UnionCursor] = []
+            var idfSum: Float = 0
             for part in clause.compoundParts {
-                let lists = try [field.key(part), field.partKey(part)].compactMap { try reader.postings($0) }
+                let keys = [field.key(part), field.partKey(part)]
+                let lists = try keys.compactMap { try reader.postings($0) }
                 guard !lists.isEmpty else { continue fields }
-                parts.append(UnionCursor(lists))
+                let union = UnionCursor(lists)
+                parts.append(union)
+                // The union's document frequency: the lists' summed (as one segment counts it).
+                idfSum += statistics.idf(unionOf: keys, local: union.docFreq)
             }
-            let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * parts.reduce(0) { $0 + idf($1.docFreq) }
+            let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * idfSum
             let scorer = NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!)
             components.append(Component(field: field, match: clause.compoundParts.joined(separator: " … ") + " (near)", scorer: scorer, isPart: true))
         }

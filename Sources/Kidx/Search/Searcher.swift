@@ -98,13 +98,15 @@ public struct SearchResults: Sendable {
     public var hits: [SearchHit]
 }
 
-/// Ranks documents of one index with BM25 over title and body (title boosted).
+/// Ranks the documents of an index with BM25 over title and body (title boosted).
 ///
 /// ```swift
 /// let searcher = Searcher(reader: try IndexReader(directory: "Index"))
 /// let results = try searcher.search("Sanktionen source:zeit.de date:2020-03", options: SearchOptions(limit: 5))
 /// ```
-/// A searcher reuses scratch buffers between queries and owns an analyzer: use one per thread.
+/// Each segment is searched with the index-wide statistics and the segments' best merged, so
+/// the ranking is the same however the index was split into segments. A searcher reuses
+/// scratch buffers between queries and owns an analyzer: use one per thread.
 public final class Searcher {
     /// BM25 parameters and field weights.
     public struct Ranking: Sendable, Hashable {
@@ -141,15 +143,10 @@ public final class Searcher {
     public let analyzer: GermanAnalyzer
     /// Splits query compounds with the index's own lexicon (nil when the index has none).
     let decompounder: GermanDecompounder?
-
-    let accumulator: ScoreAccumulator
-    var fieldScoring: [Field: FieldScoring] = [:]
-    /// The BM25 length factors `fieldScoring` points into, owned here.
-    private var normFactors: [UnsafeMutableBufferPointer<Float>] = []
-    var positionBuffers: [[Int32]] = []
-    /// Each document's day as its rank among the index's days (-1: undated), read from the day
-    /// lists the first time a search sorts by date.
-    private lazy var dayRanks: [Int32] = (try? readDayRanks()) ?? []
+    let segments: [SegmentSearcher]
+    /// Each segment's documents' days as ranks among the index's days (-1: undated), read from
+    /// the day lists the first time a search sorts by date.
+    private lazy var dayRanks: [[Int32]] = (try? readDayRanks()) ?? []
 
     /// Creates a searcher over `reader`.
     public init(reader: IndexReader, ranking: Ranking = Ranking()) {
@@ -157,18 +154,10 @@ public final class Searcher {
         self.ranking = ranking
         analyzer = reader.makeAnalyzer()
         decompounder = reader.analyzerOptions.decompounding ? reader.decompounder() : nil
-        accumulator = ScoreAccumulator(documentCount: reader.documentCount)
-        for field in Field.allCases {
-            let average = Float(reader.info.averageLength(field))
-            let factors = UnsafeMutableBufferPointer<Float>.allocate(capacity: FieldNorms.lengths.count)
-            _ = factors.initialize(from: FieldNorms.lengths.map { ranking.k1 * (1 - ranking.b + ranking.b * Float($0) / average) })
-            normFactors.append(factors)
-            fieldScoring[field] = FieldScoring(saturation: ranking.k1 + 1, factors: UnsafeBufferPointer(factors), norms: reader.norms(field))
+        let statistics = CollectionStatistics(reader)
+        segments = reader.segments.map {
+            SegmentSearcher(reader: $0, statistics: statistics, ranking: ranking, decompounds: reader.analyzerOptions.decompounding)
         }
-    }
-
-    deinit {
-        for factors in normFactors { factors.deallocate() }
     }
 
     /// Parses `text` in the query syntax (`QuerySyntax`) for this index.
@@ -208,91 +197,75 @@ public final class Searcher {
                 hit.titleHighlights = highlighter.matches(in: document.title)
                 hit.snippet = highlighter.snippet(of: document.body)
             }
-            if options.explains { hit.explanation = try explain(query, doc: entry.doc) }
+            if options.explains { hit.explanation = try explain(query, doc: Int(entry.doc)) }
             hits.append(hit)
         }
         return SearchResults(query: query, totalHits: total, hits: hits)
     }
 
+    /// The best `k` of each segment's entries, by index-wide document number.
+    private func merged(_ perSegment: [[TopK.Entry]], k: Int) -> [TopK.Entry] {
+        if perSegment.count == 1 { return Array(perSegment[0].prefix(k)) }
+        let all = zip(perSegment, reader.bases).flatMap { entries, base in
+            entries.map { TopK.Entry(doc: $0.doc + Int32(base), score: $0.score) }
+        }
+        return Array(all.sorted { $0.isBetter(than: $1) }.prefix(k))
+    }
+
     /// The best `k` documents of an expanded query (`expanded(_:)`), found document at a time with
-    /// MaxScore and block-max pruning, and how many documents match (`counting`; otherwise the
-    /// number found).
+    /// MaxScore and block-max pruning in each segment, and how many documents match
+    /// (`counting`; otherwise the number found).
     func rank(_ query: Query, k: Int, mode: SearchOptions.Mode, counting: Bool = true) throws -> (top: [TopK.Entry], total: Int) {
         let top: [TopK.Entry]
         switch mode {
-        case .any: top = try topDocuments(query.root, k: k, unwritten: .should)
-        case .all: top = try topDocuments(query.root, k: k, unwritten: .must)
+        case .any: top = merged(try segments.map { try $0.topDocuments(query.root, k: k, unwritten: .should) }, k: k)
+        case .all: top = merged(try segments.map { try $0.topDocuments(query.root, k: k, unwritten: .must) }, k: k)
         case .allFirst:
             // Documents with every word, then, if they are fewer than k, the best of the rest.
-            let strict = try topDocuments(query.root, k: k, unwritten: .must)
-            if strict.count < k, Self.hasUnwrittenChoice(query.root) {
-                let found = Set(strict.map(\.doc))
-                top = try strict + topDocuments(query.root, k: k - strict.count, unwritten: .should) { !found.contains($0) }
+            let strict = try segments.map { try $0.topDocuments(query.root, k: k, unwritten: .must) }
+            let strictTop = merged(strict, k: k)
+            if strictTop.count < k, Self.hasUnwrittenChoice(query.root) {
+                // Fewer than k in all: each segment's list holds all its strict matches.
+                let rest = try zip(segments, strict).map { segment, found in
+                    let found = Set(found.map(\.doc))
+                    return try segment.topDocuments(query.root, k: k - strictTop.count, unwritten: .should) { !found.contains($0) }
+                }
+                top = strictTop + merged(rest, k: k - strictTop.count)
             } else {
-                top = strict
+                top = strictTop
             }
         }
         guard counting else { return (top, top.count) }
-        let total = try scorer(query.root, unwritten: mode == .all ? .must : .should).map { try TopDocuments.count($0) } ?? 0
+        let total = try segments.reduce(0) { $0 + (try $1.count(query.root, unwritten: mode == .all ? .must : .should)) }
         return (top, total)
     }
 
     /// Every match, newest first and by score within a day. Words without an operator must all
     /// match unless the mode is `.any`: a list in date order has no ranking to put them first.
     private func rankByDate(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
-        guard let scorer = try scorer(query.root, unwritten: mode == .any ? .should : .must) else { return ([], 0) }
-        var matches: [TopK.Entry] = []
-        var doc = try scorer.advance(to: 0)
-        while doc != PostingsCursor.exhausted {
-            matches.append(TopK.Entry(doc: doc, score: try scorer.score()))
-            doc = try scorer.advance(to: doc + 1)
-        }
-        let days = dayRanks
-        func day(_ doc: Int32) -> Int32 { Int(doc) < days.count ? days[Int(doc)] : -1 }
-        let sorted = matches.sorted { a, b in
-            let dayA = day(a.doc), dayB = day(b.doc)
-            return dayA != dayB ? dayA > dayB : a.isBetter(than: b)
-        }
-        return (Array(sorted.prefix(k)), matches.count)
-    }
-
-    private func readDayRanks() throws -> [Int32] {
-        var ranks = [Int32](repeating: -1, count: reader.documentCount)
-        var rank: Int32 = 0
-        try reader.terms.forEach(withPrefix: [Field.dateSpace]) { _, info in
-            var cursor = try reader.cursor(info)
-            while try cursor.next() {
-                if Int(cursor.doc) < ranks.count { ranks[Int(cursor.doc)] = rank }
+        let ranks = dayRanks
+        var matches: [(entry: TopK.Entry, day: Int32)] = []
+        for (index, segment) in segments.enumerated() {
+            let days = index < ranks.count ? ranks[index] : []
+            for entry in try segment.allMatches(query.root, unwritten: mode == .any ? .should : .must) {
+                let day = Int(entry.doc) < days.count ? days[Int(entry.doc)] : -1
+                matches.append((TopK.Entry(doc: entry.doc + Int32(reader.bases[index]), score: entry.score), day))
             }
-            rank += 1
-            return true
         }
-        return ranks
+        let sorted = matches.sorted { a, b in a.day != b.day ? a.day > b.day : a.entry.isBetter(than: b.entry) }
+        return (sorted.prefix(k).map(\.entry), matches.count)
     }
 
-    /// The best `k` documents of the tree that `accept` lets through. A group of alternatives
-    /// only is summed with MaxScore over all its scorers; anything else goes through its scorer.
-    private func topDocuments(_ root: Query.Node, k: Int, unwritten: Occur, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
-        if case .group(let members) = root, members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) || Self.isSimpleWord(members) {
-            var scorers: [DocumentScorer] = []
-            for member in members {
-                if case .clause(let clause) = member.node {
-                    scorers += try allComponents(of: clause).map(\.scorer)
-                } else if let scorer = try scorer(member.node, unwritten: unwritten) {
-                    scorers.append(scorer)
-                }
+    private func readDayRanks() throws -> [[Int32]] {
+        var days = Set<String>()
+        for segment in reader.segments {
+            try segment.terms.forEach(withPrefix: [Field.dateSpace]) { key, _ in
+                days.insert(String(decoding: key.dropFirst(), as: UTF8.self))
+                return true
             }
-            return try TopDocuments.sum(of: scorers, k: k, documentCount: reader.documentCount, accept: accept)
         }
-        guard let scorer = try scorer(root, unwritten: unwritten) else { return [] }
-        return try TopDocuments.of(scorer, k: k, documentCount: reader.documentCount, accept: accept)
-    }
-
-    /// True for one word that is not a compound: required or not, its lists are alternatives
-    /// (a compound's parts alone do not make a required word match).
-    private static func isSimpleWord(_ members: [Query.Member]) -> Bool {
-        guard members.count == 1, members[0].occur != .mustNot, case .clause(let clause) = members[0].node else { return false }
-        return clause.compoundParts.count < 2
+        let ranks = Dictionary(uniqueKeysWithValues: days.sorted().enumerated().map { ($1, Int32($0)) })
+        return try segments.map { try $0.dayRanks(ranks) }
     }
 
     /// True when some group has a member without a written operator beside others, or a
@@ -307,29 +280,18 @@ public final class Searcher {
             }
     }
 
-    /// How `member` takes part in its group: filters without an operator restrict; other
-    /// members without one follow `unwritten`.
-    func occur(_ member: Query.Member, unwritten: Occur) -> Occur {
-        guard member.occur == .defaultOperator else { return member.occur }
-        return member.isFilter ? .must : unwritten
+    /// What makes the score of document `doc`: every clause's matching lists, field by field.
+    func explain(_ query: Query, doc: Int) throws -> [Explanation] {
+        let (segment, local) = try reader.locate(doc)
+        return try segments[segment].explain(query, doc: Int32(local))
     }
 
-    /// What makes the score of `doc`: every clause's matching lists, field by field.
-    func explain(_ query: Query, doc: Int32) throws -> [Explanation] {
-        var explanation: [Explanation] = []
-        for clause in query.clauses {
-            for component in try allComponents(of: clause) {
-                let score = try component.scorer.score(ifAt: doc)
-                guard score > 0 else { continue }
-                explanation.append(Explanation(clause: clause.text, field: component.field, match: component.match,
-                                               frequency: component.scorer.currentFrequency, score: score))
-            }
-        }
-        return explanation
-    }
-
-    func idf(_ docFreq: Int) -> Float {
-        let n = Float(reader.documentCount), df = Float(docFreq)
-        return log(1 + (n - df + 0.5) / (df + 0.5))
+    /// The reference ranking: every segment scored exhaustively, term at a time (tests compare
+    /// `rank` against it).
+    func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (top: [TopK.Entry], total: Int) {
+        let results = try segments.map { try $0.rankExhaustively(query, k: k, mode: mode) }
+        let complete = merged(results.map(\.complete), k: k)
+        let partial = merged(results.map(\.partial), k: k - complete.count)
+        return (complete + partial, results.reduce(0) { $0 + $1.total })
     }
 }

@@ -31,9 +31,11 @@ extension Searcher {
         switch clause.expansion {
         case .prefix(let prefix):
             for field in clause.fields {
-                try reader.terms.forEach(withPrefix: [field.exactSpace] + Array(prefix.utf8)) { key, info in
-                    found[String(decoding: key.dropFirst(), as: UTF8.self), default: (0, 0)].docFreq += info.docFreq
-                    return true
+                for segment in reader.segments {
+                    try segment.terms.forEach(withPrefix: [field.exactSpace] + Array(prefix.utf8)) { key, info in
+                        found[String(decoding: key.dropFirst(), as: UTF8.self), default: (0, 0)].docFreq += info.docFreq
+                        return true
+                    }
                 }
             }
         case .fuzzy(let word, let maxEdits):
@@ -42,18 +44,20 @@ extension Searcher {
             var distance = EditDistance(wanted, limit: maxEdits)
             var candidate: [Unicode.Scalar] = []
             for field in clause.fields {
-                try reader.terms.forEach(withPrefix: [field.exactSpace] + Array(String(first).utf8)) { key, info in
-                    // Counting scalars (UTF-8 lead bytes) rules most words out before decoding.
-                    let length = key.dropFirst().reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
-                    guard abs(length - wanted.count) <= maxEdits else { return true }
-                    candidate.removeAll(keepingCapacity: true)
-                    var bytes = key.dropFirst().makeIterator()
-                    var decoder = UTF8()
-                    while case .scalarValue(let scalar) = decoder.decode(&bytes) { candidate.append(scalar) }
-                    if let edits = distance.within(candidate) {
-                        found[String(decoding: key.dropFirst(), as: UTF8.self), default: (edits, 0)].docFreq += info.docFreq
+                for segment in reader.segments {
+                    try segment.terms.forEach(withPrefix: [field.exactSpace] + Array(String(first).utf8)) { key, info in
+                        // Counting scalars (UTF-8 lead bytes) rules most words out before decoding.
+                        let length = key.dropFirst().reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+                        guard abs(length - wanted.count) <= maxEdits else { return true }
+                        candidate.removeAll(keepingCapacity: true)
+                        var bytes = key.dropFirst().makeIterator()
+                        var decoder = UTF8()
+                        while case .scalarValue(let scalar) = decoder.decode(&bytes) { candidate.append(scalar) }
+                        if let edits = distance.within(candidate) {
+                            found[String(decoding: key.dropFirst(), as: UTF8.self), default: (edits, 0)].docFreq += info.docFreq
+                        }
+                        return true
                     }
-                    return true
                 }
             }
         case nil:

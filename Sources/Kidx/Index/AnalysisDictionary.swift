@@ -1,0 +1,80 @@
+import Foundation
+
+/// The index's corpus-wide analysis evidence (`analysis.kdx`): the decompounding lexicon (each
+/// word that may be a compound part, with its corpus frequency and whether the system word list
+/// has it) and the proper names kept from the stemmer. Every segment is analyzed with it and
+/// every query reads it, so a word means the same terms everywhere in the index.
+///
+/// A term dictionary of two key spaces: `Field.lexiconSpace` (docFreq = frequency << 1 | known)
+/// and `Field.nameSpace` (docFreq 1 when the name's term drops a genitive s).
+struct AnalysisDictionary {
+    let info: AnalysisInfo
+    let file: MappedIndexFile
+    private let terms: TermDictionary
+
+    init(path: String, info: AnalysisInfo) throws {
+        self.info = info
+        file = try MappedIndexFile(path: path, kind: .analysis)
+        terms = try TermDictionary(file: file)
+    }
+
+    /// Writes a lexicon (sorted by word) and names (sorted by key) to `path`.
+    static func write(lexicon: [(String, WordEvidence)], names: [ProperNames.Entry], to path: String) throws {
+        let file = try IndexFileWriter(path: path, kind: .analysis)
+        let dictionary = TermDictionaryWriter(file: file)
+        for (word, evidence) in lexicon {
+            try dictionary.add(key: [Field.lexiconSpace] + Array(word.utf8), info: TermInfo(
+                docFreq: evidence.frequency << 1 | (evidence.known ? 1 : 0), postingsOffset: 0, positionsOffset: 0))
+        }
+        for name in names {
+            try dictionary.add(key: [Field.nameSpace] + name.key, info: TermInfo(docFreq: name.dropsGenitive ? 1 : 0, postingsOffset: 0, positionsOffset: 0))
+        }
+        try dictionary.finish()
+        try file.finish()
+    }
+
+    /// A word's evidence, when the lexicon has it.
+    func evidence(_ word: String) -> WordEvidence? {
+        guard let info = try? terms.lookup([Field.lexiconSpace] + Array(word.utf8)) else { return nil }
+        return WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1)
+    }
+
+    /// A decompounder that splits as the build did.
+    func decompounder() -> GermanDecompounder {
+        GermanDecompounder(evidence: evidence, hasWordList: info.wordList != nil, thresholds: info.partThresholds)
+    }
+
+    /// The term of a folded word when it is a recorded name, remembering answers (snippets ask
+    /// for every word of a text); nil when the index has no names. One per analyzer.
+    func nameLookup() -> (([UInt8]) -> [UInt8]?)? {
+        guard info.names > 0 else { return nil }
+        final class Memo { var terms: [[UInt8]: [UInt8]?] = [:] }
+        let memo = Memo()
+        return { [terms] word in
+            if let known = memo.terms[word] { return known }
+            var key = word
+            SpellingVariants.stripUmlauts(&key)
+            let found = (try? terms.lookup([Field.nameSpace] + key)).flatMap { $0 }
+            let term = found.map { ProperNames.Entry(key: key, dropsGenitive: $0.docFreq == 1).term }
+            if memo.terms.count >= 50_000 { memo.terms.removeAll() }
+            memo.terms[word] = .some(term)
+            return term
+        }
+    }
+
+    /// Checks the file and decodes every entry.
+    func verify() throws {
+        try file.verifyChecksum()
+        var lexicon = 0, names = 0
+        try terms.forEachEntry { key, _ in
+            switch key.first {
+            case Field.lexiconSpace: lexicon += 1
+            case Field.nameSpace: names += 1
+            default: throw KidxError.corruptIndex(file: file.name, reason: "entry in key space \(key.first ?? 0)")
+            }
+        }
+        guard lexicon == info.lexiconWords, names == info.names else {
+            throw KidxError.corruptIndex(file: file.name, reason: "\(lexicon) lexicon words and \(names) names, the manifest says \(info.lexiconWords) and \(info.names)")
+        }
+    }
+}

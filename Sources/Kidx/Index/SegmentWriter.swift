@@ -1,0 +1,469 @@
+import Foundation
+
+/// Writes one segment: analyzes documents into in-memory postings and, on `finish()`, writes
+/// the segment's files into its folder.
+///
+/// The analysis evidence (compound lexicon, proper names) is either gathered from the segment's
+/// own documents, for a new index or one analyzed afresh, and written as the index's
+/// `analysis.kdx`; or taken from the index, so that a segment added later reads words exactly
+/// as the others do.
+final class SegmentWriter {
+    /// Where the compound lexicon and the names come from.
+    enum Analysis {
+        /// Gathered from this segment's documents and written to `analysis.kdx` at this path.
+        case gathered(path: String)
+        /// The index's own.
+        case shared(AnalysisDictionary)
+    }
+
+    let folder: String
+    let options: AnalyzerOptions
+    let threads: Int
+    private let analyzer: GermanAnalyzer
+    /// One analyzer per analyzing thread (ICU and Snowball state is not shared).
+    private let workerAnalyzers: [GermanAnalyzer]
+    private var fields: [FieldPostings] = Field.allCases.map { _ in FieldPostings() }
+    /// Documents go to the store as they are added, so the writer does not hold their text.
+    private let storeFile: IndexFileWriter
+    private let store: DocumentStoreWriter
+    /// Each document's id and content fingerprint, in document order.
+    private let documentsFile: IndexFileWriter
+    private var norms: [[UInt8]] = Field.allCases.map { _ in [] }
+    private var totalLengths: [Int] = Field.allCases.map { _ in 0 }
+    /// Documents by outlet and by publication day, for filters and sorting by date.
+    private var sources: [String: [Int32]] = [:]
+    private var days: [String: [Int32]] = [:]
+
+    /// Documents added so far.
+    private(set) var documentCount = 0
+
+    /// A writer for a new segment in `folder` (created; it must not exist).
+    init(folder: String, options: AnalyzerOptions, threads: Int) throws {
+        self.folder = folder
+        self.options = options
+        self.threads = max(1, threads)
+        analyzer = GermanAnalyzer(options: options)
+        workerAnalyzers = (0..<max(1, threads)).map { _ in GermanAnalyzer(options: options) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        storeFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.store.fileName, kind: .store)
+        store = DocumentStoreWriter(file: storeFile)
+        documentsFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.documents.fileName, kind: .documents)
+    }
+
+    /// Analyzes documents on `threads` threads and adds them in order.
+    func add(contentsOf documents: [Document]) throws {
+        // Analysis (word breaking, folding) in parallel; the postings, in document order, here.
+        var analyzed = [AnalyzedDocument](repeating: AnalyzedDocument(), count: documents.count)
+        let workers = min(threads, documents.count)
+        if workers <= 1 {
+            for index in documents.indices { analyzed[index] = AnalyzedDocument(documents[index], analyzer: analyzer) }
+        } else {
+            analyzed.withUnsafeMutableBufferPointer { output in
+                let output = output
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let range = (documents.count * worker / workers)..<(documents.count * (worker + 1) / workers)
+                    for index in range { output[index] = AnalyzedDocument(documents[index], analyzer: workerAnalyzers[worker]) }
+                }
+            }
+        }
+        var table = ByteWriter()
+        for (document, analyzed) in zip(documents, analyzed) {
+            let doc = Int32(documentCount)
+            for (field, words) in analyzed.fields.enumerated() {
+                words.forEach { word, position, capitalized in
+                    fields[field].add(word: word, doc: doc, position: position, capitalized: capitalized)
+                }
+                norms[field].append(FieldNorms.encode(words.length))
+                totalLengths[field] += words.length
+            }
+            if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
+            if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
+            try store.add(document)
+            table.appendString(document.id)
+            table.appendUInt64(document.fingerprint)
+            documentCount += 1
+        }
+        try documentsFile.write(table.bytes)
+    }
+
+    /// Writes the segment's files and `segment.json` (and, with gathered analysis, the index's
+    /// analysis dictionary). Returns the segment's description and, when gathered, the analysis'.
+    /// Words are turned into terms only here: analysis up to now does not depend on the evidence.
+    func finish(analysis: Analysis) throws -> (segment: SegmentInfo, analysis: AnalysisInfo?) {
+        func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
+            try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
+        }
+        let termsFile = try open(.terms), postingsFile = try open(.postings), positionsFile = try open(.positions)
+        let dictionary = TermDictionaryWriter(file: termsFile)
+        var postingsWriter = PostingsWriter()
+        var postingCount = 0
+        // Each field's distinct words as strings, by word number: made once, read by every step.
+        let words = fields.map { $0.distinctWords() }
+        let uses = FieldPostings.wordUses(fields, words: words)
+        var decompounding: Decompounding
+        var analysisInfo: AnalysisInfo?
+        switch analysis {
+        case .gathered(let path):
+            let systemWords = options.decompounding || options.protectNames ? SystemWordList.load(folding: analyzer) : nil
+            decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads)
+            // Names are known once compounds are: a compound of known words is no name. Terms are
+            // taken only from here on, so stems, parts and queries all see the names.
+            let names = options.protectNames && options.stemming
+                ? ProperNames(words: uses, systemWords: systemWords, compounds: decompounding.compounds,
+                              stem: analyzer.term(ofWord:))
+                : ProperNames()
+            analyzer.nameTerm = names.term(of:)
+            try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: names.entries, to: path)
+            analysisInfo = AnalysisInfo(documents: documentCount, lexiconWords: decompounding.lexicon.count, names: names.entries.count,
+                                        wordList: decompounding.wordList, partThresholds: decompounding.thresholds)
+        case .shared(let dictionary):
+            if let lookup = dictionary.nameLookup() { analyzer.nameTerm = lookup }
+            decompounding = options.decompounding
+                ? Decompounding(uses: uses, decompounder: dictionary.decompounder, threads: threads)
+                : Decompounding(uses: [:], systemWords: nil, enabled: false, threads: threads)
+        }
+        decompounding.gatherParts(fields: fields, words: words, analyzer: analyzer)
+
+        func write(_ list: FieldPostings.List, key: [UInt8], field: Int, withPositions: Bool = true) throws -> TermInfo {
+            let fieldNorms = norms[field]
+            let address = try postingsWriter.write(
+                docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
+                norms: { fieldNorms[Int($0)] }, withPositions: withPositions, postings: postingsFile, positionsFile: positionsFile)
+            let info = TermInfo(docFreq: address.docFreq, postingsOffset: address.postingsOffset, positionsOffset: address.positionsOffset)
+            try dictionary.add(key: key, info: info)
+            postingCount += address.docFreq
+            return info
+        }
+        // Key order: stems of each field, compound parts of each field, exact words of each field,
+        // outlets, days.
+        // A word that is its stem's only form has the stem's list: its exact entry points there.
+        var onlyForms: [[String: TermInfo]] = Field.allCases.map { _ in [:] }
+        for (index, field) in Field.allCases.enumerated() {
+            for (term, group) in FieldPostings.termGroups(words[index], analyzer: analyzer) {
+                // Merged one term at a time: all merged lists at once would double the memory.
+                let info = try write(fields[index].mergedList(of: group), key: [field.rawValue] + term, field: index)
+                if group.count == 1 { onlyForms[index][group[0]] = info }
+            }
+        }
+        for (index, field) in Field.allCases.enumerated() {
+            for (term, lists) in decompounding.partLists(field: index) {
+                _ = try write(FieldPostings.List.merged(lists), key: [field.partSpace] + term, field: index)
+            }
+        }
+        for (index, field) in Field.allCases.enumerated() {
+            for (word, list) in zip(words[index], fields[index].lists).sorted(by: { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }) {
+                if let shared = onlyForms[index][word] {
+                    try dictionary.add(key: field.exactKey(word), info: shared)
+                } else {
+                    _ = try write(list, key: field.exactKey(word), field: index, withPositions: false)
+                }
+            }
+        }
+        for (space, lists) in [(Field.sourceSpace, sources), (Field.dateSpace, days)] {
+            for (name, docs) in lists.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                let list = FieldPostings.List(docs: docs, freqs: Array(repeating: 1, count: docs.count), positions: [])
+                _ = try write(list, key: [space] + Array(name.utf8), field: Field.allCases.firstIndex(of: .body)!, withPositions: false)
+            }
+        }
+        try dictionary.finish()
+        try termsFile.finish()
+        try postingsFile.finish()
+        try positionsFile.finish()
+
+        let normsFile = try open(.norms)
+        for fieldNorms in norms { try normsFile.write(fieldNorms) }
+        try normsFile.finish()
+
+        try store.finish()
+        try storeFile.finish()
+        try documentsFile.finish()
+
+        var files: [SegmentInfo.FileInfo] = []
+        for kind in IndexFormat.Kind.segmentFiles {
+            let size = (try FileManager.default.attributesOfItem(atPath: folder + "/" + kind.fileName)[.size] as? Int) ?? 0
+            files.append(.init(name: kind.fileName, bytes: size))
+        }
+        let info = SegmentInfo(
+            formatVersion: Int(IndexFormat.version), documentCount: documentCount,
+            termCount: dictionary.termCount, compounds: decompounding.compounds.count, postingCount: postingCount,
+            fields: Dictionary(uniqueKeysWithValues: Field.allCases.enumerated().map { ($1.name, .init(totalLength: totalLengths[$0])) }),
+            files: files, created: ISO8601DateFormatter().string(from: Date()))
+        try IndexDirectory.writeJSON(info, to: folder + "/" + IndexDirectory.segmentFile)
+        return (info, analysisInfo)
+    }
+}
+
+extension Document {
+    /// A 64-bit FNV-1a hash of everything stored: an update re-indexes a document only when
+    /// it changes.
+    var fingerprint: UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for field in [title, body, date ?? "", url ?? "", source ?? ""] {
+            for byte in field.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            hash = (hash ^ 0xFF) &* 0x100_0000_01b3  // field separator: no UTF-8 byte is 0xFF
+        }
+        return hash
+    }
+}
+
+/// A document's words as the analyzer reads them, per field, before they reach the postings:
+/// what analysis threads hand to the writer.
+struct AnalyzedDocument {
+    /// The words of one field: their bytes one after the other, with positions and capitals.
+    struct FieldWords {
+        private var bytes: [UInt8] = []
+        private var ends: [Int32] = []
+        private var positions: [Int32] = []
+        private var capitals: [Bool] = []
+        /// The field's length in word positions.
+        private(set) var length = 0
+
+        mutating func append(_ word: UnsafeBufferPointer<UInt8>, position: Int, capitalized: Bool) {
+            bytes.append(contentsOf: word)
+            ends.append(Int32(bytes.count))
+            positions.append(Int32(position))
+            capitals.append(capitalized)
+            length = max(length, position + 1)
+        }
+
+        func forEach(_ body: (UnsafeBufferPointer<UInt8>, Int32, Bool) -> Void) {
+            bytes.withUnsafeBufferPointer { bytes in
+                var start = 0
+                for index in ends.indices {
+                    let end = Int(ends[index])
+                    body(UnsafeBufferPointer(rebasing: bytes[start..<end]), positions[index], capitals[index])
+                    start = end
+                }
+            }
+        }
+    }
+
+    private(set) var fields: [FieldWords] = []
+
+    init() {}
+
+    init(_ document: Document, analyzer: GermanAnalyzer) {
+        fields = Field.allCases.map { field in
+            var words = FieldWords()
+            var text = field == .title ? document.title : document.body
+            text.withUTF8 { utf8 in
+                analyzer.forEachWord(inUTF8: utf8) { word, position, range, _ in
+                    words.append(word, position: position, capitalized: ProperNames.isCapitalized(utf8, at: range.lowerBound))
+                }
+            }
+            return words
+        }
+    }
+}
+
+/// The in-memory postings of one field, by word as written (folded, not stemmed): each distinct
+/// word is stemmed once at commit, and words that share a stem have their lists merged.
+struct FieldPostings {
+    struct List {
+        var docs: [Int32] = []
+        var freqs: [UInt32] = []
+        var positions: [Int32] = []
+
+        /// The union of many lists, merged pairwise so each posting is copied O(log n) times.
+        static func merged(_ lists: [List]) -> List {
+            var level = lists
+            while level.count > 1 {
+                var next: [List] = []
+                next.reserveCapacity((level.count + 1) / 2)
+                for index in stride(from: 0, to: level.count, by: 2) {
+                    next.append(index + 1 < level.count ? merged(level[index], level[index + 1]) : level[index])
+                }
+                level = next
+            }
+            return level.first ?? List()
+        }
+
+        /// The union of two lists: documents in order, positions of a shared document merged.
+        static func merged(_ a: List, _ b: List) -> List {
+            var result = List()
+            result.docs.reserveCapacity(a.docs.count + b.docs.count)
+            result.freqs.reserveCapacity(a.docs.count + b.docs.count)
+            result.positions.reserveCapacity(a.positions.count + b.positions.count)
+            var i = 0, j = 0, pi = 0, pj = 0
+            while i < a.docs.count || j < b.docs.count {
+                let takeA = j == b.docs.count || (i < a.docs.count && a.docs[i] <= b.docs[j])
+                let takeB = i == a.docs.count || (j < b.docs.count && b.docs[j] <= a.docs[i])
+                let doc = takeA ? a.docs[i] : b.docs[j]
+                let start = result.positions.count
+                if takeA && takeB {
+                    let endA = pi + Int(a.freqs[i]), endB = pj + Int(b.freqs[j])
+                    while pi < endA || pj < endB {
+                        let next: Int32
+                        if pj == endB || (pi < endA && a.positions[pi] <= b.positions[pj]) {
+                            next = a.positions[pi]; pi += 1
+                        } else {
+                            next = b.positions[pj]; pj += 1
+                        }
+                        if result.positions.count == start || result.positions.last! != next { result.positions.append(next) }
+                    }
+                    i += 1; j += 1
+                } else if takeA {
+                    result.positions.append(contentsOf: a.positions[pi..<(pi + Int(a.freqs[i]))])
+                    pi += Int(a.freqs[i]); i += 1
+                } else {
+                    result.positions.append(contentsOf: b.positions[pj..<(pj + Int(b.freqs[j]))])
+                    pj += Int(b.freqs[j]); j += 1
+                }
+                result.docs.append(doc)
+                result.freqs.append(UInt32(result.positions.count - start))
+            }
+            return result
+        }
+    }
+
+    private var interner = WordInterner()
+    private(set) var lists: [List] = []
+    /// Uses of each word written with a capital, by word number: names are told by it.
+    private var capitalized: [Int32] = []
+
+    mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
+        let (id, isNew) = interner.intern(word)
+        if isNew {
+            lists.append(List())
+            capitalized.append(0)
+        }
+        if lists[id].docs.last == doc {
+            // A joined hyphenated word shares its first part's position; never go backwards.
+            guard let last = lists[id].positions.last, position > last else { return }
+            lists[id].freqs[lists[id].freqs.count - 1] += 1
+        } else {
+            lists[id].docs.append(doc)
+            lists[id].freqs.append(1)
+        }
+        lists[id].positions.append(position)
+        if isCapitalized { capitalized[id] += 1 }
+    }
+
+    /// The distinct words as strings, by word number (`lists[n]` is word `n`'s list). Builds a
+    /// string per word: a commit calls it once.
+    func distinctWords() -> [String] { lists.indices.map(interner.word) }
+
+    /// Every distinct word of `fields` (whose `distinctWords()` are `words`) with its uses and
+    /// capitalized uses, over all fields.
+    static func wordUses(_ fields: [FieldPostings], words: [[String]]) -> [String: (uses: Int, capitalized: Int)] {
+        var uses: [String: (uses: Int, capitalized: Int)] = [:]
+        for (field, fieldWords) in zip(fields, words) {
+            for (id, word) in fieldWords.enumerated() {
+                uses[word, default: (0, 0)].uses += field.lists[id].positions.count
+                uses[word, default: (0, 0)].capitalized += Int(field.capitalized[id])
+            }
+        }
+        return uses
+    }
+
+    /// Index terms as UTF-8 bytes in byte order, each with the words that have it.
+    static func termGroups(_ words: [String], analyzer: GermanAnalyzer) -> [(term: [UInt8], words: [String])] {
+        var groups: [[UInt8]: [String]] = [:]
+        for word in words { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(word) }
+        return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
+    }
+
+    /// The union of the lists of `words`.
+    func mergedList(of words: [String]) -> List {
+        List.merged(words.map { lists[interner.id(of: $0)!] })
+    }
+}
+
+/// The decompounding step of a commit: builds the lexicon from the corpus's words and the system
+/// word list, splits every distinct word, and gathers each part's postings from the compounds
+/// that contain it (at the compounds' positions).
+struct Decompounding {
+    /// Words that may be parts, in key order, with their evidence.
+    private(set) var lexicon: [(String, WordEvidence)] = []
+    /// The words of each compound split, by compound.
+    private(set) var splits: [String: [String]] = [:]
+    /// The system word list used, if any.
+    private(set) var wordList: String?
+    /// The decompounder's frequency thresholds, recorded for queries.
+    private(set) var thresholds = GermanDecompounder.Thresholds(corpusWords: 0)
+    private var parts: [[[UInt8]: [FieldPostings.List]]] = []
+
+    /// The compounds split.
+    var compounds: Set<String> { Set(splits.keys) }
+
+    /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
+    /// - Parameter uses: every distinct word of the corpus with its uses (`FieldPostings.wordUses`).
+    init(uses: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, enabled: Bool, threads: Int) {
+        guard enabled else { return }
+        wordList = systemWords == nil ? nil : SystemWordList.path
+        let evidence = Dictionary(uniqueKeysWithValues: uses.map { word, counts in
+            (word, WordEvidence(frequency: counts.uses, known: systemWords?.contains(word) ?? false))
+        })
+        thresholds = GermanDecompounder.Thresholds(corpusWords: uses.values.reduce(0) { $0 + $1.uses })
+        let hasWordList = systemWords != nil, thresholds = thresholds
+        // On a small corpus a listed word may be a part without being used (threshold 0).
+        let lookup: (String) -> WordEvidence? = { word in
+            evidence[word] ?? (thresholds.listed == 0 && systemWords?.contains(word) == true ? WordEvidence(frequency: 0, known: true) : nil)
+        }
+        let decompounder = GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds)
+        var lexiconWords = evidence.filter { decompounder.isPart($0.key) }
+
+        splits = Self.split(uses.keys, threads: threads) {
+            GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds)
+        }
+        // Parts the corpus never uses alone (small corpora) join the lexicon so queries split alike.
+        for words in splits.values {
+            for word in words where lexiconWords[word] == nil { lexiconWords[word] = lookup(word) }
+        }
+        lexicon = lexiconWords.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
+    }
+
+    /// Splits every word with the index's decompounder (`AnalysisDictionary`): the lexicon is the
+    /// index's, not this segment's.
+    init(uses: [String: (uses: Int, capitalized: Int)], decompounder: @escaping () -> GermanDecompounder, threads: Int) {
+        splits = Self.split(uses.keys, threads: threads, decompounder: decompounder)
+    }
+
+    /// Every long alphabetic word's split, on `threads` threads: each worker has its own
+    /// decompounder (its memo); the evidence is only read.
+    private static func split(_ words: Dictionary<String, (uses: Int, capitalized: Int)>.Keys, threads: Int,
+                              decompounder: () -> GermanDecompounder) -> [String: [String]] {
+        let candidates = words.filter {
+            $0.utf8.count >= GermanDecompounder.minimumCompound && $0.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
+        }
+        let workers = max(1, threads)
+        var results = [[String: [String]]](repeating: [:], count: workers)
+        results.withUnsafeMutableBufferPointer { output in
+            let output = output
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let decompounder = decompounder()
+                var splits: [String: [String]] = [:]
+                for word in candidates[(candidates.count * worker / workers)..<(candidates.count * (worker + 1) / workers)] {
+                    guard let split = decompounder.split(word) else { continue }
+                    splits[word] = split.pieces.map(\.word)
+                }
+                output[worker] = splits
+            }
+        }
+        return results.reduce(into: [String: [String]]()) { $0.merge($1) { first, _ in first } }
+    }
+
+    /// Gathers each part's postings from the compounds containing it, under the part's term.
+    mutating func gatherParts(fields: [FieldPostings], words: [[String]], analyzer: GermanAnalyzer) {
+        parts = fields.map { _ in [:] }
+        guard !splits.isEmpty else { return }
+        var terms: [String: [UInt8]] = [:]
+        for (index, field) in fields.enumerated() {
+            for (word, list) in zip(words[index], field.lists) {
+                guard let pieces = splits[word] else { continue }
+                var seen = Set<[UInt8]>()
+                for part in pieces {
+                    let term = terms[part] ?? analyzer.term(ofWord: Array(part.utf8))
+                    terms[part] = term
+                    if seen.insert(term).inserted { parts[index][term, default: []].append(list) }
+                }
+            }
+        }
+    }
+
+    /// The part terms of field number `field`, in key order, each with the lists of the
+    /// compounds that contain it (to merge one term at a time).
+    func partLists(field: Int) -> [([UInt8], [FieldPostings.List])] {
+        parts[field].sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
+    }
+}
