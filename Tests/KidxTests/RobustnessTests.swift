@@ -72,6 +72,13 @@ struct RobustnessTests {
                     #expect("\(error)".contains(kind.fileName), "\(error)")
                 }
             }
+            // The document table is read by updates and by id lookups.
+            do {
+                _ = try reader.allIDs()
+            } catch let error as KidxError {
+                detected += 1
+                #expect("\(error)".contains(kind.fileName), "\(error)")
+            }
             #expect(throws: KidxError.self) { try reader.verify() }
         }
         #expect(detected > 0)

@@ -77,22 +77,20 @@ private final class IndexFuzzing: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "kidx-fuzz-index-\(getpid())"
         try? FileManager.default.removeItem(atPath: directory)
         do {
-            let writer = try IndexWriter(directory: directory)
-            try writer.add(Document(id: "a", title: "Neue Sanktionen gegen Nordkorea",
-                                    body: "Die Vereinten Nationen beschließen Sanktionen. Pjöngjang reagiert mit Atomwaffentests.",
-                                    date: "2020-03-01", source: "beispiel.de"))
-            try writer.add(Document(id: "b", title: "Impfstoffmangel in Bayern",
-                                    body: "Der Mangel an Impfstoff trifft die Hausärzte. Söder fordert mehr Lieferungen.",
-                                    date: "2021-01-15", source: "zeitung.de"))
-            try writer.add(Document(id: "c", title: "Straßenbahn", body: "Die Strasse bleibt gesperrt, die Straßenbahn fährt um."))
-            try writer.commit()
+            try Self.write(directory, mode: .replace) { writer in
+                try writer.add(Document(id: "a", title: "Neue Sanktionen gegen Nordkorea",
+                                        body: "Die Vereinten Nationen beschließen Sanktionen. Pjöngjang reagiert mit Atomwaffentests.",
+                                        date: "2020-03-01", source: "beispiel.de"))
+                try writer.add(Document(id: "b", title: "Impfstoffmangel in Bayern",
+                                        body: "Der Mangel an Impfstoff trifft die Hausärzte. Söder fordert mehr Lieferungen.",
+                                        date: "2021-01-15", source: "zeitung.de"))
+                try writer.add(Document(id: "c", title: "Straßenbahn", body: "Die Strasse bleibt gesperrt, die Straßenbahn fährt um."))
+            }
             // A second segment and a deletion mark, so that every kind of file is there.
-            let update = try IndexWriter(directory: directory, mode: .update)
-            update.delete(id: "c")
-            try update.commit()
-            let addition = try IndexWriter(directory: directory, mode: .update)
-            try addition.add(Document(id: "d", title: "Nord-Korea", body: "Neue Sanktionen gegen Nordkoreas Atomwaffenarsenal.", date: "2022-05-05"))
-            try addition.commit()
+            try Self.write(directory, mode: .update) { $0.delete(id: "c") }
+            try Self.write(directory, mode: .update) {
+                try $0.add(Document(id: "d", title: "Nord-Korea", body: "Neue Sanktionen gegen Nordkoreas Atomwaffenarsenal.", date: "2022-05-05"))
+            }
             generation = try IndexDirectory(path: directory).currentGeneration()!
         } catch {
             fatalError("cannot build the fuzzing index: \(error)")
@@ -104,6 +102,13 @@ private final class IndexFuzzing: @unchecked Sendable {
         }
         files.append(IndexFormat.Kind.analysis.fileName)
         for file in files { originals[file] = [UInt8](FileManager.default.contents(atPath: generation + "/" + file)!) }
+    }
+
+    /// One writer's changes, committed; the writer (and its lock) released on return.
+    private static func write(_ directory: String, mode: IndexWriter.Mode, _ change: (IndexWriter) throws -> Void) throws {
+        let writer = try IndexWriter(directory: directory, mode: mode)
+        try change(writer)
+        try writer.commit()
     }
 
     /// Runs patch one shared index: one at a time (tests run in parallel).

@@ -110,18 +110,20 @@ extension SegmentSearcher {
                 components.append(Component(field: field, match: match, scorer: scorer))
                 continue
             }
-            // A word used in one form only shares its stem's list: one scorer, the weights summed.
-            var lists: [(key: [UInt8], info: TermInfo, boost: Float, match: String, isPart: Bool)] = []
+            // A word used in one form only shares its stem's list: one scorer, the weights summed
+            // (each with its own key's idf: in another segment the two lists may differ).
+            var lists: [(info: TermInfo, weight: Float, match: String, isPart: Bool)] = []
             for list in wordLists(clause, field: field) {
                 guard let info = try reader.terms.lookup(list.key) else { continue }
+                let weight = list.boost * idf(list.key, local: info.docFreq)
                 if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset && $0.isPart == list.isPart }) {
-                    lists[same].boost += list.boost
+                    lists[same].weight += weight
                 } else {
-                    lists.append((list.key, info, list.boost, list.match, list.isPart))
+                    lists.append((info, weight, list.match, list.isPart))
                 }
             }
             for list in lists {
-                let scorer = TermScorer(try reader.cursor(list.info), weight: list.boost * idf(list.key, local: list.info.docFreq), scoring: scoring)
+                let scorer = TermScorer(try reader.cursor(list.info), weight: list.weight, scoring: scoring)
                 components.append(Component(field: field, match: list.match, scorer: scorer, isPart: list.isPart))
             }
         }
