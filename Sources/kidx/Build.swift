@@ -43,6 +43,9 @@ struct Build: ParsableCommand {
     @Option(name: .long, help: "Threads that analyze documents and split compounds (default: every core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a segment when they reach it.")
+    var memory = IndexWriter.defaultMemoryBudget >> 20
+
     @Flag(name: .long, help: "Drop titles and index bodies only (for known-item evaluation).")
     var noTitles = false
 
@@ -58,6 +61,7 @@ struct Build: ParsableCommand {
                                           decompounding: !noDecompounding, protectNames: !noNameProtection)
             let start = Date()
             let writer = try IndexWriter(directory: indexOptions.index, options: options, threads: threads, mode: rebuild ? .replace : .update)
+            writer.memoryBudget = max(1, memory) << 20
             var feeder = DocumentFeeder(writer: writer)
             try feeder.read(corpus) { document in
                 if noTitles { document.title = "" }
@@ -175,11 +179,15 @@ struct Add: ParsableCommand {
     @Option(name: .long, help: "Threads that analyze documents (default: every core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a segment when they reach it.")
+    var memory = IndexWriter.defaultMemoryBudget >> 20
+
     func run() throws {
         try reportingErrors {
             let start = Date()
             let options = (try? IndexReader(directory: indexOptions.index))?.analyzerOptions ?? .default
             let writer = try IndexWriter(directory: indexOptions.index, options: options, threads: threads, mode: .update)
+            writer.memoryBudget = max(1, memory) << 20
             var feeder = DocumentFeeder(writer: writer)
             for path in paths { try feeder.read(path) }
             guard !feeder.seenIDs.isEmpty else { throw KidxError.emptyCorpus(path: paths.joined(separator: " ")) }
@@ -223,7 +231,7 @@ struct Delete: ParsableCommand {
 /// `kidx optimize`: one segment, deletions purged, analysis evidence gathered afresh.
 struct Optimize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Merge the index into one segment, dropping deleted documents and analyzing every document afresh.")
+        abstract: "Merge the index into one segment (as few as the memory budget allows), dropping deleted documents and analyzing every document afresh.")
 
     @OptionGroup var indexOptions: IndexOptions
 
@@ -233,11 +241,15 @@ struct Optimize: ParsableCommand {
     @Option(name: .long, help: "Threads that analyze documents (default: every core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a segment when they reach it.")
+    var memory = IndexWriter.defaultMemoryBudget >> 20
+
     func run() throws {
         try reportingErrors {
             let start = Date()
             let reader = try IndexReader(directory: indexOptions.index)
             let writer = try IndexWriter(directory: indexOptions.index, options: reader.analyzerOptions, threads: threads, mode: .update)
+            writer.memoryBudget = max(1, memory) << 20
             Terminal.progress("optimizing \(Terminal.grouped(reader.documentCount)) documents")
             let summary = try writer.optimize()
             Terminal.endProgress()
@@ -245,7 +257,7 @@ struct Optimize: ParsableCommand {
                 Terminal.printJSON(["documents": summary.documents, "segments": summary.segments, "bytes": summary.bytes,
                                     "seconds": Date().timeIntervalSince(start), "generation": summary.generation] as [String: Any])
             } else {
-                print("\(indexOptions.index): \(Terminal.grouped(summary.documents)) documents in \(summary.segments) segment, \(Terminal.grouped(summary.bytes)) bytes, in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+                print("\(indexOptions.index): \(Terminal.grouped(summary.documents)) documents in \(summary.segments) segment\(summary.segments == 1 ? "" : "s"), \(Terminal.grouped(summary.bytes)) bytes, in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
             }
         }
     }

@@ -42,6 +42,45 @@ struct CommandLineTests {
                       standardError: String(decoding: stderr, as: UTF8.self))
     }
 
+    @Test("build updates an existing index; add, delete and optimize change it; stats shows segments",
+          .enabled(if: CommandLineTests.executable != nil, "the kidx executable was not found beside the tests"))
+    func incrementalCommands() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let corpus = folder + "/corpus", index = folder + "/index"
+        try FileManager.default.copyItem(atPath: TestSupport.sampleCorpus, toPath: corpus)
+        func json(_ output: Output) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any])
+        }
+        let first = try json(Self.run(["build", corpus, "--index", index, "--json"]))
+        let total = try #require(first["documents"] as? Int)
+        let again = try json(Self.run(["build", corpus, "--index", index, "--json"]))
+        #expect(again["unchanged"] as? Int == total && again["added"] as? Int == 0)
+        // A file changed, one gone, one new.
+        try Data("Ersatz\n\nDer Quarkstrudel ist neu.\n".utf8).write(to: URL(fileURLWithPath: corpus + "/sport/pokal-halbfinale.txt"))
+        try FileManager.default.removeItem(atPath: corpus + "/sport/trainerwechsel-zweite-liga.txt")
+        try Data("Quarkstrudel\n\nQuarkstrudel für alle.\n".utf8).write(to: URL(fileURLWithPath: corpus + "/sport/neu.txt"))
+        let update = try json(Self.run(["build", corpus, "--index", index, "--json"]))
+        #expect(update["added"] as? Int == 2 && update["replaced"] as? Int == 1 && update["deleted"] as? Int == 2)
+        #expect(update["documents"] as? Int == total && update["segments"] as? Int == 2)
+        let hits = try Self.run(["search", "Quarkstrudel", "--index", index, "--json"])
+        #expect(hits.standardOutput.contains("sport/neu") && hits.standardOutput.contains("sport/pokal-halbfinale"))
+        // kidx add and delete.
+        let extra = folder + "/extra.txt"
+        try Data("Nachtrag\n\nEin Quarkstrudel mehr.\n".utf8).write(to: URL(fileURLWithPath: extra))
+        let added = try json(Self.run(["add", extra, "--index", index, "--json"]))
+        #expect(added["added"] as? Int == 1 && added["documents"] as? Int == total + 1)
+        let deleted = try Self.run(["delete", "sport/neu", "nicht-da", "--index", index])
+        #expect(deleted.status == 1 && deleted.standardError.contains("nicht-da") && deleted.standardOutput.contains("deleted 1"))
+        let stats = try json(Self.run(["stats", "--index", index, "--json"]))
+        #expect(stats["documents"] as? Int == total && (stats["segments"] as? Int ?? 0) >= 2 && (stats["deleted"] as? Int ?? 0) >= 1)
+        let optimized = try json(Self.run(["optimize", "--index", index, "--json"]))
+        #expect(optimized["segments"] as? Int == 1 && optimized["documents"] as? Int == total)
+        #expect(try Self.run(["check", "--index", index]).status == 0)
+        let after = try Self.run(["search", "Quarkstrudel", "--index", index, "--json"])
+        #expect(!after.standardOutput.contains("sport/neu") && after.standardOutput.contains("extra"))
+    }
+
     @Test("a build reports bad lines and duplicate ids by file and line, counts them, and indexes the rest",
           .enabled(if: executable != nil, "the kidx executable was not found beside the tests"))
     func badLinesInBuild() throws {

@@ -220,4 +220,44 @@ struct IncrementalTests {
         let now = try TestSupport.ids(Searcher(reader: try IndexReader(directory: index)), "Sanktionen")
         #expect(now.first == "neu" && !now.contains(before[0]))
     }
+
+    @Test("a build over its memory budget writes several segments and ranks as one built in memory",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func memoryBudget() throws {
+        let documents = try #require(TestSupport.newsDocuments)
+        let whole = try TestSupport.temporaryFolder("whole"), budgeted = try TestSupport.temporaryFolder("budget")
+        defer { for folder in [whole, budgeted] { try? FileManager.default.removeItem(atPath: folder) } }
+        try Self.buildAtOnce(documents, at: whole, options: .default)
+        let writer = try IndexWriter(directory: budgeted)
+        writer.memoryBudget = 4 << 20
+        for start in stride(from: 0, to: documents.count, by: 100) {
+            try writer.add(contentsOf: Array(documents[start..<min(start + 100, documents.count)]))
+        }
+        let summary = try writer.commit()
+        #expect(summary.segments >= 3 && summary.documents == documents.count)
+        let a = Searcher(reader: try IndexReader(directory: whole)), b = Searcher(reader: try IndexReader(directory: budgeted))
+        // The evidence is the same (gathered from every document's words), so are the rankings.
+        #expect(a.reader.manifest.analysis == b.reader.manifest.analysis)
+        var agreeing = 0, total = 0
+        for query in Self.queries(documents, count: 100) {
+            guard let x = try? Self.rankings(a, query) else { continue }
+            for (p, q) in zip(x, try Self.rankings(b, query)) {
+                total += 1
+                if Self.agree(p, q) { agreeing += 1 } else if total - agreeing <= 3 { print("differs: \(query)\n  \(p)\n  \(q)") }
+            }
+        }
+        #expect(total >= 300 && agreeing == total)
+        // An update over the budget writes its segments with the index's evidence.
+        let update = try IndexWriter(directory: budgeted, mode: .update)
+        update.memoryBudget = 1 << 20
+        let changed = documents.prefix(300).map { document -> Document in
+            var document = document
+            document.body += " Nachtrag."
+            return document
+        }
+        try update.add(contentsOf: changed)
+        let updated = try update.commit()
+        #expect(!updated.reanalyzed && updated.documents == documents.count && updated.deleted == 300)
+        try IndexReader(directory: budgeted).verify()
+    }
 }

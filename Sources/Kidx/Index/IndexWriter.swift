@@ -72,9 +72,14 @@ public final class IndexWriter {
     public let options: AnalyzerOptions
     /// Threads that analyze documents and split compounds.
     public let threads: Int
-    /// Segments of at most this many documents are merged when this many share a size (a power
-    /// of ten) at the end of the index.
+    /// Segments are merged when this many share a size (a power of ten) at the end of the index.
     public var mergeFactor = 10
+    /// About how many bytes a writer may use: it writes its postings out as a segment when they
+    /// reach half of it (writing one needs about as much again) (`kidx build --memory`). Peak
+    /// memory stays near this whatever the corpus size.
+    public var memoryBudget = IndexWriter.defaultMemoryBudget
+    /// 256 MiB.
+    public static let defaultMemoryBudget = 256 << 20
 
     /// Held from creation until the writer is released: one writer per index directory.
     private let lock: IndexLock
@@ -87,8 +92,14 @@ public final class IndexWriter {
     /// Base documents to mark deleted, by document number.
     private var deletions = Set<Int>()
     private var nextSegment: Int
-    private let pending: SegmentWriter
+    private var pending: SegmentWriter
     private var pendingIDs = Set<String>()
+    /// Segments written when the memory budget ran out, with the index's evidence (an update).
+    private var flushed: [Manifest.Segment] = []
+    /// Documents stored when the memory budget ran out before the evidence was known (a new
+    /// index), to be analyzed again at the commit, and their words' uses.
+    private var deferred: [Manifest.Segment] = []
+    private var deferredUses: [String: (uses: Int, capitalized: Int)] = [:]
     private var committed = false
 
     /// Opens a writer for `directory`, which is created if missing. Throws `KidxError.locked`
@@ -114,12 +125,20 @@ public final class IndexWriter {
         nextSegment += 1
     }
 
+    /// A writer for the next new segment of this generation.
+    private func makeSegmentWriter() throws -> SegmentWriter {
+        defer { nextSegment += 1 }
+        return try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: options, threads: threads)
+    }
+
+    private static func name(_ writer: SegmentWriter) -> String { (writer.folder as NSString).lastPathComponent }
+
     deinit {
         if !committed { try? FileManager.default.removeItem(atPath: generation.temporary) }
     }
 
     /// Documents added by this writer so far.
-    public var documentCount: Int { pending.documentCount }
+    public var documentCount: Int { (flushed + deferred).reduce(pending.documentCount) { $0 + $1.documents } }
 
     /// Analyzes and adds a document.
     @discardableResult
@@ -150,6 +169,20 @@ public final class IndexWriter {
             kept.append(document)
         }
         if !kept.isEmpty { try pending.add(contentsOf: kept) }
+        if pending.estimatedBytes > memoryBudget / 2 {
+            let name = Self.name(pending), documents = pending.documentCount
+            if let base {
+                _ = try pending.finish(analysis: .shared(base.analysis))
+                flushed.append(.init(name: name, documents: documents, deleted: 0, full: true))
+            } else {
+                for (word, uses) in try pending.finishDeferred() {
+                    deferredUses[word, default: (0, 0)].uses += uses.uses
+                    deferredUses[word, default: (0, 0)].capitalized += uses.capitalized
+                }
+                deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
+            }
+            pending = try makeSegmentWriter()
+        }
         return outcomes
     }
 
@@ -189,15 +222,16 @@ public final class IndexWriter {
         guard !committed else { throw KidxError.io(path: directory, reason: "this writer has committed already; open a new one") }
         committed = true
         let folder = generation.temporary
-        let analysisPath = folder + "/" + IndexFormat.Kind.analysis.fileName
-        guard let base else {
-            // A new index: the analysis is gathered from its documents.
-            let (info, analysis) = try pending.finish(analysis: .gathered(path: analysisPath))
-            return try publish(Manifest(formatVersion: Int(IndexFormat.version), analyzer: options, analysis: analysis!,
-                                        segments: [.init(name: pendingName, documents: info.documentCount, deleted: 0)],
-                                        nextSegment: nextSegment, created: Self.now()), added: info.documentCount, reanalyzed: true)
+        let added = documentCount
+        func manifest(_ segments: [Manifest.Segment], _ analysis: AnalysisInfo) -> Manifest {
+            Manifest(formatVersion: Int(IndexFormat.version), analyzer: options, analysis: analysis,
+                     segments: segments, nextSegment: nextSegment, created: Self.now())
         }
-        let added = pending.documentCount
+        guard let base else {
+            // A new index: the evidence is gathered from its documents.
+            let (segments, analysis) = try finishGathering(deferred: deferred, uses: deferredUses, last: pending)
+            return try publish(manifest(segments, analysis), added: added, reanalyzed: true)
+        }
         guard forced || added > 0 || !deletions.isEmpty || options != base.analyzerOptions else {
             committed = false  // nothing written: the writer may still be used
             return summary(of: base, added: 0, reanalyzed: false)
@@ -205,27 +239,23 @@ public final class IndexWriter {
         let liveAfter = base.documentCount - deletions.count + added
         if forced || options != base.analyzerOptions || liveAfter >= 2 * max(1, base.manifest.analysis.documents) {
             // Everything again, in document order, with evidence from all documents.
-            var sources: [(SegmentReader, Set<Int>)] = base.segments.enumerated().map { segment, reader in
-                (reader, Set(deletions.compactMap { $0 >= base.bases[segment] && $0 < base.bases[segment] + reader.documentCount ? $0 - base.bases[segment] : nil })
-                    .union(reader.deletions?.marked ?? []))
+            var sources: [(DocumentStore, Set<Int>)] = base.segments.enumerated().map { segment, reader in
+                let range = base.bases[segment]..<(base.bases[segment] + reader.documentCount)
+                return (reader.store, Set(deletions.filter(range.contains).map { $0 - range.lowerBound }).union(reader.deletions?.marked ?? []))
             }
-            if added > 0 {
-                _ = try pending.finish(analysis: .shared(base.analysis))
-                sources.append((try SegmentReader(folder: pending.folder, documents: added, deleted: 0), []))
+            _ = try pending.finishDeferred()
+            for segment in flushed + [.init(name: Self.name(pending), documents: pending.documentCount, deleted: 0)] where segment.documents > 0 {
+                sources.append((try Self.store(folder + "/" + segment.name), []))
             }
-            let name = Manifest.segmentName(nextSegment)
-            nextSegment += 1
-            let (info, analysis) = try rewrite(sources, into: name, analysis: .gathered(path: analysisPath))
+            let (segments, analysis) = try rewriteGathering(sources)
+            for segment in flushed { try? FileManager.default.removeItem(atPath: folder + "/" + segment.name) }
             try? FileManager.default.removeItem(atPath: pending.folder)
-            let segments: [Manifest.Segment] = info.documentCount > 0 ? [.init(name: name, documents: info.documentCount, deleted: 0)] : []
-            return try publish(Manifest(formatVersion: Int(IndexFormat.version), analyzer: options, analysis: analysis!,
-                                        segments: segments, nextSegment: nextSegment, created: Self.now()),
-                               added: added, reanalyzed: true)
+            return try publish(manifest(segments, analysis), added: added, reanalyzed: true)
         }
 
-        // An update: the base's segments carried over with their new deletion marks, the new one appended.
-        try IndexDirectory.linkFile(base.generation + "/" + IndexFormat.Kind.analysis.fileName, to: analysisPath)
-        var segments: [(entry: Manifest.Segment, reader: SegmentReader?)] = []
+        // An update: the base's segments carried over with their new deletion marks, the new ones appended.
+        try IndexDirectory.linkFile(base.generation + "/" + IndexFormat.Kind.analysis.fileName, to: folder + "/" + IndexFormat.Kind.analysis.fileName)
+        var segments: [Manifest.Segment] = []
         for (index, reader) in base.segments.enumerated() {
             var entry = base.manifest.segments[index]
             var marked = reader.deletions?.marked ?? []
@@ -238,68 +268,142 @@ public final class IndexWriter {
                 try DeletionMarks.write(marked, documents: entry.documents, to: folder + "/" + entry.name + "/" + IndexFormat.Kind.deletions.fileName)
             }
             entry.deleted = marked.count
-            segments.append((entry, reader))
+            segments.append(entry)
         }
-        if added > 0 {
+        segments += flushed
+        if pending.documentCount > 0 {
             let (info, _) = try pending.finish(analysis: .shared(base.analysis))
-            segments.append((.init(name: pendingName, documents: info.documentCount, deleted: 0), nil))
+            segments.append(.init(name: Self.name(pending), documents: info.documentCount, deleted: 0))
         } else {
             try? FileManager.default.removeItem(atPath: pending.folder)
         }
         // Merges: a segment mostly deleted is rewritten; runs of `mergeFactor` segments of the same
-        // size at the end become one.
+        // size at the end become one. Segments cut by the memory budget stay as they are.
         func size(_ entry: Manifest.Segment) -> Int { Int(log10(Double(max(1, entry.documents - entry.deleted)))) }
-        func open(_ index: Int) throws -> SegmentReader {
-            if let reader = segments[index].reader, segments[index].entry.deleted == reader.deletions.map({ $0.marked.count }) ?? 0 { return reader }
-            let entry = segments[index].entry
-            return try SegmentReader(folder: folder + "/" + entry.name, documents: entry.documents, deleted: entry.deleted)
-        }
         func merge(_ range: Range<Int>) throws {
-            let readers = try range.map { index -> (SegmentReader, Set<Int>) in
-                let reader = try open(index)
-                return (reader, reader.deletions?.marked ?? [])
+            let sources = try segments[range].map { entry -> (DocumentStore, Set<Int>) in
+                let reader = try SegmentReader(folder: folder + "/" + entry.name, documents: entry.documents, deleted: entry.deleted)
+                return (reader.store, reader.deletions?.marked ?? [])
             }
-            let name = Manifest.segmentName(nextSegment)
-            nextSegment += 1
-            let (info, _) = try rewrite(readers, into: name, analysis: .shared(base.analysis))
-            for index in range { try? FileManager.default.removeItem(atPath: folder + "/" + segments[index].entry.name) }
-            segments.replaceSubrange(range, with: [(.init(name: name, documents: info.documentCount, deleted: 0), nil)])
+            let merged = try rewrite(sources, analysis: base.analysis)
+            for entry in segments[range] { try? FileManager.default.removeItem(atPath: folder + "/" + entry.name) }
+            segments.replaceSubrange(range, with: merged)
         }
-        for index in segments.indices.reversed() where segments[index].entry.deleted * 2 > segments[index].entry.documents {
+        for index in segments.indices.reversed() where segments[index].deleted * 2 > segments[index].documents {
             try merge(index..<(index + 1))
         }
-        while let last = segments.last {
-            let level = size(last.entry)
+        while let last = segments.last, last.full != true {
+            let level = size(last)
             var start = segments.count - 1
-            while start > 0, size(segments[start - 1].entry) <= level { start -= 1 }
+            while start > 0, segments[start - 1].full != true, size(segments[start - 1]) <= level { start -= 1 }
             guard segments.count - start >= mergeFactor else { break }
             try merge(start..<segments.count)
         }
-        return try publish(Manifest(formatVersion: Int(IndexFormat.version), analyzer: options, analysis: base.manifest.analysis,
-                                    segments: segments.map(\.entry), nextSegment: nextSegment, created: Self.now()),
-                           added: added, reanalyzed: false)
+        return try publish(manifest(segments, base.manifest.analysis), added: added, reanalyzed: false)
     }
 
-    private var pendingName: String { (pending.folder as NSString).lastPathComponent }
+    /// The stored documents of a segment folder of this generation.
+    private static func store(_ folder: String) throws -> DocumentStore {
+        try DocumentStore(file: MappedIndexFile(path: folder + "/" + IndexFormat.Kind.store.fileName, kind: .store))
+    }
 
-    /// Writes the live documents of `sources` (segments with the local numbers to leave out),
-    /// analyzed again from their stored text, as one new segment.
-    private func rewrite(_ sources: [(SegmentReader, Set<Int>)], into name: String,
-                         analysis: SegmentWriter.Analysis) throws -> (segment: SegmentInfo, analysis: AnalysisInfo?) {
-        let writer = try SegmentWriter(folder: generation.temporary + "/" + name, options: options, threads: threads)
-        var batch: [Document] = []
-        for (reader, dropped) in sources {
-            try reader.store.forEach { doc, document in
-                guard !dropped.contains(doc) else { return }
-                batch.append(document)
-                if batch.count == 256 {
-                    try writer.add(contentsOf: batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
+    /// Every live document of `sources` (stores with the numbers to leave out), in order.
+    private static func forEachDocument(of sources: [(DocumentStore, Set<Int>)], _ body: (Document) throws -> Void) throws {
+        for (store, dropped) in sources {
+            try store.forEach { doc, document in
+                if !dropped.contains(doc) { try body(document) }
             }
         }
-        try writer.add(contentsOf: batch)
-        return try writer.finish(analysis: analysis)
+    }
+
+    /// Analyzes the documents of `sources` again from their stored text into new segments, with
+    /// the index's evidence, a segment at a time within the memory budget.
+    private func rewrite(_ sources: [(DocumentStore, Set<Int>)], analysis: AnalysisDictionary) throws -> [Manifest.Segment] {
+        var segments: [Manifest.Segment] = []
+        var writer = try makeSegmentWriter()
+        var batch: [Document] = []
+        func flush(last: Bool) throws {
+            try writer.add(contentsOf: batch)
+            batch.removeAll(keepingCapacity: true)
+            let full = writer.estimatedBytes > memoryBudget / 2
+            guard full || last else { return }
+            if writer.documentCount > 0 {
+                let (info, _) = try writer.finish(analysis: .shared(analysis))
+                segments.append(.init(name: Self.name(writer), documents: info.documentCount, deleted: 0, full: full ? true : nil))
+            } else {
+                try? FileManager.default.removeItem(atPath: writer.folder)
+            }
+            if !last { writer = try makeSegmentWriter() }
+        }
+        try Self.forEachDocument(of: sources) { document in
+            batch.append(document)
+            if batch.count == 256 { try flush(last: false) }
+        }
+        try flush(last: true)
+        return segments
+    }
+
+    /// Analyzes the documents of `sources` again with evidence gathered from all of them: stored
+    /// a budget's worth at a time, then each part analyzed with the evidence.
+    private func rewriteGathering(_ sources: [(DocumentStore, Set<Int>)]) throws -> ([Manifest.Segment], AnalysisInfo) {
+        var deferred: [Manifest.Segment] = []
+        var uses: [String: (uses: Int, capitalized: Int)] = [:]
+        var writer = try makeSegmentWriter()
+        var batch: [Document] = []
+        func flush() throws {
+            try writer.add(contentsOf: batch)
+            batch.removeAll(keepingCapacity: true)
+            guard writer.estimatedBytes > memoryBudget / 2 else { return }
+            let name = Self.name(writer), documents = writer.documentCount
+            for (word, count) in try writer.finishDeferred() {
+                uses[word, default: (0, 0)].uses += count.uses
+                uses[word, default: (0, 0)].capitalized += count.capitalized
+            }
+            deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
+            writer = try makeSegmentWriter()
+        }
+        try Self.forEachDocument(of: sources) { document in
+            batch.append(document)
+            if batch.count == 256 { try flush() }
+        }
+        try flush()
+        return try finishGathering(deferred: deferred, uses: uses, last: writer)
+    }
+
+    /// Gathers the evidence from the uses of the deferred parts' words and of `last`'s, writes
+    /// the analysis dictionary, and analyzes every part again from its stored documents with it.
+    /// Without deferred parts, `last` gathers the evidence itself (one segment, as a build that
+    /// fits the budget writes it).
+    private func finishGathering(deferred: [Manifest.Segment], uses: [String: (uses: Int, capitalized: Int)],
+                                 last: SegmentWriter) throws -> ([Manifest.Segment], AnalysisInfo) {
+        let path = generation.temporary + "/" + IndexFormat.Kind.analysis.fileName
+        guard !deferred.isEmpty else {
+            let (info, analysis) = try last.finish(analysis: .gathered(path: path))
+            return (info.documentCount > 0 ? [.init(name: Self.name(last), documents: info.documentCount, deleted: 0)] : [], analysis!)
+        }
+        // `last` too is kept as stored documents only, so that its postings do not stay in memory
+        // beside the evidence; the evidence structures (every word's uses, splits, names) are
+        // dropped once written.
+        let parts = deferred + (last.documentCount > 0 ? [.init(name: Self.name(last), documents: last.documentCount, deleted: 0)] : [])
+        let info = try { () throws -> AnalysisInfo in
+            var uses = uses
+            for (word, count) in try last.finishDeferred() {
+                uses[word, default: (0, 0)].uses += count.uses
+                uses[word, default: (0, 0)].capitalized += count.capitalized
+            }
+            let evidence = SegmentWriter.gatherEvidence(uses: uses, documents: parts.reduce(0) { $0 + $1.documents }, options: options,
+                                                        analyzer: GermanAnalyzer(options: options), threads: threads)
+            try AnalysisDictionary.write(lexicon: evidence.decompounding.lexicon, names: evidence.names.entries, to: path)
+            return evidence.info
+        }()
+        let analysis = try AnalysisDictionary(path: path, info: info)
+        var segments: [Manifest.Segment] = []
+        for part in parts {
+            segments += try rewrite([(try Self.store(generation.temporary + "/" + part.name), [])], analysis: analysis)
+            try? FileManager.default.removeItem(atPath: generation.temporary + "/" + part.name)
+        }
+        if last.documentCount == 0 { try? FileManager.default.removeItem(atPath: last.folder) }
+        return (segments, info)
     }
 
     private func publish(_ manifest: Manifest, added: Int, reanalyzed: Bool) throws -> CommitSummary {

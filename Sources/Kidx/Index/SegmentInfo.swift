@@ -51,6 +51,8 @@ struct Manifest: Codable, Equatable {
         var documents: Int
         /// Documents marked deleted (in the segment's `deleted.kdx`, absent when 0).
         var deleted: Int
+        /// True for a segment cut where the memory budget ran out: merges leave it alone.
+        var full: Bool?
     }
 
     var formatVersion: Int

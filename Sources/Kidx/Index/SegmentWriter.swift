@@ -86,6 +86,41 @@ final class SegmentWriter {
         try documentsFile.write(table.bytes)
     }
 
+    /// About how many bytes the segment's postings take in memory (see `FieldPostings`).
+    var estimatedBytes: Int { fields.reduce(0) { $0 + $1.estimatedBytes } }
+
+    /// Every distinct word added with its uses and capitalized uses.
+    func wordUses() -> [String: (uses: Int, capitalized: Int)] {
+        FieldPostings.wordUses(fields, words: fields.map { $0.distinctWords() })
+    }
+
+    /// Finishes only the stored documents, for a segment to be analyzed again once the
+    /// index's evidence is known, and returns its words' uses (the evidence it contributes).
+    /// The postings are dropped.
+    func finishDeferred() throws -> [String: (uses: Int, capitalized: Int)] {
+        let uses = wordUses()
+        fields = Field.allCases.map { _ in FieldPostings() }
+        try store.finish()
+        try storeFile.finish()
+        try documentsFile.finish()
+        return uses
+    }
+
+    /// The index's analysis evidence gathered from the uses of every word of a corpus: the
+    /// decompounding (lexicon and the splits of these words) and the proper names.
+    static func gatherEvidence(uses: [String: (uses: Int, capitalized: Int)], documents: Int, options: AnalyzerOptions,
+                               analyzer: GermanAnalyzer, threads: Int) -> (decompounding: Decompounding, names: ProperNames, info: AnalysisInfo) {
+        let systemWords = options.decompounding || options.protectNames ? SystemWordList.load(folding: analyzer) : nil
+        let decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads)
+        // Names are known once compounds are: a compound of known words is no name.
+        let names = options.protectNames && options.stemming
+            ? ProperNames(words: uses, systemWords: systemWords, compounds: decompounding.compounds, stem: analyzer.term(ofWord:))
+            : ProperNames()
+        let info = AnalysisInfo(documents: documents, lexiconWords: decompounding.lexicon.count, names: names.entries.count,
+                                wordList: decompounding.wordList, partThresholds: decompounding.thresholds)
+        return (decompounding, names, info)
+    }
+
     /// Writes the segment's files and `segment.json` (and, with gathered analysis, the index's
     /// analysis dictionary). Returns the segment's description and, when gathered, the analysis'.
     /// Words are turned into terms only here: analysis up to now does not depend on the evidence.
@@ -104,18 +139,12 @@ final class SegmentWriter {
         var analysisInfo: AnalysisInfo?
         switch analysis {
         case .gathered(let path):
-            let systemWords = options.decompounding || options.protectNames ? SystemWordList.load(folding: analyzer) : nil
-            decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads)
-            // Names are known once compounds are: a compound of known words is no name. Terms are
-            // taken only from here on, so stems, parts and queries all see the names.
-            let names = options.protectNames && options.stemming
-                ? ProperNames(words: uses, systemWords: systemWords, compounds: decompounding.compounds,
-                              stem: analyzer.term(ofWord:))
-                : ProperNames()
-            analyzer.nameTerm = names.term(of:)
-            try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: names.entries, to: path)
-            analysisInfo = AnalysisInfo(documents: documentCount, lexiconWords: decompounding.lexicon.count, names: names.entries.count,
-                                        wordList: decompounding.wordList, partThresholds: decompounding.thresholds)
+            let evidence = Self.gatherEvidence(uses: uses, documents: documentCount, options: options, analyzer: analyzer, threads: threads)
+            decompounding = evidence.decompounding
+            // Terms are taken only from here on, so stems, parts and queries all see the names.
+            analyzer.nameTerm = evidence.names.term(of:)
+            try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: evidence.names.entries, to: path)
+            analysisInfo = evidence.info
         case .shared(let dictionary):
             if let lookup = dictionary.nameLookup() { analyzer.nameTerm = lookup }
             decompounding = options.decompounding
@@ -320,6 +349,14 @@ struct FieldPostings {
     private(set) var lists: [List] = []
     /// Uses of each word written with a capital, by word number: names are told by it.
     private var capitalized: [Int32] = []
+    /// Postings (word, document) and positions held, for the memory estimate.
+    private(set) var postingCount = 0
+    private(set) var positionCount = 0
+
+    /// About how many bytes the lists and words take, and what writing them will take on top:
+    /// per position 4 bytes, per posting 8, per word its arrays, string and table entries
+    /// (measured against peak RSS on FANG, growth slack included).
+    var estimatedBytes: Int { positionCount * 6 + postingCount * 12 + lists.count * 260 }
 
     mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
         let (id, isNew) = interner.intern(word)
@@ -334,8 +371,10 @@ struct FieldPostings {
         } else {
             lists[id].docs.append(doc)
             lists[id].freqs.append(1)
+            postingCount += 1
         }
         lists[id].positions.append(position)
+        positionCount += 1
         if isCapitalized { capitalized[id] += 1 }
     }
 
