@@ -228,12 +228,14 @@ struct IncrementalTests {
         let whole = try TestSupport.temporaryFolder("whole"), budgeted = try TestSupport.temporaryFolder("budget")
         defer { for folder in [whole, budgeted] { try? FileManager.default.removeItem(atPath: folder) } }
         try Self.buildAtOnce(documents, at: whole, options: .default)
-        let writer = try IndexWriter(directory: budgeted)
-        writer.memoryBudget = 4 << 20
-        for start in stride(from: 0, to: documents.count, by: 100) {
-            try writer.add(contentsOf: Array(documents[start..<min(start + 100, documents.count)]))
-        }
-        let summary = try writer.commit()
+        let summary = try { () throws -> CommitSummary in
+            let writer = try IndexWriter(directory: budgeted)
+            writer.memoryBudget = 4 << 20
+            for start in stride(from: 0, to: documents.count, by: 100) {
+                try writer.add(contentsOf: Array(documents[start..<min(start + 100, documents.count)]))
+            }
+            return try writer.commit()
+        }()
         #expect(summary.segments >= 3 && summary.documents == documents.count)
         let a = Searcher(reader: try IndexReader(directory: whole)), b = Searcher(reader: try IndexReader(directory: budgeted))
         // The evidence is the same (gathered from every document's words), so are the rankings.

@@ -171,7 +171,9 @@ final class GermanDecompounder {
         let bytes = Array(word.utf8)
         var best: Candidate?
         var bestChoice = -Double.infinity
-        let threshold = evidence(word).map { log(Double(max($0.frequency, 1))) - Self.splitMargin } ?? -.infinity
+        // A word without evidence counts as used once: the index's lexicon leaves out words used
+        // once, so that a segment or query analyzed with it splits as the build did.
+        let threshold = log(Double(max(evidence(word)?.frequency ?? 1, 1))) - Self.splitMargin
         var characterCount = 0
         var boundaries: [Int] = []  // byte offset of each character start
         for (offset, byte) in bytes.enumerated() where byte & 0xC0 != 0x80 {

@@ -412,7 +412,7 @@ struct FieldPostings {
 /// word list, splits every distinct word, and gathers each part's postings from the compounds
 /// that contain it (at the compounds' positions).
 struct Decompounding {
-    /// Words that may be parts, in key order, with their evidence.
+    /// Words that may be parts, and words that may be compounds, in key order, with their evidence.
     private(set) var lexicon: [(String, WordEvidence)] = []
     /// The words of each compound split, by compound.
     private(set) var splits: [String: [String]] = [:]
@@ -448,6 +448,13 @@ struct Decompounding {
         // Parts the corpus never uses alone (small corpora) join the lexicon so queries split alike.
         for words in splits.values {
             for word in words where lexiconWords[word] == nil { lexiconWords[word] = lookup(word) }
+        }
+        // So do words used more than once that could be compounds: a word's own frequency decides
+        // whether splitting it is worth it, so segments analyzed with the index's lexicon, and
+        // queries, split exactly as this did.
+        for (word, found) in evidence where found.frequency > 1 && lexiconWords[word] == nil && word.utf8.count >= GermanDecompounder.minimumCompound
+            && word.unicodeScalars.allSatisfy(\.properties.isAlphabetic) {
+            lexiconWords[word] = found
         }
         lexicon = lexiconWords.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
     }

@@ -172,8 +172,7 @@ extension SegmentSearcher {
                 guard !lists.isEmpty else { continue fields }
                 let union = UnionCursor(lists)
                 parts.append(union)
-                // The union's document frequency: the lists' summed (as one segment counts it).
-                idfSum += statistics.idf(unionOf: keys, local: union.docFreq)
+                idfSum += statistics.idf(largestOf: keys, local: union.docFreq)
             }
             let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * idfSum
             let scorer = NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!)

@@ -26,18 +26,15 @@ final class CollectionStatistics {
     /// The inverse document frequency of `key`, whose list in the asking segment has `local`
     /// documents (with one segment, that is all there is to know).
     func idf(_ key: [UInt8], local: Int) -> Float {
-        idf(unionOf: [key], local: local)
+        idf(largestOf: [key], local: local)
     }
 
-    /// The inverse document frequency of the lists of `keys` taken together, their document
-    /// frequencies summed (`local` in the asking segment).
-    func idf(unionOf keys: [[UInt8]], local: Int) -> Float {
+    /// The inverse document frequency of the lists of `keys` read as one (`UnionCursor`): the
+    /// largest of their document frequencies (`local` in the asking segment).
+    func idf(largestOf keys: [[UInt8]], local: Int) -> Float {
         var docFreq = local
         if segments.count > 1 {
-            docFreq = 0
-            for segment in segments {
-                for key in keys { docFreq += (try? segment.terms.lookup(key))??.docFreq ?? 0 }
-            }
+            docFreq = keys.map { key in segments.reduce(0) { $0 + ((try? $1.terms.lookup(key))??.docFreq ?? 0) } }.max() ?? 0
         }
         let n = Float(documents), df = Float(docFreq)
         return log(1 + (n - df + 0.5) / (df + 0.5))
