@@ -50,7 +50,8 @@ public final class IndexWriter {
     public enum Mode: Sendable {
         /// Builds a new index of the documents added; the old one is replaced at the commit.
         case replace
-        /// Adds to, replaces in and deletes from the existing index (a new one if there is none).
+        /// Adds to, replaces in and deletes from the existing index (a new one if there is none,
+        /// or if it has an older format).
         case update
     }
 
@@ -111,8 +112,8 @@ public final class IndexWriter {
         self.options = options
         self.threads = max(1, threads)
         let layout = IndexDirectory(path: directory)
-        if mode == .update, try layout.currentGeneration() != nil {
-            let base = try IndexReader(directory: directory)
+        // An index of an older format cannot be updated: it is replaced.
+        if mode == .update, try layout.currentGeneration() != nil, let base = try Self.openUnlessOutdated(directory) {
             self.base = base
             live = try base.liveDocuments()
             nextSegment = base.manifest.nextSegment
@@ -123,6 +124,14 @@ public final class IndexWriter {
         generation = try layout.prepareNewGeneration()
         pending = try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: options, threads: threads)
         nextSegment += 1
+    }
+
+    private static func openUnlessOutdated(_ directory: String) throws -> IndexReader? {
+        do {
+            return try IndexReader(directory: directory)
+        } catch KidxError.unsupportedFormat {
+            return nil
+        }
     }
 
     /// A writer for the next new segment of this generation.
