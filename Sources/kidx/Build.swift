@@ -40,11 +40,7 @@ struct Build: ParsableCommand {
     @Flag(name: .long, help: "Stem proper names like other words (for measuring what keeping them whole contributes).")
     var noNameProtection = false
 
-    @Option(name: .long, help: "Threads that analyze documents and split compounds (default: every core).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a segment when they reach it.")
-    var memory = IndexWriter.defaultMemoryBudget >> 20
+    @OptionGroup var writerOptions: WriterOptions
 
     @Flag(name: .long, help: "Drop titles and index bodies only (for known-item evaluation).")
     var noTitles = false
@@ -60,8 +56,7 @@ struct Build: ParsableCommand {
             let options = AnalyzerOptions(stemming: !noStemming, stemmer: stemmerKind, removeStopWords: removeStopWords, spellingVariants: !noVariants,
                                           decompounding: !noDecompounding, protectNames: !noNameProtection)
             let start = Date()
-            let writer = try IndexWriter(directory: indexOptions.index, options: options, threads: threads, mode: rebuild ? .replace : .update)
-            writer.memoryBudget = max(1, memory) << 20
+            let writer = try writerOptions.writer(indexOptions.index, options: options, mode: rebuild ? .replace : .update)
             var feeder = DocumentFeeder(writer: writer)
             try feeder.read(corpus) { document in
                 if noTitles { document.title = "" }
@@ -82,6 +77,22 @@ struct Build: ParsableCommand {
                 print("PEER-RESULT " + String(decoding: data, as: UTF8.self))
             }
         }
+    }
+}
+
+/// Options of every command that writes an index.
+struct WriterOptions: ParsableArguments {
+    @Option(name: .long, help: "Threads that analyze documents and split compounds (default: every core).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a segment at half of it.")
+    var memory = IndexWriter.defaultMemoryBudget >> 20
+
+    /// A writer of the index at `index` with these options.
+    func writer(_ index: String, options: AnalyzerOptions, mode: IndexWriter.Mode) throws -> IndexWriter {
+        let writer = try IndexWriter(directory: index, options: options, threads: threads, mode: mode)
+        writer.memoryBudget = max(1, memory) << 20
+        return writer
     }
 }
 
@@ -176,18 +187,13 @@ struct Add: ParsableCommand {
     @Flag(name: .long, help: "Print the summary as JSON.")
     var json = false
 
-    @Option(name: .long, help: "Threads that analyze documents (default: every core).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a segment when they reach it.")
-    var memory = IndexWriter.defaultMemoryBudget >> 20
+    @OptionGroup var writerOptions: WriterOptions
 
     func run() throws {
         try reportingErrors {
             let start = Date()
             let options = (try? IndexReader(directory: indexOptions.index))?.analyzerOptions ?? .default
-            let writer = try IndexWriter(directory: indexOptions.index, options: options, threads: threads, mode: .update)
-            writer.memoryBudget = max(1, memory) << 20
+            let writer = try writerOptions.writer(indexOptions.index, options: options, mode: .update)
             var feeder = DocumentFeeder(writer: writer)
             for path in paths { try feeder.read(path) }
             guard !feeder.seenIDs.isEmpty else { throw KidxError.emptyCorpus(path: paths.joined(separator: " ")) }
@@ -238,18 +244,13 @@ struct Optimize: ParsableCommand {
     @Flag(name: .long, help: "Print the summary as JSON.")
     var json = false
 
-    @Option(name: .long, help: "Threads that analyze documents (default: every core).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a segment when they reach it.")
-    var memory = IndexWriter.defaultMemoryBudget >> 20
+    @OptionGroup var writerOptions: WriterOptions
 
     func run() throws {
         try reportingErrors {
             let start = Date()
             let reader = try IndexReader(directory: indexOptions.index)
-            let writer = try IndexWriter(directory: indexOptions.index, options: reader.analyzerOptions, threads: threads, mode: .update)
-            writer.memoryBudget = max(1, memory) << 20
+            let writer = try writerOptions.writer(indexOptions.index, options: reader.analyzerOptions, mode: .update)
             Terminal.progress("optimizing \(Terminal.grouped(reader.documentCount)) documents")
             let summary = try writer.optimize()
             Terminal.endProgress()

@@ -157,9 +157,11 @@ private final class IndexFuzzing: @unchecked Sendable {
         let size = bytes.count
         guard size >= IndexFormat.headerSize + IndexFormat.footerSize else { return }
         let bodyLength = bytes.withUnsafeBytes { Int(truncatingIfNeeded: $0.loadUnaligned(fromByteOffset: size - IndexFormat.footerSize, as: UInt64.self)) }
+        // A damaged footer may hold any length: compare before summing (which could overflow).
+        guard bodyLength >= 0, bodyLength <= size else { return }
         let chunk = 1 << IndexFormat.chunkShift
-        let chunks = (max(bodyLength, 0) + chunk - 1) / chunk
-        guard bodyLength >= 0, IndexFormat.headerSize + bodyLength + 4 * chunks + IndexFormat.footerSize == size else { return }
+        let chunks = (bodyLength + chunk - 1) / chunk
+        guard IndexFormat.headerSize + bodyLength + 4 * chunks + IndexFormat.footerSize == size else { return }
         bytes.withUnsafeMutableBytes { all in
             for index in 0..<chunks {
                 let start = IndexFormat.headerSize + index * chunk

@@ -184,10 +184,7 @@ public final class IndexWriter {
                 _ = try pending.finish(analysis: .shared(base.analysis))
                 flushed.append(.init(name: name, documents: documents, deleted: 0, full: true))
             } else {
-                for (word, uses) in try pending.finishDeferred() {
-                    deferredUses[word, default: (0, 0)].uses += uses.uses
-                    deferredUses[word, default: (0, 0)].capitalized += uses.capitalized
-                }
+                Self.add(try pending.finishDeferred(), to: &deferredUses)
                 deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
             }
             pending = try makeSegmentWriter()
@@ -311,6 +308,14 @@ public final class IndexWriter {
         return try publish(manifest(segments, base.manifest.analysis), added: added, reanalyzed: false)
     }
 
+    /// Adds word uses of one part of a corpus to those of others.
+    private static func add(_ more: [String: (uses: Int, capitalized: Int)], to uses: inout [String: (uses: Int, capitalized: Int)]) {
+        for (word, count) in more {
+            uses[word, default: (0, 0)].uses += count.uses
+            uses[word, default: (0, 0)].capitalized += count.capitalized
+        }
+    }
+
     /// The stored documents of a segment folder of this generation.
     private static func store(_ folder: String) throws -> DocumentStore {
         try DocumentStore(file: MappedIndexFile(path: folder + "/" + IndexFormat.Kind.store.fileName, kind: .store))
@@ -364,10 +369,7 @@ public final class IndexWriter {
             batch.removeAll(keepingCapacity: true)
             guard writer.estimatedBytes > memoryBudget / 2 else { return }
             let name = Self.name(writer), documents = writer.documentCount
-            for (word, count) in try writer.finishDeferred() {
-                uses[word, default: (0, 0)].uses += count.uses
-                uses[word, default: (0, 0)].capitalized += count.capitalized
-            }
+            Self.add(try writer.finishDeferred(), to: &uses)
             deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
             writer = try makeSegmentWriter()
         }
@@ -396,10 +398,7 @@ public final class IndexWriter {
         let parts = deferred + (last.documentCount > 0 ? [.init(name: Self.name(last), documents: last.documentCount, deleted: 0)] : [])
         let info = try { () throws -> AnalysisInfo in
             var uses = uses
-            for (word, count) in try last.finishDeferred() {
-                uses[word, default: (0, 0)].uses += count.uses
-                uses[word, default: (0, 0)].capitalized += count.capitalized
-            }
+            Self.add(try last.finishDeferred(), to: &uses)
             let evidence = SegmentWriter.gatherEvidence(uses: uses, documents: parts.reduce(0) { $0 + $1.documents }, options: options,
                                                         analyzer: GermanAnalyzer(options: options), threads: threads)
             try AnalysisDictionary.write(lexicon: evidence.decompounding.lexicon, names: evidence.names.entries, to: path)
