@@ -2,7 +2,7 @@ import Foundation
 
 /// The BM25 statistics of a whole index: document count, average field lengths and document
 /// frequencies summed over its segments, so a document scores the same whichever segment holds
-/// it. Deleted documents count until a merge removes them (as in Lucene).
+/// it. Deleted documents count until a merge removes them (as in Lucene). One per searcher.
 final class CollectionStatistics {
     let documents: Int
     private let totalLengths: [Field: Int]
@@ -34,10 +34,22 @@ final class CollectionStatistics {
     func idf(largestOf keys: [[UInt8]], local: Int) -> Float {
         var docFreq = local
         if segments.count > 1 {
-            docFreq = keys.map { key in segments.reduce(0) { $0 + ((try? $1.terms.lookup(key))??.docFreq ?? 0) } }.max() ?? 0
+            docFreq = keys.map(documentFrequency).max() ?? 0
         }
         let n = Float(documents), df = Float(docFreq)
         return log(1 + (n - df + 0.5) / (df + 0.5))
+    }
+
+    /// Index-wide document frequencies asked for so far (every segment asks for the same keys;
+    /// an open index does not change), up to a bound.
+    private var docFreqs: [[UInt8]: Int] = [:]
+
+    private func documentFrequency(_ key: [UInt8]) -> Int {
+        if let known = docFreqs[key] { return known }
+        if docFreqs.count >= 100_000 { docFreqs.removeAll(keepingCapacity: true) }
+        let docFreq = segments.reduce(0) { $0 + ((try? $1.terms.lookup(key))??.docFreq ?? 0) }
+        docFreqs[key] = docFreq
+        return docFreq
     }
 }
 
