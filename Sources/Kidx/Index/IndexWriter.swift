@@ -102,6 +102,7 @@ public final class IndexWriter {
     private var deferred: [Manifest.Segment] = []
     private var deferredUses: [String: (uses: Int, capitalized: Int)] = [:]
     private var committed = false
+    private var published = false
 
     /// Opens a writer for `directory`, which is created if missing. Throws `KidxError.locked`
     /// while another writer (in any process) has it. `threads` analyze and split in parallel.
@@ -143,7 +144,8 @@ public final class IndexWriter {
     private static func name(_ writer: SegmentWriter) -> String { (writer.folder as NSString).lastPathComponent }
 
     deinit {
-        if !committed { try? FileManager.default.removeItem(atPath: generation.temporary) }
+        // A generation not published (nothing to commit, a failed commit, no commit) is removed.
+        if !published { try? FileManager.default.removeItem(atPath: generation.temporary) }
     }
 
     /// Documents added by this writer so far.
@@ -192,7 +194,8 @@ public final class IndexWriter {
         return outcomes
     }
 
-    /// Marks the indexed document with `id` deleted. Returns false when the index has none.
+    /// Marks the indexed document with `id` deleted. Returns false when the index has none
+    /// (documents added through this writer are not yet indexed).
     @discardableResult
     public func delete(id: String) -> Bool {
         guard let old = live.removeValue(forKey: id) else { return false }
@@ -417,6 +420,7 @@ public final class IndexWriter {
     private func publish(_ manifest: Manifest, added: Int, reanalyzed: Bool) throws -> CommitSummary {
         try IndexDirectory.writeJSON(manifest, to: generation.temporary + "/" + IndexDirectory.manifestFile)
         try IndexDirectory(path: directory).publish(temporary: generation.temporary, name: generation.name)
+        published = true
         return summary(of: try IndexReader(directory: directory), added: added, reanalyzed: reanalyzed)
     }
 
