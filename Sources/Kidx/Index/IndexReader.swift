@@ -96,12 +96,6 @@ public final class IndexReader {
         return (low, doc - bases[low])
     }
 
-    /// Whether document number `doc` was deleted.
-    func isDeleted(_ doc: Int) -> Bool {
-        guard let (segment, local) = try? locate(doc) else { return true }
-        return segments[segment].deletions?.contains(Int32(local)) ?? false
-    }
-
     /// The stored document with number `doc`.
     public func document(_ doc: Int) throws -> Document {
         let (segment, local) = try locate(doc)
