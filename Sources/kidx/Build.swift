@@ -89,7 +89,7 @@ struct WriterOptions: ParsableArguments {
     var memory = IndexWriter.defaultMemoryBudget >> 20
 
     /// A writer of the index at `index` with these options.
-    func writer(_ index: String, options: AnalyzerOptions, mode: IndexWriter.Mode) throws -> IndexWriter {
+    func writer(_ index: String, options: AnalyzerOptions? = nil, mode: IndexWriter.Mode) throws -> IndexWriter {
         let writer = try IndexWriter(directory: index, options: options, threads: threads, mode: mode)
         writer.memoryBudget = max(1, memory) << 20
         return writer
@@ -192,8 +192,7 @@ struct Add: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let start = Date()
-            let options = (try? IndexReader(directory: indexOptions.index))?.analyzerOptions ?? .default
-            let writer = try writerOptions.writer(indexOptions.index, options: options, mode: .update)
+            let writer = try writerOptions.writer(indexOptions.index, mode: .update)
             var feeder = DocumentFeeder(writer: writer)
             for path in paths { try feeder.read(path) }
             guard !feeder.seenIDs.isEmpty else { throw KidxError.emptyCorpus(path: paths.joined(separator: " ")) }
@@ -218,8 +217,8 @@ struct Delete: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let reader = try IndexReader(directory: indexOptions.index)
-            let writer = try IndexWriter(directory: indexOptions.index, options: reader.analyzerOptions, mode: .update)
+            _ = try IndexReader(directory: indexOptions.index)  // refuses a missing index
+            let writer = try IndexWriter(directory: indexOptions.index, mode: .update)
             let missing = ids.filter { !writer.delete(id: $0) }
             let summary = try writer.commit()
             if json {
@@ -249,8 +248,8 @@ struct Optimize: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let start = Date()
-            let reader = try IndexReader(directory: indexOptions.index)
-            let writer = try writerOptions.writer(indexOptions.index, options: reader.analyzerOptions, mode: .update)
+            let reader = try IndexReader(directory: indexOptions.index)  // refuses a missing index
+            let writer = try writerOptions.writer(indexOptions.index, mode: .update)
             Terminal.progress("optimizing \(Terminal.grouped(reader.documentCount)) documents")
             let summary = try writer.optimize()
             Terminal.endProgress()

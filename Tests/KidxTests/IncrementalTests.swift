@@ -59,16 +59,21 @@ struct IncrementalTests {
         let summaries = try buildInSteps(documents, steps: 10, at: steps, options: options)
         let a = Searcher(reader: try IndexReader(directory: once)), b = Searcher(reader: try IndexReader(directory: steps))
         #expect(a.reader.documentCount == b.reader.documentCount)
+        let (agreeing, total) = try agreement(a, b, queries: queries)
+        return (agreeing, total, summaries.last!.segments)
+    }
+
+    /// How many of the rankings of `queries` (every order) agree between two searchers, of how many.
+    private static func agreement(_ a: Searcher, _ b: Searcher, queries: [String]) throws -> (agreeing: Int, total: Int) {
         var agreeing = 0, total = 0
         for query in queries {
             guard let x = try? rankings(a, query) else { continue }
-            let y = try rankings(b, query)
-            for (p, q) in zip(x, y) {
+            for (p, q) in zip(x, try rankings(b, query)) {
                 total += 1
                 if agree(p, q) { agreeing += 1 } else if total - agreeing <= 3 { print("differs: \(query)\n  \(p)\n  \(q)") }
             }
         }
-        return (agreeing, total, summaries.last!.segments)
+        return (agreeing, total)
     }
 
     /// Stages that read no corpus-wide evidence: only the segmentation can change a ranking.
@@ -240,14 +245,7 @@ struct IncrementalTests {
         let a = Searcher(reader: try IndexReader(directory: whole)), b = Searcher(reader: try IndexReader(directory: budgeted))
         // The evidence is the same (gathered from every document's words), so are the rankings.
         #expect(a.reader.manifest.analysis == b.reader.manifest.analysis)
-        var agreeing = 0, total = 0
-        for query in Self.queries(documents, count: 100) {
-            guard let x = try? Self.rankings(a, query) else { continue }
-            for (p, q) in zip(x, try Self.rankings(b, query)) {
-                total += 1
-                if Self.agree(p, q) { agreeing += 1 } else if total - agreeing <= 3 { print("differs: \(query)\n  \(p)\n  \(q)") }
-            }
-        }
+        let (agreeing, total) = try Self.agreement(a, b, queries: Self.queries(documents, count: 100))
         #expect(total >= 250 && agreeing == total)
         // An update over the budget writes its segments with the index's evidence.
         let update = try IndexWriter(directory: budgeted, mode: .update)

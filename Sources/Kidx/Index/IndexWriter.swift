@@ -106,11 +106,12 @@ public final class IndexWriter {
 
     /// Opens a writer for `directory`, which is created if missing. Throws `KidxError.locked`
     /// while another writer (in any process) has it. `threads` analyze and split in parallel.
-    public init(directory: String, options: AnalyzerOptions = .default, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    /// `options` nil: the existing index's (with `.update`), or the defaults. Options that differ
+    /// from the index's have every document analyzed afresh at the commit.
+    public init(directory: String, options: AnalyzerOptions? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 mode: Mode = .replace) throws {
         lock = try IndexLock(directory: directory)
         self.directory = directory
-        self.options = options
         self.threads = max(1, threads)
         let layout = IndexDirectory(path: directory)
         // An index of an older format cannot be updated: it is replaced.
@@ -122,8 +123,9 @@ public final class IndexWriter {
             base = nil
             nextSegment = 1
         }
+        self.options = options ?? base?.analyzerOptions ?? .default
         generation = try layout.prepareNewGeneration()
-        pending = try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: options, threads: threads)
+        pending = try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: self.options, threads: threads)
         nextSegment += 1
     }
 
@@ -180,7 +182,7 @@ public final class IndexWriter {
             kept.append(document)
         }
         if !kept.isEmpty { try pending.add(contentsOf: kept) }
-        if pending.estimatedBytes > memoryBudget / 2 {
+        if isFull(pending) {
             let name = Self.name(pending), documents = pending.documentCount
             if let base {
                 _ = try pending.finish(analysis: .shared(base.analysis))
@@ -324,39 +326,51 @@ public final class IndexWriter {
         try DocumentStore(file: MappedIndexFile(path: folder + "/" + IndexFormat.Kind.store.fileName, kind: .store))
     }
 
-    /// Every live document of `sources` (stores with the numbers to leave out), in order.
-    private static func forEachDocument(of sources: [(DocumentStore, Set<Int>)], _ body: (Document) throws -> Void) throws {
+    /// Documents analyzed together when a commit analyzes stored documents again: enough to
+    /// keep every thread busy.
+    private static let batchSize = 256
+
+    /// The live documents of `sources` (stores with the numbers to leave out), in order, in
+    /// batches.
+    private static func forEachBatch(of sources: [(DocumentStore, Set<Int>)], _ body: ([Document]) throws -> Void) throws {
+        var batch: [Document] = []
         for (store, dropped) in sources {
             try store.forEach { doc, document in
-                if !dropped.contains(doc) { try body(document) }
+                guard !dropped.contains(doc) else { return }
+                batch.append(document)
+                if batch.count == batchSize {
+                    try body(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
             }
         }
+        if !batch.isEmpty { try body(batch) }
     }
+
+    /// Whether `writer` holds as much as it may before its postings are written out: half the
+    /// budget, as writing them needs about as much again.
+    private func isFull(_ writer: SegmentWriter) -> Bool { writer.estimatedBytes > memoryBudget / 2 }
 
     /// Analyzes the documents of `sources` again from their stored text into new segments, with
     /// the index's evidence, a segment at a time within the memory budget.
     private func rewrite(_ sources: [(DocumentStore, Set<Int>)], analysis: AnalysisDictionary) throws -> [Manifest.Segment] {
         var segments: [Manifest.Segment] = []
         var writer = try makeSegmentWriter()
-        var batch: [Document] = []
-        func flush(last: Bool) throws {
+        func finish(full: Bool) throws {
+            let (info, _) = try writer.finish(analysis: .shared(analysis))
+            segments.append(.init(name: Self.name(writer), documents: info.documentCount, deleted: 0, full: full ? true : nil))
+        }
+        try Self.forEachBatch(of: sources) { batch in
             try writer.add(contentsOf: batch)
-            batch.removeAll(keepingCapacity: true)
-            let full = writer.estimatedBytes > memoryBudget / 2
-            guard full || last else { return }
-            if writer.documentCount > 0 {
-                let (info, _) = try writer.finish(analysis: .shared(analysis))
-                segments.append(.init(name: Self.name(writer), documents: info.documentCount, deleted: 0, full: full ? true : nil))
-            } else {
-                try? FileManager.default.removeItem(atPath: writer.folder)
-            }
-            if !last { writer = try makeSegmentWriter() }
+            guard isFull(writer) else { return }
+            try finish(full: true)
+            writer = try makeSegmentWriter()
         }
-        try Self.forEachDocument(of: sources) { document in
-            batch.append(document)
-            if batch.count == 256 { try flush(last: false) }
+        if writer.documentCount > 0 {
+            try finish(full: false)
+        } else {
+            try? FileManager.default.removeItem(atPath: writer.folder)
         }
-        try flush(last: true)
         return segments
     }
 
@@ -366,21 +380,14 @@ public final class IndexWriter {
         var deferred: [Manifest.Segment] = []
         var uses: [String: (uses: Int, capitalized: Int)] = [:]
         var writer = try makeSegmentWriter()
-        var batch: [Document] = []
-        func flush() throws {
+        try Self.forEachBatch(of: sources) { batch in
             try writer.add(contentsOf: batch)
-            batch.removeAll(keepingCapacity: true)
-            guard writer.estimatedBytes > memoryBudget / 2 else { return }
+            guard isFull(writer) else { return }
             let name = Self.name(writer), documents = writer.documentCount
             Self.add(try writer.finishDeferred(), to: &uses)
             deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
             writer = try makeSegmentWriter()
         }
-        try Self.forEachDocument(of: sources) { document in
-            batch.append(document)
-            if batch.count == 256 { try flush() }
-        }
-        try flush()
         return try finishGathering(deferred: deferred, uses: uses, last: writer)
     }
 
