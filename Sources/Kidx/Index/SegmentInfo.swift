@@ -100,8 +100,13 @@ struct IndexDirectory {
     }
 
     /// A fresh temporary folder for a new generation and the name it will take when complete.
+    /// The caller holds the writer's lock, so other temporary folders are left by killed
+    /// writers: they are removed here, whether or not this writer will publish.
     func prepareNewGeneration() throws -> (temporary: String, name: String) {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        for entry in entries() where entry.hasPrefix(Self.prefix) && entry.contains(".tmp-") {
+            try? FileManager.default.removeItem(atPath: path + "/" + entry)
+        }
         let numbers = entries().compactMap { name -> Int? in
             guard name.hasPrefix(Self.prefix) else { return nil }
             return Int(name.dropFirst(Self.prefix.count).prefix(while: \.isNumber))
@@ -127,12 +132,9 @@ struct IndexDirectory {
         if descriptor >= 0 { fsync(descriptor); close(descriptor) }
         guard rename(staged, currentPath) == 0 else { throw KidxError.io(path: currentPath, reason: String(cString: strerror(errno))) }
         try Self.syncDirectory(path)
-        // Older generations and leftovers of interrupted builds. Readers that mapped them keep
+        // Older generations (and leftovers of interrupted builds). Readers that mapped them keep
         // their view: unlinked files live on until unmapped.
         for entry in entries() where entry.hasPrefix(Self.prefix) && entry != name {
-            if entry.contains(".tmp-"), let pid = Int32(entry.split(separator: "-").last ?? ""), pid != getpid(), kill(pid, 0) == 0 {
-                continue  // another live build's work in progress
-            }
             try? FileManager.default.removeItem(atPath: path + "/" + entry)
         }
     }
