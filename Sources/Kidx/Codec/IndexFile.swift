@@ -28,9 +28,15 @@ enum IndexFormat {
     enum Kind: String, CaseIterable {
         case terms = "TERM", postings = "POST", positions = "POSN", norms = "NORM", store = "STOR"
         case documents = "DOCS", deletions = "DELS", analysis = "ANLY"
+        /// A part of a new index waiting for the index's evidence (`SegmentWriter.spill`):
+        /// removed once its segment is written, never part of a published index.
+        case spill = "SPIL"
 
         /// The files every segment has.
         static let segmentFiles: [Kind] = [.terms, .postings, .positions, .norms, .store, .documents]
+
+        /// The kinds of file a published index has (a spill file never is one).
+        static let published: [Kind] = segmentFiles + [.deletions, .analysis]
 
         /// The file's name inside a segment (or, for `analysis`, a generation) directory.
         var fileName: String {
@@ -43,6 +49,7 @@ enum IndexFormat {
             case .documents: return "documents.kdx"
             case .deletions: return "deleted.kdx"
             case .analysis: return "analysis.kdx"
+            case .spill: return "words.spill"
             }
         }
     }
@@ -121,8 +128,9 @@ final class IndexFileWriter {
         chunkFill = 0
     }
 
-    /// Writes the chunk checksums and the footer, syncs the file to disk and closes it.
-    func finish() throws {
+    /// Writes the chunk checksums and the footer, syncs the file to disk (unless it is
+    /// temporary: `syncing` false) and closes it.
+    func finish(syncing: Bool = true) throws {
         let bodyLength = UInt64(bodyOffset)
         if chunkFill > 0 { closeChunk() }
         for value in chunkChecksums { withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) } }
@@ -136,7 +144,7 @@ final class IndexFileWriter {
         try writeOut()
         finished = true
         defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw KidxError.io(path: path, reason: String(cString: strerror(errno))) }
+        guard !syncing || fsync(descriptor) == 0 else { throw KidxError.io(path: path, reason: String(cString: strerror(errno))) }
     }
 
     private func flush() throws {

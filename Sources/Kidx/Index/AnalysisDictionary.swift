@@ -44,6 +44,23 @@ struct AnalysisDictionary {
         GermanDecompounder(evidence: evidence, hasWordList: info.wordList != nil, thresholds: info.partThresholds)
     }
 
+    /// Makes decompounders like `decompounder()` that read the lexicon from a table in memory
+    /// (about 20 bytes a word), for a segment writer splitting every distinct word: a lookup
+    /// in the file for each candidate piece cost several times the splitting itself.
+    func decompounderReadingMemory() throws -> () -> GermanDecompounder {
+        var table = WordInterner()
+        var evidence: [WordEvidence] = []
+        try terms.forEach(withPrefix: [Field.lexiconSpace]) { key, info in
+            _ = table.intern(UnsafeRawBufferPointer(rebasing: key.dropFirst()).assumingMemoryBound(to: UInt8.self))
+            evidence.append(WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1))
+            return true
+        }
+        let words = table, found = evidence, hasWordList = info.wordList != nil, thresholds = info.partThresholds
+        return {
+            GermanDecompounder(evidence: { words.id(of: $0).map { found[$0] } }, hasWordList: hasWordList, thresholds: thresholds)
+        }
+    }
+
     /// The term of a folded word when it is a recorded name, remembering answers (snippets ask
     /// for every word of a text); nil when the index has no names. One per analyzer.
     func nameLookup() -> (([UInt8]) -> [UInt8]?)? {

@@ -97,8 +97,8 @@ public final class IndexWriter {
     private var pendingIDs = Set<String>()
     /// Segments written when the memory budget ran out, with the index's evidence (an update).
     private var flushed: [Manifest.Segment] = []
-    /// Documents stored when the memory budget ran out before the evidence was known (a new
-    /// index), to be analyzed again at the commit, and their words' uses.
+    /// Parts spilled when the memory budget ran out before the evidence was known (a new index),
+    /// to be finished at the commit, and their words' uses.
     private var deferred: [Manifest.Segment] = []
     private var deferredUses: [String: (uses: Int, capitalized: Int)] = [:]
     private var committed = false
@@ -188,7 +188,7 @@ public final class IndexWriter {
                 _ = try pending.finish(analysis: .shared(base.analysis))
                 flushed.append(.init(name: name, documents: documents, deleted: 0, full: true))
             } else {
-                Self.add(try pending.finishDeferred(), to: &deferredUses)
+                Self.add(try pending.spill(), to: &deferredUses)
                 deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
             }
             pending = try makeSegmentWriter()
@@ -254,7 +254,7 @@ public final class IndexWriter {
                 let range = base.bases[segment]..<(base.bases[segment] + reader.documentCount)
                 return (reader.store, Set(deletions.filter(range.contains).map { $0 - range.lowerBound }).union(reader.deletions?.marked ?? []))
             }
-            _ = try pending.finishDeferred()
+            try pending.finishStoreOnly()
             for segment in flushed + [.init(name: Self.name(pending), documents: pending.documentCount, deleted: 0)] where segment.documents > 0 {
                 sources.append((try Self.store(folder + "/" + segment.name), []))
             }
@@ -374,8 +374,8 @@ public final class IndexWriter {
         return segments
     }
 
-    /// Analyzes the documents of `sources` again with evidence gathered from all of them: stored
-    /// a budget's worth at a time, then each part analyzed with the evidence.
+    /// Analyzes the documents of `sources` again with evidence gathered from all of them: spilled
+    /// a budget's worth at a time, then each part's segment finished with the evidence.
     private func rewriteGathering(_ sources: [(DocumentStore, Set<Int>)]) throws -> ([Manifest.Segment], AnalysisInfo) {
         var deferred: [Manifest.Segment] = []
         var uses: [String: (uses: Int, capitalized: Int)] = [:]
@@ -384,15 +384,15 @@ public final class IndexWriter {
             try writer.add(contentsOf: batch)
             guard isFull(writer) else { return }
             let name = Self.name(writer), documents = writer.documentCount
-            Self.add(try writer.finishDeferred(), to: &uses)
+            Self.add(try writer.spill(), to: &uses)
             deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
             writer = try makeSegmentWriter()
         }
         return try finishGathering(deferred: deferred, uses: uses, last: writer)
     }
 
-    /// Gathers the evidence from the uses of the deferred parts' words and of `last`'s, writes
-    /// the analysis dictionary, and analyzes every part again from its stored documents with it.
+    /// Gathers the evidence from the uses of the spilled parts' words and of `last`'s, writes
+    /// the analysis dictionary, and finishes every part's segment with it.
     /// Without deferred parts, `last` gathers the evidence itself (one segment, as a build that
     /// fits the budget writes it).
     private func finishGathering(deferred: [Manifest.Segment], uses: [String: (uses: Int, capitalized: Int)],
@@ -402,23 +402,22 @@ public final class IndexWriter {
             let (info, analysis) = try last.finish(analysis: .gathered(path: path))
             return (info.documentCount > 0 ? [.init(name: Self.name(last), documents: info.documentCount, deleted: 0)] : [], analysis!)
         }
-        // `last` too is kept as stored documents only, so that its postings do not stay in memory
-        // beside the evidence; the evidence structures (every word's uses, splits, names) are
-        // dropped once written.
+        // `last` is spilled too, so that its postings do not stay in memory beside the evidence;
+        // the evidence structures (every word's uses, splits, names) are dropped once written.
         let parts = deferred + (last.documentCount > 0 ? [.init(name: Self.name(last), documents: last.documentCount, deleted: 0)] : [])
         let info = try { () throws -> AnalysisInfo in
             var uses = uses
-            Self.add(try last.finishDeferred(), to: &uses)
+            Self.add(try last.spill(), to: &uses)
             let evidence = SegmentWriter.gatherEvidence(uses: uses, documents: parts.reduce(0) { $0 + $1.documents }, options: options,
                                                         analyzer: GermanAnalyzer(options: options), threads: threads)
             try AnalysisDictionary.write(lexicon: evidence.decompounding.lexicon, names: evidence.names.entries, to: path)
             return evidence.info
         }()
         let analysis = try AnalysisDictionary(path: path, info: info)
-        var segments: [Manifest.Segment] = []
-        for part in parts {
-            segments += try rewrite([(try Self.store(generation.temporary + "/" + part.name), [])], analysis: analysis)
-            try? FileManager.default.removeItem(atPath: generation.temporary + "/" + part.name)
+        let segments = try parts.map { part -> Manifest.Segment in
+            let writer = try SegmentWriter(resuming: generation.temporary + "/" + part.name, options: options, threads: threads)
+            let (segment, _) = try writer.finish(analysis: .shared(analysis))
+            return .init(name: part.name, documents: segment.documentCount, deleted: 0, full: part.full)
         }
         if last.documentCount == 0 { try? FileManager.default.removeItem(atPath: last.folder) }
         return (segments, info)

@@ -23,11 +23,9 @@ final class SegmentWriter {
     /// One analyzer per analyzing thread (ICU and Snowball state is not shared).
     private let workerAnalyzers: [GermanAnalyzer]
     private var fields: [FieldPostings] = Field.allCases.map { _ in FieldPostings() }
-    /// Documents go to the store as they are added, so the writer does not hold their text.
-    private let storeFile: IndexFileWriter
-    private let store: DocumentStoreWriter
-    /// Each document's id and content fingerprint, in document order.
-    private let documentsFile: IndexFileWriter
+    /// Documents go to the store as they are added, so the writer does not hold their text;
+    /// nil once a spill has finished them.
+    private var storage: Storage?
     private var norms: [[UInt8]] = Field.allCases.map { _ in [] }
     private var totalLengths: [Int] = Field.allCases.map { _ in 0 }
     /// Documents by outlet and by publication day, for filters and sorting by date.
@@ -45,13 +43,32 @@ final class SegmentWriter {
         analyzer = GermanAnalyzer(options: options)
         workerAnalyzers = (0..<max(1, threads)).map { _ in GermanAnalyzer(options: options) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-        storeFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.store.fileName, kind: .store)
-        store = DocumentStoreWriter(file: storeFile)
-        documentsFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.documents.fileName, kind: .documents)
+        storage = try Storage(folder: folder)
+    }
+
+    /// The stored documents and the document table (each document's id and content
+    /// fingerprint, in document order), written as documents are added.
+    private struct Storage {
+        let storeFile: IndexFileWriter
+        let store: DocumentStoreWriter
+        let documentsFile: IndexFileWriter
+
+        init(folder: String) throws {
+            storeFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.store.fileName, kind: .store)
+            store = DocumentStoreWriter(file: storeFile)
+            documentsFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.documents.fileName, kind: .documents)
+        }
+
+        func finish() throws {
+            try store.finish()
+            try storeFile.finish()
+            try documentsFile.finish()
+        }
     }
 
     /// Analyzes documents on `threads` threads and adds them in order.
     func add(contentsOf documents: [Document]) throws {
+        guard let storage else { preconditionFailure("documents added to a spilled segment") }
         // Analysis (word breaking, folding) in parallel; the postings, in document order, here.
         var analyzed = [AnalyzedDocument](repeating: AnalyzedDocument(), count: documents.count)
         let workers = min(threads, documents.count)
@@ -78,12 +95,12 @@ final class SegmentWriter {
             }
             if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
             if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
-            try store.add(document)
+            try storage.store.add(document)
             table.appendString(document.id)
             table.appendUInt64(document.fingerprint)
             documentCount += 1
         }
-        try documentsFile.write(table.bytes)
+        try storage.documentsFile.write(table.bytes)
     }
 
     /// About how many bytes the segment's postings take in memory (see `FieldPostings`).
@@ -94,16 +111,75 @@ final class SegmentWriter {
         FieldPostings.wordUses(fields, words: fields.map { $0.distinctWords() })
     }
 
-    /// Finishes only the stored documents, for a segment to be analyzed again once the
-    /// index's evidence is known, and returns its words' uses (the evidence it contributes).
-    /// The postings are dropped.
-    func finishDeferred() throws -> [String: (uses: Int, capitalized: Int)] {
-        let uses = wordUses()
+    /// Finishes only the stored documents and drops the postings, for documents to be analyzed
+    /// again from the store.
+    func finishStoreOnly() throws {
         fields = Field.allCases.map { _ in FieldPostings() }
-        try store.finish()
-        try storeFile.finish()
-        try documentsFile.finish()
+        try storage?.finish()
+        storage = nil
+    }
+
+    /// Writes the stored documents out, and the analyzed words to a spill file in the folder,
+    /// and drops both from memory: a part of a new index too large for the memory budget waits
+    /// so for the evidence of all parts (`init(resuming:)` reads it back). Analysis up to the
+    /// words does not depend on the evidence, so no part is analyzed twice. Returns the part's
+    /// word uses, the evidence it contributes.
+    func spill() throws -> [String: (uses: Int, capitalized: Int)] {
+        let uses = wordUses()
+        let file = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.spill.fileName, kind: .spill)
+        var out = ByteWriter()
+        out.appendVarint(documentCount)
+        for index in fields.indices {
+            out.appendVarint(totalLengths[index])
+            out.append(contentsOf: norms[index])
+            try file.write(out.bytes)
+            out.removeAll()
+            try fields[index].spill(to: file)
+        }
+        for lists in [sources, days] {
+            out.appendVarint(lists.count)
+            for (name, docs) in lists {
+                out.appendString(name)
+                FieldPostings.List.appendDocs(docs, to: &out)
+            }
+        }
+        try file.write(out.bytes)
+        try file.finish(syncing: false)  // read back by this process, or removed with the generation
+        fields = Field.allCases.map { _ in FieldPostings() }
+        norms = Field.allCases.map { _ in [] }
+        sources = [:]
+        days = [:]
+        try storage?.finish()
+        storage = nil
         return uses
+    }
+
+    /// A writer of the segment `spill()` left in `folder`, its words read back, to be finished
+    /// with `finish(analysis:)`.
+    init(resuming folder: String, options: AnalyzerOptions, threads: Int) throws {
+        self.folder = folder
+        self.options = options
+        self.threads = max(1, threads)
+        analyzer = GermanAnalyzer(options: options)
+        workerAnalyzers = []
+        let file = try MappedIndexFile(path: folder + "/" + IndexFormat.Kind.spill.fileName, kind: .spill)
+        try file.check(0..<file.body.count)
+        var reader = ByteReader(file.body, file: file.name)
+        documentCount = try reader.readInt()
+        for index in fields.indices {
+            totalLengths[index] = try reader.readInt()
+            norms[index] = Array(try reader.readBytes(documentCount))
+            fields[index] = try FieldPostings(spilled: &reader)
+        }
+        for kind in 0..<2 {
+            var lists: [String: [Int32]] = [:]
+            for _ in 0..<(try reader.readInt()) {
+                let name = try reader.readString()
+                lists[name] = try FieldPostings.List.readDocs(&reader)
+            }
+            if kind == 0 { sources = lists } else { days = lists }
+        }
+        guard reader.isAtEnd else { throw reader.corrupt("spill file longer than its contents") }
     }
 
     /// The index's analysis evidence gathered from the uses of every word of a corpus: the
@@ -148,7 +224,7 @@ final class SegmentWriter {
         case .shared(let dictionary):
             if let lookup = dictionary.nameLookup() { analyzer.nameTerm = lookup }
             decompounding = options.decompounding
-                ? Decompounding(uses: uses, decompounder: dictionary.decompounder, threads: threads)
+                ? Decompounding(uses: uses, decompounder: try dictionary.decompounderReadingMemory(), threads: threads)
                 : Decompounding(uses: [:], systemWords: nil, enabled: false, threads: threads)
         }
         decompounding.gatherParts(fields: fields, words: words, analyzer: analyzer)
@@ -203,9 +279,9 @@ final class SegmentWriter {
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish()
 
-        try store.finish()
-        try storeFile.finish()
-        try documentsFile.finish()
+        try storage?.finish()
+        storage = nil
+        try? FileManager.default.removeItem(atPath: folder + "/" + IndexFormat.Kind.spill.fileName)
 
         var files: [SegmentInfo.FileInfo] = []
         for kind in IndexFormat.Kind.segmentFiles {
@@ -293,6 +369,32 @@ struct FieldPostings {
         var freqs: [UInt32] = []
         var positions: [Int32] = []
 
+        /// Appends ascending document numbers: their count, then gaps.
+        static func appendDocs(_ docs: [Int32], to out: inout ByteWriter) {
+            out.appendVarint(docs.count)
+            var previous: Int32 = -1
+            for doc in docs {
+                out.appendVarint(Int(doc - previous))
+                previous = doc
+            }
+        }
+
+        /// Document numbers `appendDocs` wrote; throws unless they ascend.
+        static func readDocs(_ reader: inout ByteReader) throws -> [Int32] {
+            let count = try reader.readInt()
+            guard count <= reader.base.count - reader.offset else { throw reader.corrupt("document count \(count) does not fit") }
+            var docs: [Int32] = []
+            docs.reserveCapacity(count)
+            var previous: Int32 = -1
+            for _ in 0..<count {
+                let gap = try reader.readInt()
+                guard gap > 0, gap <= Int(Int32.max) - Int(previous) else { throw reader.corrupt("document numbers out of order") }
+                previous += Int32(gap)
+                docs.append(previous)
+            }
+            return docs
+        }
+
         /// The union of many lists, merged pairwise so each posting is copied O(log n) times.
         static func merged(_ lists: [List]) -> List {
             var level = lists
@@ -358,6 +460,8 @@ struct FieldPostings {
     /// (measured against peak RSS on FANG, growth slack included).
     var estimatedBytes: Int { positionCount * 6 + postingCount * 12 + lists.count * 260 }
 
+    init() {}
+
     mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
         let (id, isNew) = interner.intern(word)
         if isNew {
@@ -376,6 +480,62 @@ struct FieldPostings {
         lists[id].positions.append(position)
         positionCount += 1
         if isCapitalized { capitalized[id] += 1 }
+    }
+
+    /// Writes every word with its list and capitalized uses to `file` (see `SegmentWriter.spill`).
+    func spill(to file: IndexFileWriter) throws {
+        var out = ByteWriter()
+        out.appendVarint(lists.count)
+        for (id, list) in lists.enumerated() {
+            out.appendString(interner.word(id))
+            out.appendVarint(Int(capitalized[id]))
+            List.appendDocs(list.docs, to: &out)
+            var start = 0
+            for freq in list.freqs {
+                out.appendVarint(Int(freq))
+                var previous: Int32 = -1
+                for position in list.positions[start..<(start + Int(freq))] {
+                    out.appendVarint(Int(position - previous))
+                    previous = position
+                }
+                start += Int(freq)
+            }
+            if out.count >= 1 << 16 {
+                try file.write(out.bytes)
+                out.removeAll()
+            }
+        }
+        try file.write(out.bytes)
+    }
+
+    /// The postings `spill(to:)` wrote, read back.
+    init(spilled reader: inout ByteReader) throws {
+        let count = try reader.readInt()
+        // Each word takes three bytes at least: a damaged count must not allocate wildly.
+        guard count <= (reader.base.count - reader.offset) / 3 else { throw reader.corrupt("word count \(count) does not fit") }
+        lists.reserveCapacity(count)
+        capitalized.reserveCapacity(count)
+        for _ in 0..<count {
+            var word = try reader.readString()
+            let uses = try reader.readInt()
+            var list = List(docs: try List.readDocs(&reader), freqs: [], positions: [])
+            list.freqs.reserveCapacity(list.docs.count)
+            for _ in list.docs {
+                let freq = try reader.readInt()
+                guard freq > 0, freq <= reader.base.count - reader.offset else { throw reader.corrupt("frequency \(freq) does not fit") }
+                list.freqs.append(UInt32(freq))
+                var position: Int32 = -1
+                for _ in 0..<freq {
+                    position &+= Int32(truncatingIfNeeded: try reader.readInt())
+                    list.positions.append(position)
+                }
+            }
+            guard word.withUTF8({ interner.intern($0).isNew }) else { throw reader.corrupt("word \(word) spilled twice") }
+            postingCount += list.docs.count
+            positionCount += list.positions.count
+            lists.append(list)
+            capitalized.append(Int32(truncatingIfNeeded: uses))
+        }
     }
 
     /// The distinct words as strings, by word number (`lists[n]` is word `n`'s list). Builds a
