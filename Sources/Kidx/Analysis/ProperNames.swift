@@ -31,15 +31,15 @@ struct ProperNames {
     /// - Parameters:
     ///   - words: every distinct folded word with its uses and capitalized uses.
     ///   - systemWords: the folded system word list (nil: no names).
-    ///   - compounds: words the decompounder split.
+    ///   - isCompound: whether the decompounder split a word.
     ///   - stem: the index term of a word without name protection.
-    init(words: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, compounds: Set<String>, stem: ([UInt8]) -> [UInt8]) {
+    init(words: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, isCompound: (String) -> Bool, stem: ([UInt8]) -> [UInt8]) {
         guard let systemWords else { return }
         func isNameLike(_ word: String) -> Bool {
             guard let counts = words[word], counts.capitalized * 10 >= counts.uses * 9 else { return false }
             // `Infektions-` (a modifier with its linking s, written before a hyphen) is a known word's form.
             let linked = word.hasSuffix("s") && systemWords.contains(String(word.dropLast()))
-            return !systemWords.contains(word) && !compounds.contains(word) && !linked
+            return !systemWords.contains(word) && !isCompound(word) && !linked
         }
         // A name is looked up without umlauts; where another word reads the same without them
         // (`Hauser` and `Häuser`, `Schüle` and `Schule`), that word keeps its stem and the name

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a commit wrote.
 public struct CommitSummary: Sendable, Codable {
@@ -240,7 +243,7 @@ public final class IndexWriter {
         }
         guard let base else {
             // A new index: the evidence is gathered from its documents.
-            let (segments, analysis) = try finishGathering(deferred: deferred, uses: deferredUses, last: pending)
+            let (segments, analysis) = try finishGathering(deferred: deferred, uses: &deferredUses, last: pending)
             return try publish(manifest(segments, analysis), added: added, reanalyzed: true)
         }
         guard forced || added > 0 || !deletions.isEmpty || options != base.analyzerOptions else {
@@ -388,14 +391,14 @@ public final class IndexWriter {
             deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
             writer = try makeSegmentWriter()
         }
-        return try finishGathering(deferred: deferred, uses: uses, last: writer)
+        return try finishGathering(deferred: deferred, uses: &uses, last: writer)
     }
 
     /// Gathers the evidence from the uses of the spilled parts' words and of `last`'s, writes
     /// the analysis dictionary, and finishes every part's segment with it.
     /// Without deferred parts, `last` gathers the evidence itself (one segment, as a build that
     /// fits the budget writes it).
-    private func finishGathering(deferred: [Manifest.Segment], uses: [String: (uses: Int, capitalized: Int)],
+    private func finishGathering(deferred: [Manifest.Segment], uses: inout [String: (uses: Int, capitalized: Int)],
                                  last: SegmentWriter) throws -> ([Manifest.Segment], AnalysisInfo) {
         let path = generation.temporary + "/" + IndexFormat.Kind.analysis.fileName
         guard !deferred.isEmpty else {
@@ -405,22 +408,36 @@ public final class IndexWriter {
         // `last` is spilled too, so that its postings do not stay in memory beside the evidence;
         // the evidence structures (every word's uses, splits, names) are dropped once written.
         let parts = deferred + (last.documentCount > 0 ? [.init(name: Self.name(last), documents: last.documentCount, deleted: 0)] : [])
-        let info = try { () throws -> AnalysisInfo in
-            var uses = uses
+        let info: AnalysisInfo
+        do {
             Self.add(try last.spill(), to: &uses)
             let evidence = SegmentWriter.gatherEvidence(uses: uses, documents: parts.reduce(0) { $0 + $1.documents }, options: options,
-                                                        analyzer: GermanAnalyzer(options: options), threads: threads)
+                                                        analyzer: GermanAnalyzer(options: options), threads: threads, keepingSplits: false)
             try AnalysisDictionary.write(lexicon: evidence.decompounding.lexicon, names: evidence.names.entries, to: path)
-            return evidence.info
-        }()
+            info = evidence.info
+        }
+        uses = [:]
         let analysis = try AnalysisDictionary(path: path, info: info)
         let segments = try parts.map { part -> Manifest.Segment in
+            Self.returnFreedMemory()
             let writer = try SegmentWriter(resuming: generation.temporary + "/" + part.name, options: options, threads: threads)
             let (segment, _) = try writer.finish(analysis: .shared(analysis))
             return .init(name: part.name, documents: segment.documentCount, deleted: 0, full: part.full)
         }
         if last.documentCount == 0 { try? FileManager.default.removeItem(atPath: last.folder) }
         return (segments, info)
+    }
+
+    /// Hands memory freed by the heap back to the system. The evidence and each segment leave
+    /// millions of small blocks freed in the heap, which malloc keeps and the next part cannot
+    /// always reuse (peak of a 4x FANG build: 294 MiB with, 298 MiB without).
+    private static func returnFreedMemory() {
+        _ = mallocTrim?(0)
+    }
+
+    /// glibc's `malloc_trim`, which Swift's Glibc module does not declare (nil elsewhere).
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = dlsym(nil, "malloc_trim").map {
+        unsafeBitCast($0, to: (@convention(c) (Int) -> Int32).self)
     }
 
     private func publish(_ manifest: Manifest, added: Int, reanalyzed: Bool) throws -> CommitSummary {

@@ -183,14 +183,15 @@ final class SegmentWriter {
     }
 
     /// The index's analysis evidence gathered from the uses of every word of a corpus: the
-    /// decompounding (lexicon and the splits of these words) and the proper names.
+    /// decompounding (lexicon, and with `keepingSplits` the splits of these words, for a segment
+    /// of these very words) and the proper names.
     static func gatherEvidence(uses: [String: (uses: Int, capitalized: Int)], documents: Int, options: AnalyzerOptions,
-                               analyzer: GermanAnalyzer, threads: Int) -> (decompounding: Decompounding, names: ProperNames, info: AnalysisInfo) {
+                               analyzer: GermanAnalyzer, threads: Int, keepingSplits: Bool) -> (decompounding: Decompounding, names: ProperNames, info: AnalysisInfo) {
         let systemWords = options.decompounding || options.protectNames ? SystemWordList.load(folding: analyzer) : nil
-        let decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads)
+        let decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads, keepingSplits: keepingSplits)
         // Names are known once compounds are: a compound of known words is no name.
         let names = options.protectNames && options.stemming
-            ? ProperNames(words: uses, systemWords: systemWords, compounds: decompounding.compounds, stem: analyzer.term(ofWord:))
+            ? ProperNames(words: uses, systemWords: systemWords, isCompound: decompounding.isCompound, stem: analyzer.term(ofWord:))
             : ProperNames()
         let info = AnalysisInfo(documents: documents, lexiconWords: decompounding.lexicon.count, names: names.entries.count,
                                 wordList: decompounding.wordList, partThresholds: decompounding.thresholds)
@@ -210,12 +211,11 @@ final class SegmentWriter {
         var postingCount = 0
         // Each field's distinct words as strings, by word number: made once, read by every step.
         let words = fields.map { $0.distinctWords() }
-        let uses = FieldPostings.wordUses(fields, words: words)
         var decompounding: Decompounding
         var analysisInfo: AnalysisInfo?
         switch analysis {
         case .gathered(let path):
-            let evidence = Self.gatherEvidence(uses: uses, documents: documentCount, options: options, analyzer: analyzer, threads: threads)
+            let evidence = Self.gatherEvidence(uses: FieldPostings.wordUses(fields, words: words), documents: documentCount, options: options, analyzer: analyzer, threads: threads, keepingSplits: true)
             decompounding = evidence.decompounding
             // Terms are taken only from here on, so stems, parts and queries all see the names.
             analyzer.nameTerm = evidence.names.term(of:)
@@ -224,7 +224,7 @@ final class SegmentWriter {
         case .shared(let dictionary):
             if let lookup = dictionary.nameLookup() { analyzer.nameTerm = lookup }
             decompounding = options.decompounding
-                ? Decompounding(uses: uses, decompounder: try dictionary.decompounderReadingMemory(), threads: threads)
+                ? Decompounding(words: Array(words.joined()), decompounder: try dictionary.decompounderReadingMemory(), threads: threads)
                 : Decompounding(uses: [:], systemWords: nil, enabled: false, threads: threads)
         }
         decompounding.gatherParts(fields: fields, words: words, analyzer: analyzer)
@@ -290,7 +290,7 @@ final class SegmentWriter {
         }
         let info = SegmentInfo(
             formatVersion: Int(IndexFormat.version), documentCount: documentCount,
-            termCount: dictionary.termCount, compounds: decompounding.compounds.count, postingCount: postingCount,
+            termCount: dictionary.termCount, compounds: decompounding.compoundCount, postingCount: postingCount,
             fields: Dictionary(uniqueKeysWithValues: Field.allCases.enumerated().map { ($1.name, .init(totalLength: totalLengths[$0])) }),
             files: files, created: ISO8601DateFormatter().string(from: Date()))
         try IndexDirectory.writeJSON(info, to: folder + "/" + IndexDirectory.segmentFile)
@@ -574,79 +574,114 @@ struct FieldPostings {
 struct Decompounding {
     /// Words that may be parts, and words that may be compounds, in key order, with their evidence.
     private(set) var lexicon: [(String, WordEvidence)] = []
-    /// The words of each compound split, by compound.
+    /// The words of each compound split, by compound (when kept).
     private(set) var splits: [String: [String]] = [:]
+    /// The compounds split, when their splits are not kept (a set takes a fraction of the memory).
+    private var compounds = Set<String>()
     /// The system word list used, if any.
     private(set) var wordList: String?
     /// The decompounder's frequency thresholds, recorded for queries.
     private(set) var thresholds = GermanDecompounder.Thresholds(corpusWords: 0)
     private var parts: [[[UInt8]: [FieldPostings.List]]] = []
 
-    /// The compounds split.
-    var compounds: Set<String> { Set(splits.keys) }
+    /// How many compounds were split.
+    var compoundCount: Int { splits.count + compounds.count }
+
+    /// Whether `word` was split.
+    func isCompound(_ word: String) -> Bool { splits[word] != nil || compounds.contains(word) }
 
     /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
-    /// - Parameter uses: every distinct word of the corpus with its uses (`FieldPostings.wordUses`).
-    init(uses: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, enabled: Bool, threads: Int) {
+    /// - Parameters:
+    ///   - uses: every distinct word of the corpus with its uses (`FieldPostings.wordUses`).
+    ///   - keepingSplits: keep each compound's split (for `gatherParts`), not only that it is one.
+    init(uses: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, enabled: Bool, threads: Int, keepingSplits: Bool = true) {
         guard enabled else { return }
         wordList = systemWords == nil ? nil : SystemWordList.path
-        let evidence = Dictionary(uniqueKeysWithValues: uses.map { word, counts in
-            (word, WordEvidence(frequency: counts.uses, known: systemWords?.contains(word) ?? false))
-        })
         thresholds = GermanDecompounder.Thresholds(corpusWords: uses.values.reduce(0) { $0 + $1.uses })
         let hasWordList = systemWords != nil, thresholds = thresholds
+        // Read from the uses on demand: a table of every word's evidence would take as much
+        // memory again (a million words on FANG).
+        func evidence(_ word: String) -> WordEvidence? {
+            uses[word].map { WordEvidence(frequency: $0.uses, known: systemWords?.contains(word) ?? false) }
+        }
         // On a small corpus a listed word may be a part without being used (threshold 0).
         let lookup: (String) -> WordEvidence? = { word in
-            evidence[word] ?? (thresholds.listed == 0 && systemWords?.contains(word) == true ? WordEvidence(frequency: 0, known: true) : nil)
+            evidence(word) ?? (thresholds.listed == 0 && systemWords?.contains(word) == true ? WordEvidence(frequency: 0, known: true) : nil)
         }
-        let decompounder = GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds)
-        var lexiconWords = evidence.filter { decompounder.isPart($0.key) }
-
-        splits = Self.split(uses.keys, threads: threads) {
-            GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds)
+        let makeDecompounder = { GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds) }
+        var pieces = Set<String>()
+        if keepingSplits {
+            splits = Self.split(uses.keys, threads: threads, decompounder: makeDecompounder)
+            for words in splits.values { pieces.formUnion(words) }
+        } else {
+            for found in Self.split(uses.keys, threads: threads, decompounder: makeDecompounder, into: (compounds: Set<String>(), pieces: Set<String>()), record: {
+                $0.compounds.insert($1)
+                $0.pieces.formUnion($2)
+            }) {
+                compounds.formUnion(found.compounds)
+                pieces.formUnion(found.pieces)
+            }
         }
-        // Parts the corpus never uses alone (small corpora) join the lexicon so queries split alike.
-        for words in splits.values {
-            for word in words where lexiconWords[word] == nil { lexiconWords[word] = lookup(word) }
+        // The lexicon: words that may be parts; the words of splits (on small corpora, parts the
+        // corpus never uses alone), so queries split alike; and words used more than once that
+        // could be compounds: a word's own frequency decides whether splitting it is worth it, so
+        // segments analyzed with the index's lexicon, and queries, split exactly as this did.
+        // An array sorted in place, not a table: a million words at 4x FANG.
+        let decompounder = makeDecompounder()
+        for (word, counts) in uses where decompounder.isPart(word) || pieces.contains(word) || (counts.uses > 1
+            && word.utf8.count >= GermanDecompounder.minimumCompound && word.unicodeScalars.allSatisfy(\.properties.isAlphabetic)) {
+            lexicon.append((word, WordEvidence(frequency: counts.uses, known: systemWords?.contains(word) ?? false)))
         }
-        // So do words used more than once that could be compounds: a word's own frequency decides
-        // whether splitting it is worth it, so segments analyzed with the index's lexicon, and
-        // queries, split exactly as this did.
-        for (word, found) in evidence where found.frequency > 1 && lexiconWords[word] == nil && word.utf8.count >= GermanDecompounder.minimumCompound
-            && word.unicodeScalars.allSatisfy(\.properties.isAlphabetic) {
-            lexiconWords[word] = found
+        for word in pieces where uses[word] == nil {
+            if let found = lookup(word) { lexicon.append((word, found)) }
         }
-        lexicon = lexiconWords.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
+        lexicon.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
     }
 
     /// Splits every word with the index's decompounder (`AnalysisDictionary`): the lexicon is the
     /// index's, not this segment's.
-    init(uses: [String: (uses: Int, capitalized: Int)], decompounder: @escaping () -> GermanDecompounder, threads: Int) {
-        splits = Self.split(uses.keys, threads: threads, decompounder: decompounder)
+    /// (`words` may repeat: a word's split is the same each time.)
+    init(words: [String], decompounder: @escaping () -> GermanDecompounder, threads: Int) {
+        splits = Self.split(words, threads: threads, decompounder: decompounder)
     }
 
-    /// Every long alphabetic word's split, on `threads` threads: each worker has its own
-    /// decompounder (its memo); the evidence is only read.
-    private static func split(_ words: Dictionary<String, (uses: Int, capitalized: Int)>.Keys, threads: Int,
+    /// Every long alphabetic word's split.
+    private static func split(_ words: some Collection<String>, threads: Int,
                               decompounder: () -> GermanDecompounder) -> [String: [String]] {
+        var results = split(words, threads: threads, decompounder: decompounder, into: [String: [String]]()) { $0[$1] = $2 }
+        // Merged into the first, each dropped once merged: never two copies of all splits.
+        var merged = results[0]
+        for worker in 1..<results.count {
+            merged.merge(results[worker]) { first, _ in first }
+            results[worker] = [:]
+        }
+        return merged
+    }
+
+    /// Splits every long alphabetic word on `threads` threads, each worker with its own
+    /// decompounder (its memo; the evidence is only read) recording each compound and its
+    /// words into its own `Output`, starting from `empty`.
+    private static func split<Output>(_ words: some Collection<String>, threads: Int,
+                                      decompounder: () -> GermanDecompounder, into empty: Output,
+                                      record: (inout Output, String, [String]) -> Void) -> [Output] {
         let candidates = words.filter {
             $0.utf8.count >= GermanDecompounder.minimumCompound && $0.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
         }
         let workers = max(1, threads)
-        var results = [[String: [String]]](repeating: [:], count: workers)
+        var results = [Output](repeating: empty, count: workers)
         results.withUnsafeMutableBufferPointer { output in
             let output = output
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let decompounder = decompounder()
-                var splits: [String: [String]] = [:]
+                var found = empty
                 for word in candidates[(candidates.count * worker / workers)..<(candidates.count * (worker + 1) / workers)] {
                     guard let split = decompounder.split(word) else { continue }
-                    splits[word] = split.pieces.map(\.word)
+                    record(&found, word, split.pieces.map(\.word))
                 }
-                output[worker] = splits
+                output[worker] = found
             }
         }
-        return results.reduce(into: [String: [String]]()) { $0.merge($1) { first, _ in first } }
+        return results
     }
 
     /// Gathers each part's postings from the compounds containing it, under the part's term.
@@ -673,3 +708,4 @@ struct Decompounding {
         parts[field].sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
     }
 }
+
