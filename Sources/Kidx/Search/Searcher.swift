@@ -212,18 +212,33 @@ public final class Searcher {
         return Array(all.sorted { $0.isBetter(than: $1) }.prefix(k))
     }
 
+    /// The best `k` documents of the tree over all segments, and each segment's own best.
+    /// Segments are searched in turn, each only for documents above the k-th score found so
+    /// far: a later segment starts with the pruning an earlier one ended with. (On equal scores
+    /// the earlier segment's document comes first anyway, so the result is the merge of every
+    /// segment's own top k.)
+    private func best(_ root: Query.Node, k: Int, unwritten: Occur) throws -> (top: [TopK.Entry], perSegment: [[TopK.Entry]]) {
+        var top = TopK(k: k)
+        var perSegment: [[TopK.Entry]] = []
+        for (segment, base) in zip(segments, reader.bases) {
+            let found = try segment.topDocuments(root, k: k, unwritten: unwritten, above: top.threshold)
+            for entry in found { top.insert(doc: entry.doc + Int32(base), score: entry.score) }
+            perSegment.append(found)
+        }
+        return (top.sorted(), perSegment)
+    }
+
     /// The best `k` documents of an expanded query (`expanded(_:)`), found document at a time with
     /// MaxScore and block-max pruning in each segment, and how many documents match
     /// (`counting`; otherwise the number found).
     func rank(_ query: Query, k: Int, mode: SearchOptions.Mode, counting: Bool = true) throws -> (top: [TopK.Entry], total: Int) {
         let top: [TopK.Entry]
         switch mode {
-        case .any: top = merged(try segments.map { try $0.topDocuments(query.root, k: k, unwritten: .should) }, k: k)
-        case .all: top = merged(try segments.map { try $0.topDocuments(query.root, k: k, unwritten: .must) }, k: k)
+        case .any: top = try best(query.root, k: k, unwritten: .should).top
+        case .all: top = try best(query.root, k: k, unwritten: .must).top
         case .allFirst:
             // Documents with every word, then, if they are fewer than k, the best of the rest.
-            let strict = try segments.map { try $0.topDocuments(query.root, k: k, unwritten: .must) }
-            let strictTop = merged(strict, k: k)
+            let (strictTop, strict) = try best(query.root, k: k, unwritten: .must)
             if strictTop.count < k, Self.hasUnwrittenChoice(query.root) {
                 // Fewer than k in all: each segment's list holds all its strict matches.
                 let rest = try zip(segments, strict).map { segment, found in

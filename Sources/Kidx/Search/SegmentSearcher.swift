@@ -92,7 +92,8 @@ final class SegmentSearcher {
 
     /// The best `k` live documents of the tree that `accept` lets through. A group of alternatives
     /// only is summed with MaxScore over all its scorers; anything else goes through its scorer.
-    func topDocuments(_ root: Query.Node, k: Int, unwritten: Occur, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
+    func topDocuments(_ root: Query.Node, k: Int, unwritten: Occur, above floor: Float = -.infinity,
+                      accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
         if case .group(let members) = root, members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) || Self.isSimpleWord(members) {
             var scorers: [DocumentScorer] = []
             for member in members {
@@ -103,12 +104,12 @@ final class SegmentSearcher {
                 }
             }
             return try withoutActuallyEscaping(accept) { accept in
-                try TopDocuments.sum(of: scorers, k: k, documentCount: reader.documentCount, accept: accepting(accept))
+                try TopDocuments.sum(of: scorers, k: k, documentCount: reader.documentCount, above: floor, accept: accepting(accept))
             }
         }
         guard let scorer = try scorer(root, unwritten: unwritten) else { return [] }
         return try withoutActuallyEscaping(accept) { accept in
-            try TopDocuments.of(scorer, k: k, documentCount: reader.documentCount, accept: accepting(accept))
+            try TopDocuments.of(scorer, k: k, documentCount: reader.documentCount, above: floor, accept: accepting(accept))
         }
     }
 

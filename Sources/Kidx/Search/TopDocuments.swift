@@ -2,18 +2,21 @@
 /// enter the top `k`. Exact: the result equals scoring every document (up to float rounding of
 /// equal scores), which `Searcher.rankExhaustively` checks in the tests.
 enum TopDocuments {
-    /// The best `k` documents of the sum of `scorers` that `accept` lets through.
+    /// The best `k` documents of the sum of `scorers` that `accept` lets through, among those
+    /// scoring above `floor` (the k-th score found in other segments: nothing at or below it
+    /// can make the index's top k, so it prunes from the first document on).
     ///
     /// MaxScore (Turtle & Flood 1995) over windows of document ids with block-max bounds (Ding &
     /// Suel 2011): per window, the scorers are ordered by their bound in the window; the weakest
     /// whose bounds together cannot beat the k-th best score are "non-essential" and only
     /// looked up for documents the others bring up, and only while the document can still
     /// make it. A window where no document can make it is skipped without decoding a block.
-    static func sum(of scorers: [DocumentScorer], k: Int, documentCount: Int, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
+    static func sum(of scorers: [DocumentScorer], k: Int, documentCount: Int, above floor: Float = -.infinity,
+                    accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
         guard k > 0, !scorers.isEmpty else { return [] }
         return try withExtendedLifetime(scorers) {
             var slots = scorers.map { Slot(scorer: $0) }
-            return try sum(&slots, k: k, end: Int32(documentCount), accept: accept)
+            return try sum(&slots, k: k, end: Int32(documentCount), floor: floor, accept: accept)
         }
     }
 
@@ -52,10 +55,10 @@ enum TopDocuments {
     }
 
     /// `end`: windows stop at the last document (a tail's bound reaches to the end of the id space).
-    private static func sum(_ slots: inout [Slot], k: Int, end: Int32, accept: (Int32) throws -> Bool) throws -> [TopK.Entry] {
+    private static func sum(_ slots: inout [Slot], k: Int, end: Int32, floor: Float, accept: (Int32) throws -> Bool) throws -> [TopK.Entry] {
         var top = TopK(k: k)
         let count = slots.count
-        var threshold: Float = -.infinity
+        var threshold = floor
         var order = Array(0..<count)
         // prefix[i]: the sum of the bounds of order[0...i], the weakest first.
         var prefix = [Float](repeating: 0, count: count)
@@ -115,7 +118,7 @@ enum TopDocuments {
                 }
                 if possible, score > threshold, try accept(doc) {
                     top.insert(doc: doc, score: score)
-                    threshold = top.threshold
+                    threshold = max(top.threshold, floor)
                     while firstEssential < count, prefix[firstEssential] <= threshold { firstEssential += 1 }
                 }
                 if doc == end - 1 { break windows }
@@ -128,8 +131,10 @@ enum TopDocuments {
     }
 
     /// The best `k` documents of a single scorer (a conjunction, a nested query) that `accept`
-    /// lets through, skipping windows whose bound cannot beat the k-th score.
-    static func of(_ scorer: DocumentScorer, k: Int, documentCount: Int, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
+    /// lets through, among those scoring above `floor`, skipping windows whose bound cannot beat
+    /// the k-th score.
+    static func of(_ scorer: DocumentScorer, k: Int, documentCount: Int, above floor: Float = -.infinity,
+                   accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
         var top = TopK(k: k)
         guard k > 0 else { return [] }
         var target: Int32 = 0
@@ -137,14 +142,18 @@ enum TopDocuments {
         let end = Int32(documentCount)
         while target < end {
             let windowEnd = max(scorer.advanceShallow(to: target), min(target &+ 127, end - 1))
-            if scorer.maxScore(upTo: windowEnd) <= top.threshold {
+            if scorer.maxScore(upTo: windowEnd) <= max(top.threshold, floor) {
                 if windowEnd >= end - 1 { break }
                 target = windowEnd + 1
                 continue
             }
             var doc = try scorer.advance(to: target)
             while doc <= windowEnd {
-                if try accept(doc) { top.insert(doc: doc, score: try scorer.score(above: top.threshold)) }
+                if try accept(doc) {
+                    let threshold = max(top.threshold, floor)
+                    let score = try scorer.score(above: threshold)
+                    if score > threshold { top.insert(doc: doc, score: score) }
+                }
                 if doc == end - 1 { break }
                 doc = try scorer.advance(to: doc + 1)
             }
