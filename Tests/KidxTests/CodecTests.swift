@@ -144,6 +144,18 @@ struct CodecTests {
         }
         #expect(try dictionary.lookup(Field.body.key("zzz")) == nil)
         #expect(try dictionary.lookup(Field.title.key("a")) == nil)
+        // Absent keys next to present ones: a key's prefixes and extensions, a changed last
+        // byte, and random words (lookups compare keys while decoding shared prefixes).
+        let present = Set(keys)
+        var probes = (0..<2000).map { _ in Field.body.key(String((0..<Int.random(in: 1...12)).map { _ in "abcdeäöüß".randomElement()! })) }
+        for key in keys.prefix(300) {
+            probes += [Array(key.dropLast()), key + [0x61], key + [0xFF], Array(key.dropLast()) + [key.last! &+ 1], Array(key.dropLast()) + [key.last! &- 1]]
+        }
+        for probe in probes {
+            let found = try dictionary.lookup(probe)
+            #expect((found != nil) == present.contains(probe), "\(probe)")
+            if found != nil { #expect(found == TermInfo(docFreq: keys.firstIndex(of: probe)! + 1, postingsOffset: keys.firstIndex(of: probe)! * 10, positionsOffset: keys.firstIndex(of: probe)! * 7)) }
+        }
         #expect(try dictionary.lookup([]) == nil)
         var prefixed: [[UInt8]] = []
         try dictionary.forEach(withPrefix: Field.body.key("ab")) { key, _ in prefixed.append(Array(key)); return true }

@@ -1,3 +1,4 @@
+import Foundation
 /// Where a field-term's postings are, as stored in the term dictionary.
 struct TermInfo: Equatable {
     var docFreq: Int
@@ -175,13 +176,50 @@ struct TermDictionary {
             let middle = (low + high + 1) / 2
             if compare(try firstKey(ofBlock: middle), key) <= 0 { low = middle } else { high = middle - 1 }
         }
-        var found: TermInfo?
-        try scan(fromBlock: low) { entryKey, info in
-            let order = compare(entryKey, key)
-            if order == 0 { found = info }
-            return order < 0
+        return try find(key, inBlock: low)
+    }
+
+    /// The info of `key` in block `index`, whose first key is not above it. Keys are compared
+    /// as they are decoded, without assembling them: every entry shares `shared` bytes with the
+    /// one before, which tells its order against `key` from how much of `key` that one matched.
+    private func find(_ key: [UInt8], inBlock index: Int) throws -> TermInfo? {
+        let start = try blockOffset(index)
+        let end = index + 1 < blockCount ? try blockOffset(index + 1) : blockTable
+        guard start <= end else { throw KidxError.corruptIndex(file: file, reason: "term block \(index) starts past the next one") }
+        try mapped.check(start..<end)
+        var reader = ByteReader(body, offset: start, file: file)
+        var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
+        // How many leading bytes of `key` the previous entry has (it sorts before `key`), and its length.
+        var matched = 0, previousLength = 0
+        var first = true
+        return try key.withUnsafeBytes { target -> TermInfo? in
+            while reader.offset < end {
+                let shared = try reader.readInt()
+                let suffix = try reader.readBytes(try reader.readInt())
+                guard shared <= previousLength else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
+                info.docFreq = try reader.readInt()
+                let postings = try reader.readVarint(), positions = try reader.readVarint()
+                info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
+                info.positionsOffset = first ? Int(truncatingIfNeeded: positions) : info.positionsOffset &+ TermDictionaryWriter.unzigzag(positions)
+                first = false
+                previousLength = shared + suffix.count
+                // Sharing more than the previous entry matched: it differs where that one did, so it
+                // still sorts before `key`. Sharing less: it differs from `key` by a larger byte.
+                if shared > matched { continue }
+                if shared < matched { return nil }
+                let rest = target.count - shared
+                var common = 0
+                while common < suffix.count, common < rest, suffix[common] == target[shared + common] { common += 1 }
+                if common == suffix.count {
+                    if common == rest { return info }
+                    matched = shared + common  // a prefix of `key`
+                    continue
+                }
+                if common == rest || suffix[common] > target[shared + common] { return nil }
+                matched = shared + common
+            }
+            return nil
         }
-        return found
     }
 
     /// Calls `body` with every key and info from the first key >= `prefix` on, in order, while
@@ -243,9 +281,8 @@ struct TermDictionary {
 
     private func compare(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int {
         let count = min(a.count, b.count)
-        for index in 0..<count where a[index] != b[index] {
-            return a[index] < b[index] ? -1 : 1
-        }
+        let order = count == 0 ? 0 : b.withUnsafeBytes { memcmp(a.baseAddress!, $0.baseAddress!, count) }
+        if order != 0 { return order < 0 ? -1 : 1 }
         return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
     }
 }
