@@ -242,6 +242,10 @@ struct IncrementalTests {
             return try writer.commit()
         }()
         #expect(summary.segments >= 3 && summary.documents == documents.count)
+        // Each part was spilled and finished from its spill file, which is gone.
+        let generation = try #require(try IndexDirectory(path: budgeted).currentGeneration())
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: generation).filter { $0.hasSuffix(IndexFormat.Kind.spill.fileName) }
+        #expect(leftovers.isEmpty)
         let a = Searcher(reader: try IndexReader(directory: whole)), b = Searcher(reader: try IndexReader(directory: budgeted))
         // The evidence is the same (gathered from every document's words), so are the rankings.
         #expect(a.reader.manifest.analysis == b.reader.manifest.analysis)

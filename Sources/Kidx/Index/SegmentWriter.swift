@@ -136,13 +136,8 @@ final class SegmentWriter {
             out.removeAll()
             try fields[index].spill(to: file)
         }
-        for lists in [sources, days] {
-            out.appendVarint(lists.count)
-            for (name, docs) in lists {
-                out.appendString(name)
-                FieldPostings.List.appendDocs(docs, to: &out)
-            }
-        }
+        Self.appendDocumentLists(sources, to: &out)
+        Self.appendDocumentLists(days, to: &out)
         try file.write(out.bytes)
         try file.finish(syncing: false)  // read back by this process, or removed with the generation
         fields = Field.allCases.map { _ in FieldPostings() }
@@ -171,15 +166,28 @@ final class SegmentWriter {
             norms[index] = Array(try reader.readBytes(documentCount))
             fields[index] = try FieldPostings(spilled: &reader)
         }
-        for kind in 0..<2 {
-            var lists: [String: [Int32]] = [:]
-            for _ in 0..<(try reader.readInt()) {
-                let name = try reader.readString()
-                lists[name] = try FieldPostings.List.readDocs(&reader)
-            }
-            if kind == 0 { sources = lists } else { days = lists }
-        }
+        sources = try Self.readDocumentLists(&reader)
+        days = try Self.readDocumentLists(&reader)
         guard reader.isAtEnd else { throw reader.corrupt("spill file longer than its contents") }
+    }
+
+    /// Appends documents by outlet or by day: their count, then each name and its documents.
+    private static func appendDocumentLists(_ lists: [String: [Int32]], to out: inout ByteWriter) {
+        out.appendVarint(lists.count)
+        for (name, docs) in lists {
+            out.appendString(name)
+            FieldPostings.List.appendDocs(docs, to: &out)
+        }
+    }
+
+    /// Documents by outlet or by day as `appendDocumentLists` wrote them.
+    private static func readDocumentLists(_ reader: inout ByteReader) throws -> [String: [Int32]] {
+        var lists: [String: [Int32]] = [:]
+        for _ in 0..<(try reader.readInt()) {
+            let name = try reader.readString()
+            lists[name] = try FieldPostings.List.readDocs(&reader)
+        }
+        return lists
     }
 
     /// The index's analysis evidence gathered from the uses of every word of a corpus: the
