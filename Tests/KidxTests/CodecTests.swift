@@ -162,6 +162,34 @@ struct CodecTests {
         #expect(prefixed == keys.filter { $0.starts(with: Field.body.key("ab")) })
     }
 
+    @Test("document store: real articles past the dictionary's training text come back whole, and the dictionary pays",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func documentStoreDictionary() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // 2,000 news articles: more text than the dictionary is trained on, so blocks are
+        // compressed both from the held training text and after it.
+        let documents = try #require(TestSupport.newsDocuments)
+        let raw = documents.reduce(0) { $0 + $1.title.utf8.count + $1.body.utf8.count }
+        #expect(raw > DocumentStoreWriter.trainingBytes)
+        let file = try IndexFileWriter(path: folder + "/s", kind: .store)
+        let writer = DocumentStoreWriter(file: file)
+        for document in documents { try writer.add(document) }
+        try writer.finish()
+        try file.finish()
+        let store = try DocumentStore(file: MappedIndexFile(path: folder + "/s", kind: .store))
+        #expect(store.documentCount == documents.count)
+        var read = 0
+        try store.forEach { doc, document in
+            #expect(document == documents[doc])
+            read += 1
+        }
+        #expect(read == documents.count)
+        for index in stride(from: 0, to: documents.count, by: 97) { #expect(try store.document(index) == documents[index]) }
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: folder + "/s")[.size] as? Int)
+        #expect(Double(size) < 0.4 * Double(raw), "store \(size) bytes for \(raw) bytes of text")
+    }
+
     @Test("document store: every document comes back, across blocks")
     func documentStore() throws {
         let folder = try TestSupport.temporaryFolder()
