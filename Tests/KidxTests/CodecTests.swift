@@ -162,6 +162,16 @@ struct CodecTests {
         #expect(prefixed == keys.filter { $0.starts(with: Field.body.key("ab")) })
     }
 
+    /// `documents` written to a store file at `path` and opened again.
+    private static func writeStore(_ documents: [Document], at path: String) throws -> DocumentStore {
+        let file = try IndexFileWriter(path: path, kind: .store)
+        let writer = DocumentStoreWriter(file: file)
+        for document in documents { try writer.add(document) }
+        try writer.finish()
+        try file.finish()
+        return try DocumentStore(file: MappedIndexFile(path: path, kind: .store))
+    }
+
     @Test("document store: real articles past the dictionary's training text come back whole, and the dictionary pays",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
     func documentStoreDictionary() throws {
@@ -172,12 +182,7 @@ struct CodecTests {
         let documents = try #require(TestSupport.newsDocuments)
         let raw = documents.reduce(0) { $0 + $1.title.utf8.count + $1.body.utf8.count }
         #expect(raw > DocumentStoreWriter.trainingBytes)
-        let file = try IndexFileWriter(path: folder + "/s", kind: .store)
-        let writer = DocumentStoreWriter(file: file)
-        for document in documents { try writer.add(document) }
-        try writer.finish()
-        try file.finish()
-        let store = try DocumentStore(file: MappedIndexFile(path: folder + "/s", kind: .store))
+        let store = try Self.writeStore(documents, at: folder + "/s")
         #expect(store.documentCount == documents.count)
         var read = 0
         try store.forEach { doc, document in
@@ -199,12 +204,7 @@ struct CodecTests {
                      body: String(repeating: "Sanktionen gegen Nordkorea. ", count: index % 40 + 1),
                      date: index % 2 == 0 ? "2024-03-\(index % 28 + 1)" : nil, url: nil, source: index % 3 == 0 ? "zeit.de" : nil)
         }
-        let file = try IndexFileWriter(path: folder + "/s", kind: .store)
-        let writer = DocumentStoreWriter(file: file)
-        for document in documents { try writer.add(document) }
-        try writer.finish()
-        try file.finish()
-        let store = try DocumentStore(file: MappedIndexFile(path: folder + "/s", kind: .store))
+        let store = try Self.writeStore(documents, at: folder + "/s")
         #expect(store.documentCount == documents.count)
         for (index, document) in documents.enumerated() { #expect(try store.document(index) == document) }
         #expect(throws: KidxError.self) { try store.document(documents.count) }

@@ -45,9 +45,19 @@ struct AnalysisDictionary {
     }
 
     /// Makes decompounders like `decompounder()` that read the lexicon from a table in memory
-    /// (about 20 bytes a word), for a segment writer splitting every distinct word: a lookup
-    /// in the file for each candidate piece cost several times the splitting itself.
+    /// (about 20 bytes a word), for segment writers splitting every distinct word: a lookup
+    /// in the file for each candidate piece cost several times the splitting itself. The table
+    /// is read on the first call and shared by every segment a writer finishes with this
+    /// dictionary.
     func decompounderReadingMemory() throws -> () -> GermanDecompounder {
+        let (words, found) = try lexiconTable.table { try readLexicon() }
+        let hasWordList = info.wordList != nil, thresholds = info.partThresholds
+        return {
+            GermanDecompounder(evidence: { words.id(of: $0).map { found[$0] } }, hasWordList: hasWordList, thresholds: thresholds)
+        }
+    }
+
+    private func readLexicon() throws -> (WordInterner, [WordEvidence]) {
         var table = WordInterner()
         var evidence: [WordEvidence] = []
         try terms.forEach(withPrefix: [Field.lexiconSpace]) { key, info in
@@ -55,11 +65,24 @@ struct AnalysisDictionary {
             evidence.append(WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1))
             return true
         }
-        let words = table, found = evidence, hasWordList = info.wordList != nil, thresholds = info.partThresholds
-        return {
-            GermanDecompounder(evidence: { words.id(of: $0).map { found[$0] } }, hasWordList: hasWordList, thresholds: thresholds)
+        return (table, evidence)
+    }
+
+    /// The lexicon as a table in memory, read once (searches never ask for it).
+    private final class LexiconTable {
+        private let lock = NSLock()
+        private var contents: (WordInterner, [WordEvidence])?
+
+        func table(_ read: () throws -> (WordInterner, [WordEvidence])) rethrows -> (WordInterner, [WordEvidence]) {
+            lock.lock()
+            defer { lock.unlock() }
+            if let contents { return contents }
+            let read = try read()
+            contents = read
+            return read
         }
     }
+    private let lexiconTable = LexiconTable()
 
     /// The term of a folded word when it is a recorded name, remembering answers (snippets ask
     /// for every word of a text); nil when the index has no names. One per analyzer.

@@ -183,25 +183,15 @@ struct TermDictionary {
     /// as they are decoded, without assembling them: every entry shares `shared` bytes with the
     /// one before, which tells its order against `key` from how much of `key` that one matched.
     private func find(_ key: [UInt8], inBlock index: Int) throws -> TermInfo? {
-        let start = try blockOffset(index)
-        let end = index + 1 < blockCount ? try blockOffset(index + 1) : blockTable
-        guard start <= end else { throw KidxError.corruptIndex(file: file, reason: "term block \(index) starts past the next one") }
-        try mapped.check(start..<end)
-        var reader = ByteReader(body, offset: start, file: file)
+        let range = try blockRange(index)
+        var reader = ByteReader(body, offset: range.lowerBound, file: file)
         var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
         // How many leading bytes of `key` the previous entry has (it sorts before `key`), and its length.
         var matched = 0, previousLength = 0
-        var first = true
         return try key.withUnsafeBytes { target -> TermInfo? in
-            while reader.offset < end {
-                let shared = try reader.readInt()
-                let suffix = try reader.readBytes(try reader.readInt())
-                guard shared <= previousLength else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
-                info.docFreq = try reader.readInt()
-                let postings = try reader.readVarint(), positions = try reader.readVarint()
-                info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
-                info.positionsOffset = first ? Int(truncatingIfNeeded: positions) : info.positionsOffset &+ TermDictionaryWriter.unzigzag(positions)
-                first = false
+            while reader.offset < range.upperBound {
+                let first = reader.offset == range.lowerBound
+                let (shared, suffix) = try Self.readEntry(&reader, first: first, previousLength: previousLength, into: &info)
                 previousLength = shared + suffix.count
                 // Sharing more than the previous entry matched: it differs where that one did, so it
                 // still sorts before `key`. Sharing less: it differs from `key` by a larger byte.
@@ -245,30 +235,43 @@ struct TermDictionary {
         var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
         var block = index
         while block < blockCount {
-            let start = try blockOffset(block)
-            let end = block + 1 < blockCount ? try blockOffset(block + 1) : blockTable
-            guard start <= end else { throw KidxError.corruptIndex(file: file, reason: "term block \(block) starts past the next one") }
-            try mapped.check(start..<end)
-            var reader = ByteReader(self.body, offset: start, file: file)
-            var first = true
-            while reader.offset < end {
-                let shared = try reader.readInt()
-                let suffixLength = try reader.readInt()
-                guard shared <= key.count else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
+            let range = try blockRange(block)
+            var reader = ByteReader(self.body, offset: range.lowerBound, file: file)
+            while reader.offset < range.upperBound {
+                let first = reader.offset == range.lowerBound
+                let (shared, suffix) = try Self.readEntry(&reader, first: first, previousLength: key.count, into: &info)
                 // Shrinking and appending from the mapped bytes: no generic range replacement.
                 key.removeLast(key.count - shared)
-                let suffix = try reader.readBytes(suffixLength)
                 key.append(contentsOf: UnsafeBufferPointer(start: suffix.baseAddress?.assumingMemoryBound(to: UInt8.self), count: suffix.count))
-                info.docFreq = try reader.readInt()
-                let postings = try reader.readVarint(), positions = try reader.readVarint()
-                info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
-                info.positionsOffset = first ? Int(truncatingIfNeeded: positions) : info.positionsOffset &+ TermDictionaryWriter.unzigzag(positions)
-                first = false
                 let proceed = try key.withUnsafeBytes { try body($0, info) }
                 if !proceed { return }
             }
             block += 1
         }
+    }
+
+    /// The bytes of block `index`, checked.
+    private func blockRange(_ index: Int) throws -> Range<Int> {
+        let start = try blockOffset(index)
+        let end = index + 1 < blockCount ? try blockOffset(index + 1) : blockTable
+        guard start <= end else { throw KidxError.corruptIndex(file: file, reason: "term block \(index) starts past the next one") }
+        try mapped.check(start..<end)
+        return start..<end
+    }
+
+    /// Decodes the next entry of a block: how many bytes its key shares with the previous key
+    /// (of `previousLength` bytes), the rest of its key, and its info into `info` (offsets are
+    /// deltas from the entry before, except in a block's first entry).
+    private static func readEntry(_ reader: inout ByteReader, first: Bool, previousLength: Int,
+                                  into info: inout TermInfo) throws -> (shared: Int, suffix: UnsafeRawBufferPointer) {
+        let shared = try reader.readInt()
+        let suffix = try reader.readBytes(try reader.readInt())
+        guard shared <= previousLength else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
+        info.docFreq = try reader.readInt()
+        let postings = try reader.readVarint(), positions = try reader.readVarint()
+        info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
+        info.positionsOffset = first ? Int(truncatingIfNeeded: positions) : info.positionsOffset &+ TermDictionaryWriter.unzigzag(positions)
+        return (shared, suffix)
     }
 
     /// Every entry in order (for `kidx check` and statistics).
