@@ -162,11 +162,14 @@ struct CodecTests {
         #expect(prefixed == keys.filter { $0.starts(with: Field.body.key("ab")) })
     }
 
-    /// `documents` written to a store file at `path` and opened again.
-    private static func writeStore(_ documents: [Document], at path: String) throws -> DocumentStore {
+    /// `documents` and then the documents of `appended` stores written to a store file at `path`
+    /// and opened again.
+    private static func writeStore(_ documents: [Document], appending appended: [DocumentStore] = [], at path: String,
+                                   dictionary: DocumentStoreWriter.DictionarySource = .trained) throws -> DocumentStore {
         let file = try IndexFileWriter(path: path, kind: .store)
-        let writer = DocumentStoreWriter(file: file)
+        let writer = try DocumentStoreWriter(file: file, dictionary: dictionary)
         for document in documents { try writer.add(document) }
+        for store in appended { try writer.append(store) }
         try writer.finish()
         try file.finish()
         return try DocumentStore(file: MappedIndexFile(path: path, kind: .store))
@@ -193,6 +196,35 @@ struct CodecTests {
         for index in stride(from: 0, to: documents.count, by: 97) { #expect(try store.document(index) == documents[index]) }
         let size = try #require(try FileManager.default.attributesOfItem(atPath: folder + "/s")[.size] as? Int)
         #expect(Double(size) < 0.4 * Double(raw), "store \(size) bytes for \(raw) bytes of text")
+    }
+
+    @Test("document store: stores appended to one keep every document, their blocks copied when they share its dictionary",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func documentStoreAppend() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let documents = try #require(TestSupport.newsDocuments)
+        // A part that trains a dictionary, a later part given it, and a small one with none.
+        let first = try Self.writeStore(Array(documents[..<1_600]), at: folder + "/a")
+        let dictionary = Array(first.dictionary)
+        #expect(!dictionary.isEmpty)
+        let second = try Self.writeStore(Array(documents[1_600..<1_900]), at: folder + "/b", dictionary: .given(dictionary))
+        let third = try Self.writeStore(Array(documents[1_900...]), at: folder + "/c")
+        #expect(Array(second.dictionary) == dictionary && third.dictionary.isEmpty)
+        let merged = try Self.writeStore([], appending: [first, second, third], at: folder + "/m", dictionary: .given(dictionary))
+        var read: [Document] = []
+        try merged.forEach { _, document in read.append(document) }
+        #expect(read == documents)
+        for index in stride(from: 0, to: documents.count, by: 89) { #expect(try merged.document(index) == documents[index]) }
+        // The first two parts' blocks are copied, the third's compressed again with the dictionary.
+        func blocks(_ store: DocumentStore) throws -> Set<[UInt8]> {
+            var blocks = Set<[UInt8]>()
+            try store.forEachCompressedBlock { _, bytes in blocks.insert(Array(bytes)) }
+            return blocks
+        }
+        let mergedBlocks = try blocks(merged)
+        #expect(try blocks(first).union(blocks(second)).isSubset(of: mergedBlocks))
+        #expect(try blocks(third).isDisjoint(with: mergedBlocks))
     }
 
     @Test("document store: every document comes back, across blocks")

@@ -293,4 +293,11 @@ final class MappedIndexFile {
 
     /// The file's size on disk in bytes.
     var fileSize: Int { size }
+
+    /// Lets go of the pages read so far: they stay in the page cache, but no longer count in
+    /// this process's memory. A merge reads whole segments once; without this, its resident
+    /// size would grow by every byte it read.
+    func releasePages() {
+        if let mapping { madvise(mapping, size, MADV_DONTNEED) }
+    }
 }

@@ -104,6 +104,8 @@ public final class IndexWriter {
     /// to be finished at the commit, and their words' uses.
     private var deferred: [Manifest.Segment] = []
     private var deferredUses: [String: (uses: Int, capitalized: Int)] = [:]
+    /// The store dictionary of the first part spilled, which the later parts use.
+    private var partStoreDictionary: [UInt8]?
     private var committed = false
     private var published = false
 
@@ -140,10 +142,20 @@ public final class IndexWriter {
         }
     }
 
-    /// A writer for the next new segment of this generation.
+    /// A writer for the next new segment of this generation. Once a part has been spilled, the
+    /// next ones compress their stored documents with its dictionary.
     private func makeSegmentWriter() throws -> SegmentWriter {
         defer { nextSegment += 1 }
-        return try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: options, threads: threads)
+        return try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: options, threads: threads,
+                                 storeDictionary: partStoreDictionary.map { .given($0) } ?? .trained)
+    }
+
+    /// Spills a part of a new index (see `SegmentWriter.spill()`), adding its word uses to `uses`.
+    private func spill(_ writer: SegmentWriter, into parts: inout [Manifest.Segment], uses: inout [String: (uses: Int, capitalized: Int)]) throws {
+        let name = Self.name(writer), documents = writer.documentCount
+        Self.add(try writer.spill(), to: &uses)
+        parts.append(.init(name: name, documents: documents, deleted: 0, full: true))
+        if partStoreDictionary == nil { partStoreDictionary = writer.storeDictionary }
     }
 
     private static func name(_ writer: SegmentWriter) -> String { (writer.folder as NSString).lastPathComponent }
@@ -191,8 +203,7 @@ public final class IndexWriter {
                 _ = try pending.finish(analysis: .shared(base.analysis))
                 flushed.append(.init(name: name, documents: documents, deleted: 0, full: true))
             } else {
-                Self.add(try pending.spill(), to: &deferredUses)
-                deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
+                try spill(pending, into: &deferred, uses: &deferredUses)
             }
             pending = try makeSegmentWriter()
         }
@@ -386,16 +397,14 @@ public final class IndexWriter {
         try Self.forEachBatch(of: sources) { batch in
             try writer.add(contentsOf: batch)
             guard isFull(writer) else { return }
-            let name = Self.name(writer), documents = writer.documentCount
-            Self.add(try writer.spill(), to: &uses)
-            deferred.append(.init(name: name, documents: documents, deleted: 0, full: true))
+            try spill(writer, into: &deferred, uses: &uses)
             writer = try makeSegmentWriter()
         }
         return try finishGathering(deferred: deferred, uses: &uses, last: writer)
     }
 
     /// Gathers the evidence from the uses of the spilled parts' words and of `last`'s, writes
-    /// the analysis dictionary, and finishes every part's segment with it.
+    /// the analysis dictionary, finishes every part's segment with it, and merges them into one.
     /// Without deferred parts, `last` gathers the evidence itself (one segment, as a build that
     /// fits the budget writes it).
     private func finishGathering(deferred: [Manifest.Segment], uses: inout [String: (uses: Int, capitalized: Int)],
@@ -418,14 +427,22 @@ public final class IndexWriter {
         }
         uses = [:]
         let analysis = try AnalysisDictionary(path: path, info: info)
-        let segments = try parts.map { part -> Manifest.Segment in
+        for part in parts {
             Self.returnFreedMemory()
             let writer = try SegmentWriter(resuming: generation.temporary + "/" + part.name, options: options, threads: threads)
-            let (segment, _) = try writer.finish(analysis: .shared(analysis))
-            return .init(name: part.name, documents: segment.documentCount, deleted: 0, full: part.full)
+            _ = try writer.finish(analysis: .shared(analysis))
         }
         if last.documentCount == 0 { try? FileManager.default.removeItem(atPath: last.folder) }
-        return (segments, info)
+        // The parts become one segment, as a build within the budget writes it.
+        guard parts.count > 1 else { return (parts, info) }
+        Self.returnFreedMemory()
+        let name = Manifest.segmentName(nextSegment)
+        nextSegment += 1
+        let merged = try SegmentMerger.merge(parts.map { part in
+            try SegmentReader(folder: generation.temporary + "/" + part.name, documents: part.documents, deleted: 0)
+        }, into: generation.temporary + "/" + name)
+        for part in parts { try FileManager.default.removeItem(atPath: generation.temporary + "/" + part.name) }
+        return ([.init(name: name, documents: merged.documentCount, deleted: 0, full: true)], info)
     }
 
     /// Hands memory freed by the heap back to the system. The evidence and each segment leave

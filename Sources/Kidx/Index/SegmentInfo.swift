@@ -16,12 +16,26 @@ struct SegmentInfo: Codable, Equatable {
     var formatVersion: Int
     var documentCount: Int
     var termCount: Int
-    /// Distinct words split as compounds.
-    var compounds: Int
     var postingCount: Int
     var fields: [String: FieldStatistics]
     var files: [FileInfo]
     var created: String
+
+    /// Describes the segment whose files are written in `folder` (their sizes are read), and
+    /// writes the description there as `segment.json`.
+    static func write(folder: String, documentCount: Int, termCount: Int, postingCount: Int, totalLengths: [Int]) throws -> SegmentInfo {
+        var files: [FileInfo] = []
+        for kind in IndexFormat.Kind.segmentFiles {
+            let size = (try FileManager.default.attributesOfItem(atPath: folder + "/" + kind.fileName)[.size] as? Int) ?? 0
+            files.append(.init(name: kind.fileName, bytes: size))
+        }
+        let info = SegmentInfo(
+            formatVersion: Int(IndexFormat.version), documentCount: documentCount, termCount: termCount, postingCount: postingCount,
+            fields: Dictionary(uniqueKeysWithValues: Field.allCases.enumerated().map { ($1.name, .init(totalLength: totalLengths[$0])) }),
+            files: files, created: ISO8601DateFormatter().string(from: Date()))
+        try IndexDirectory.writeJSON(info, to: folder + "/" + IndexDirectory.segmentFile)
+        return info
+    }
 }
 
 /// What the analysis dictionary (`analysis.kdx`) was made from: the corpus-wide evidence for

@@ -35,15 +35,20 @@ final class SegmentWriter {
     /// Documents added so far.
     private(set) var documentCount = 0
 
-    /// A writer for a new segment in `folder` (created; it must not exist).
-    init(folder: String, options: AnalyzerOptions, threads: Int) throws {
+    /// The store's zstd dictionary (empty: none) once the stored documents are finished: the
+    /// parts of one build share the first part's, so that they merge by copying their blocks.
+    private(set) var storeDictionary: [UInt8]?
+
+    /// A writer for a new segment in `folder` (created; it must not exist), whose store trains
+    /// its own dictionary or uses the one given.
+    init(folder: String, options: AnalyzerOptions, threads: Int, storeDictionary: DocumentStoreWriter.DictionarySource = .trained) throws {
         self.folder = folder
         self.options = options
         self.threads = max(1, threads)
         analyzer = GermanAnalyzer(options: options)
         workerAnalyzers = (0..<max(1, threads)).map { _ in GermanAnalyzer(options: options) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-        storage = try Storage(folder: folder)
+        storage = try Storage(folder: folder, dictionary: storeDictionary)
     }
 
     /// The stored documents and the document table (each document's id and content
@@ -53,16 +58,18 @@ final class SegmentWriter {
         let store: DocumentStoreWriter
         let documentsFile: IndexFileWriter
 
-        init(folder: String) throws {
+        init(folder: String, dictionary: DocumentStoreWriter.DictionarySource) throws {
             storeFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.store.fileName, kind: .store)
-            store = DocumentStoreWriter(file: storeFile)
+            store = try DocumentStoreWriter(file: storeFile, dictionary: dictionary)
             documentsFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.documents.fileName, kind: .documents)
         }
 
-        func finish() throws {
+        /// Finishes the files; returns the store's dictionary.
+        func finish() throws -> [UInt8]? {
             try store.finish()
             try storeFile.finish()
             try documentsFile.finish()
+            return store.dictionaryBytes
         }
     }
 
@@ -111,12 +118,16 @@ final class SegmentWriter {
         FieldPostings.wordUses(fields, words: fields.map { $0.distinctWords() })
     }
 
+    private func finishStorage() throws {
+        if let storage { storeDictionary = try storage.finish() }
+        storage = nil
+    }
+
     /// Finishes only the stored documents and drops the postings, for documents to be analyzed
     /// again from the store.
     func finishStoreOnly() throws {
         fields = Field.allCases.map { _ in FieldPostings() }
-        try storage?.finish()
-        storage = nil
+        try finishStorage()
     }
 
     /// Writes the stored documents out, and the analyzed words to a spill file in the folder,
@@ -144,8 +155,7 @@ final class SegmentWriter {
         norms = Field.allCases.map { _ in [] }
         sources = [:]
         days = [:]
-        try storage?.finish()
-        storage = nil
+        try finishStorage()
         return uses
     }
 
@@ -287,21 +297,11 @@ final class SegmentWriter {
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish()
 
-        try storage?.finish()
-        storage = nil
+        try finishStorage()
         try? FileManager.default.removeItem(atPath: folder + "/" + IndexFormat.Kind.spill.fileName)
 
-        var files: [SegmentInfo.FileInfo] = []
-        for kind in IndexFormat.Kind.segmentFiles {
-            let size = (try FileManager.default.attributesOfItem(atPath: folder + "/" + kind.fileName)[.size] as? Int) ?? 0
-            files.append(.init(name: kind.fileName, bytes: size))
-        }
-        let info = SegmentInfo(
-            formatVersion: Int(IndexFormat.version), documentCount: documentCount,
-            termCount: dictionary.termCount, compounds: decompounding.compoundCount, postingCount: postingCount,
-            fields: Dictionary(uniqueKeysWithValues: Field.allCases.enumerated().map { ($1.name, .init(totalLength: totalLengths[$0])) }),
-            files: files, created: ISO8601DateFormatter().string(from: Date()))
-        try IndexDirectory.writeJSON(info, to: folder + "/" + IndexDirectory.segmentFile)
+        let info = try SegmentInfo.write(folder: folder, documentCount: documentCount, termCount: dictionary.termCount,
+                                         postingCount: postingCount, totalLengths: totalLengths)
         return (info, analysisInfo)
     }
 }
@@ -591,9 +591,6 @@ struct Decompounding {
     /// The decompounder's frequency thresholds, recorded for queries.
     private(set) var thresholds = GermanDecompounder.Thresholds(corpusWords: 0)
     private var parts: [[[UInt8]: [FieldPostings.List]]] = []
-
-    /// How many compounds were split.
-    var compoundCount: Int { splits.count + compounds.count }
 
     /// Whether `word` was split.
     func isCompound(_ word: String) -> Bool { splits[word] != nil || compounds.contains(word) }

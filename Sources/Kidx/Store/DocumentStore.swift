@@ -28,13 +28,27 @@ final class DocumentStoreWriter {
     private var held: [(firstDoc: Int, bytes: [UInt8])] = []
     private var heldBytes = 0
     private var sampleSizes: [Int] = []
-    private var trained = false
     private let context: OpaquePointer
     private var dictionary: OpaquePointer?
 
-    init(file: IndexFileWriter) {
+    /// How the store gets its dictionary.
+    enum DictionarySource {
+        /// Trained on the first documents added.
+        case trained
+        /// Given: these bytes (none when empty), as another store of the same index trained them,
+        /// so that a merge can copy that store's blocks as they are.
+        case given([UInt8])
+    }
+
+    /// The dictionary's bytes (empty: none), once decided: at once when given, else when the
+    /// training documents are in or the store is finished.
+    private(set) var dictionaryBytes: [UInt8]?
+    private var trained: Bool { dictionaryBytes != nil }
+
+    init(file: IndexFileWriter, dictionary: DictionarySource = .trained) throws {
         self.file = file
         context = ZSTD_createCCtx()
+        if case .given(let bytes) = dictionary { try use(dictionary: bytes) }
     }
 
     deinit {
@@ -83,7 +97,6 @@ final class DocumentStoreWriter {
     /// Trains the dictionary on the documents held (none for a small segment, where it would
     /// not pay for itself), writes it, and then the blocks held.
     private func train() throws {
-        trained = true
         if heldBytes >= 8 * Self.dictionaryBytes {
             let samples = held.flatMap(\.bytes)
             var trainedDictionary = [UInt8](repeating: 0, count: Self.dictionaryBytes)
@@ -94,18 +107,43 @@ final class DocumentStoreWriter {
             }
             if ZDICT_isError(size) == 0 {
                 trainedDictionary.removeLast(trainedDictionary.count - size)
-                dictionary = trainedDictionary.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, Self.compressionLevel) }
-                var header = ByteWriter()
-                header.appendUInt32(UInt32(size))
-                try file.write(header.bytes)
-                try file.write(trainedDictionary)
+                try use(dictionary: trainedDictionary)
             }
         }
-        if dictionary == nil { try file.write([0, 0, 0, 0]) }
+        if dictionaryBytes == nil { try use(dictionary: []) }
         sampleSizes = []
         for block in held { try write(block.bytes, firstDoc: block.firstDoc) }
         held = []
         heldBytes = 0
+    }
+
+    /// Writes the dictionary (empty: none) that compresses every block.
+    private func use(dictionary bytes: [UInt8]) throws {
+        dictionaryBytes = bytes
+        if !bytes.isEmpty {
+            dictionary = bytes.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, Self.compressionLevel) }
+        }
+        var header = ByteWriter()
+        header.appendUInt32(UInt32(bytes.count))
+        try file.write(header.bytes)
+        try file.write(bytes)
+    }
+
+    /// Appends every document of `store`: its blocks copied as they are when it was compressed
+    /// with this store's dictionary, else its documents compressed again. The dictionary must be
+    /// decided (given at creation).
+    func append(_ store: DocumentStore) throws {
+        precondition(trained, "a store is appended to one with a given dictionary")
+        if pending.count > 0 { try flushBlock() }
+        guard store.dictionary.elementsEqual(dictionaryBytes!) else {
+            try store.forEach { _, document in try add(document) }
+            return
+        }
+        try store.forEachCompressedBlock { firstDoc, bytes in
+            blocks.append((UInt32(documentCount + firstDoc), UInt64(file.bodyOffset)))
+            try file.write(bytes)
+        }
+        documentCount += store.documentCount
     }
 
     private func write(_ block: [UInt8], firstDoc: Int) throws {
@@ -137,7 +175,7 @@ struct DocumentStore {
     private let blockCount: Int
     private let blockTable: Int
     /// The blocks' zstd dictionary (empty: none), checked when first used.
-    private let dictionary: UnsafeRawBufferPointer
+    let dictionary: UnsafeRawBufferPointer
     let documentCount: Int
 
     init(file mapped: MappedIndexFile) throws {
@@ -177,6 +215,24 @@ struct DocumentStore {
         }
     }
 
+    /// Every block as stored (its length and zstd frame), checked, with its first document.
+    func forEachCompressedBlock(_ body: (_ firstDoc: Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        if !dictionary.isEmpty { try mapped.check(4..<(4 + dictionary.count)) }
+        for index in 0..<blockCount {
+            let range = try storedRange(of: index)
+            try body(block(index).firstDoc, UnsafeRawBufferPointer(rebasing: self.body[range]))
+        }
+    }
+
+    /// The stored bytes of block `index`, checked.
+    private func storedRange(of index: Int) throws -> Range<Int> {
+        let start = block(index).offset
+        let end = index + 1 < blockCount ? block(index + 1).offset : blockTable
+        guard start >= 0, end <= blockTable, start <= end - 4 else { throw KidxError.corruptIndex(file: file, reason: "block \(index) has a bad offset") }
+        try mapped.check(start..<end)
+        return start..<end
+    }
+
     /// The stored document number `doc` (0-based, in indexing order).
     func document(_ doc: Int) throws -> Document {
         guard doc >= 0, doc < documentCount, blockCount > 0 else {
@@ -209,16 +265,13 @@ struct DocumentStore {
     }
 
     private func decompress(block index: Int) throws -> [UInt8] {
-        let start = block(index).offset
-        let end = index + 1 < blockCount ? block(index + 1).offset : blockTable
-        guard start >= 0, end <= blockTable, start <= end - 4 else { throw KidxError.corruptIndex(file: file, reason: "block \(index) has a bad offset") }
-        try mapped.check(start..<end)
-        var reader = ByteReader(body, offset: start, file: file)
+        let range = try storedRange(of: index)
+        var reader = ByteReader(body, offset: range.lowerBound, file: file)
         let length = Int(try reader.readUInt32())
         // Blocks hold 64 KiB of documents, or one larger document: a damaged length must not
         // allocate gigabytes.
         guard length <= Self.maximumBlockBytes else { throw KidxError.corruptIndex(file: file, reason: "block \(index) claims \(length) bytes") }
-        let frame = try reader.readBytes(end - reader.offset)
+        let frame = try reader.readBytes(range.upperBound - reader.offset)
         guard ZSTD_getFrameContentSize(frame.baseAddress, frame.count) == UInt64(length) else {
             throw KidxError.corruptIndex(file: file, reason: "block \(index) length does not match its frame")
         }

@@ -231,22 +231,46 @@ struct TermDictionary {
 
     /// Decodes entries from the start of block `index` onwards while `body` returns true.
     private func scan(fromBlock index: Int, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
-        var key: [UInt8] = []
-        var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
-        var block = index
-        while block < blockCount {
-            let range = try blockRange(block)
-            var reader = ByteReader(self.body, offset: range.lowerBound, file: file)
-            while reader.offset < range.upperBound {
-                let first = reader.offset == range.lowerBound
-                let (shared, suffix) = try Self.readEntry(&reader, first: first, previousLength: key.count, into: &info)
-                // Shrinking and appending from the mapped bytes: no generic range replacement.
-                key.removeLast(key.count - shared)
-                key.append(contentsOf: UnsafeBufferPointer(start: suffix.baseAddress?.assumingMemoryBound(to: UInt8.self), count: suffix.count))
-                let proceed = try key.withUnsafeBytes { try body($0, info) }
-                if !proceed { return }
+        var entries = Entries(self, fromBlock: index)
+        while try entries.next() {
+            guard try entries.key.withUnsafeBytes({ try body($0, entries.info) }) else { return }
+        }
+    }
+
+    /// The entries in key order, one `next()` at a time: a segment merge walks several
+    /// dictionaries side by side.
+    struct Entries {
+        private let dictionary: TermDictionary
+        private var nextBlock: Int
+        private var block: Range<Int> = 0..<0
+        private var offset = 0
+        /// The current entry's key (empty before the first `next()`).
+        private(set) var key: [UInt8] = []
+        /// The current entry's info.
+        private(set) var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
+
+        /// The entries from the start of block `index` (all of them from block 0).
+        init(_ dictionary: TermDictionary, fromBlock index: Int = 0) {
+            self.dictionary = dictionary
+            nextBlock = index
+        }
+
+        /// Moves to the next entry. Returns false after the last.
+        mutating func next() throws -> Bool {
+            while offset == block.upperBound {
+                guard nextBlock < dictionary.blockCount else { return false }
+                block = try dictionary.blockRange(nextBlock)
+                offset = block.lowerBound
+                nextBlock += 1
             }
-            block += 1
+            var reader = ByteReader(dictionary.body, offset: offset, file: dictionary.file)
+            let (shared, suffix) = try TermDictionary.readEntry(&reader, first: offset == block.lowerBound, previousLength: key.count, into: &info)
+            guard reader.offset <= block.upperBound else { throw reader.corrupt("term entry runs past its block") }
+            // Shrinking and appending from the mapped bytes: no generic range replacement.
+            key.removeLast(key.count - shared)
+            key.append(contentsOf: UnsafeBufferPointer(start: suffix.baseAddress?.assumingMemoryBound(to: UInt8.self), count: suffix.count))
+            offset = reader.offset
+            return true
         }
     }
 
