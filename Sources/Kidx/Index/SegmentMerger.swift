@@ -75,8 +75,8 @@ enum SegmentMerger {
         /// The merged stem lists: where each was written and from how many sources.
         var stems: [(info: TermInfo, sources: Int)] = []
         private(set) var postingCount = 0
-        /// Postings and positions bytes written when the sources' pages were last released.
-        var writtenAtRelease = 0
+        /// Keys merged, and postings and positions bytes written, when memory was last released.
+        var keysSinceRelease = 0, writtenAtRelease = 0
 
         init(sources: [SegmentReader], norms: [[UInt8]], termsFile: IndexFileWriter, postingsFile: IndexFileWriter, positionsFile: IndexFileWriter) throws {
             self.sources = sources
@@ -151,6 +151,7 @@ enum SegmentMerger {
                     }
                 }
                 for source in holders { hasEntry[source] = try entries[source].next() }
+                releaseMemoryNowAndThen()
             }
             try dictionary.finish()
             try termsFile.finish()
@@ -197,19 +198,22 @@ enum SegmentMerger {
             let address = try writer.write(docs: docs[...], freqs: freqs[...], positions: positions[...], norms: { fieldNorms[Int($0)] },
                                            withPositions: kind.withPositions, postings: postingsFile, positionsFile: positionsFile)
             postingCount += address.docFreq
-            releaseSourcePagesNowAndThen()
             return TermInfo(docFreq: address.docFreq, postingsOffset: address.postingsOffset, positionsOffset: address.positionsOffset)
         }
 
-        /// Releases the sources' mapped pages after every 32 MiB written: their lists are read
-        /// once, front to back, and would otherwise all stay resident.
-        private mutating func releaseSourcePagesNowAndThen() {
+        /// Every 4,096 keys or 8 MiB written, releases the pages of the sources read so far
+        /// (their dictionaries and lists are read once, front to back, and would otherwise all
+        /// stay resident) and the heap's freed memory (list buffers of every size come and go).
+        private mutating func releaseMemoryNowAndThen() {
+            keysSinceRelease += 1
             let written = postingsFile.bodyOffset + positionsFile.bodyOffset
-            guard written - writtenAtRelease > 32 << 20 else { return }
+            guard keysSinceRelease >= 4096 || written - writtenAtRelease > 8 << 20 else { return }
+            keysSinceRelease = 0
             writtenAtRelease = written
             for source in sources {
                 for file in [source.termsFile, source.postingsFile, source.positionsFile] { file.releasePages() }
             }
+            IndexWriter.returnFreedMemory()
         }
     }
 }
