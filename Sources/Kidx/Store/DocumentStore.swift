@@ -2,9 +2,10 @@ import CZstd
 
 /// Writes stored documents in zstd-compressed blocks of about 64 KiB of text, so that reading one
 /// hit decompresses one block, and the store stays a fraction of the raw text. The blocks share
-/// a zstd dictionary trained on the segment's first documents: news articles repeat phrases,
-/// outlets and URL patterns that a 64 KiB block alone cannot exploit (on FANG text: 0.42 of the
-/// raw size without, 0.35 with it at level 9).
+/// a zstd dictionary trained on the segment's first documents (or given: the parts of one build
+/// share the first part's, so that merging them copies their blocks): news articles repeat
+/// phrases, outlets and URL patterns that a 64 KiB block alone cannot exploit (on FANG text:
+/// 0.42 of the raw size without, 0.35 with it at level 7).
 ///
 /// Body layout: dictionary length (UInt32 LE, 0: none) · dictionary · blocks (uncompressed length
 /// UInt32 LE · zstd frame) · per block its first document (UInt32 LE) and byte offset (UInt64
