@@ -20,25 +20,27 @@ struct CodecTests {
         #expect(atEnd && overrun)
     }
 
-    @Test("bit packing, every width", arguments: 0...32)
+    @Test("bit packing, every width, full blocks and short runs", arguments: 0...32)
     func bitPacking(width: Int) {
         var generator = SystemRandomNumberGenerator()
         let maximum: UInt32 = width == 0 ? 0 : (width == 32 ? .max : (1 << UInt32(width)) - 1)
-        var values = (0..<BitPacking.blockSize).map { _ in UInt32.random(in: 0...maximum, using: &generator) }
-        values[0] = maximum
-        var packed: [UInt8] = []
-        values.withUnsafeBufferPointer {
-            #expect(BitPacking.bitWidth($0) == width)
-            BitPacking.pack($0, width: width, into: &packed)
-        }
-        #expect(packed.count == BitPacking.packedSize(count: BitPacking.blockSize, width: width))
-        var output = [UInt32](repeating: 7, count: BitPacking.blockSize)
-        packed.withUnsafeBytes { raw in
-            output.withUnsafeMutableBufferPointer {
-                BitPacking.unpack(raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: BitPacking.blockSize, width: width, into: $0.baseAddress!)
+        for count in [BitPacking.blockSize, 1, 3, 9, 77] {
+            var values = (0..<count).map { _ in UInt32.random(in: 0...maximum, using: &generator) }
+            values[count - 1] = maximum  // the last value, read byte by byte, uses every bit
+            var packed: [UInt8] = []
+            values.withUnsafeBufferPointer {
+                #expect(BitPacking.bitWidth($0) == width)
+                BitPacking.pack($0, width: width, into: &packed)
             }
+            #expect(packed.count == BitPacking.packedSize(count: count, width: width))
+            var output = [UInt32](repeating: 7, count: count)
+            packed.withUnsafeBytes { raw in
+                output.withUnsafeMutableBufferPointer {
+                    BitPacking.unpack(raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: count, width: width, into: $0.baseAddress!)
+                }
+            }
+            #expect(output == values, "\(count) values")
         }
-        #expect(output == values)
     }
 
     /// Writes posting lists, maps them back, and compares documents, frequencies and positions.
