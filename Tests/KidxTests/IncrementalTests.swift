@@ -187,6 +187,30 @@ struct IncrementalTests {
         #expect(try TestSupport.ids(Searcher(reader: after), "Sanktionen", mode: .any).allSatisfy { documents.prefix(10).map(\.id).contains($0) })
     }
 
+    @Test("a merge drops deleted documents list by list and ranks as a fresh build of the rest (1,000 news articles)",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func mergeDropsDeleted() throws {
+        let documents = Array(try #require(TestSupport.newsDocuments).prefix(1_000))
+        let kept = documents.enumerated().filter { $0.offset % 5 >= 3 }.map(\.element)
+        let merged = try TestSupport.temporaryFolder("merged"), fresh = try TestSupport.temporaryFolder("fresh")
+        defer { for folder in [merged, fresh] { try? FileManager.default.removeItem(atPath: folder) } }
+        _ = try Self.buildInSteps(documents, steps: 2, at: merged, options: Self.evidenceFree)
+        let writer = try IndexWriter(directory: merged, mode: .update)
+        #expect(writer.deleteDocuments(notIn: Set(kept.map(\.id))) == documents.count - kept.count)
+        let summary = try writer.commit()
+        #expect(!summary.reanalyzed && summary.documents == kept.count)
+        try Self.buildAtOnce(kept, at: fresh, options: Self.evidenceFree)
+        let a = Searcher(reader: try IndexReader(directory: fresh)), b = Searcher(reader: try IndexReader(directory: merged))
+        // Mostly deleted segments are merged away, their totals without the lengths they dropped.
+        #expect(b.reader.manifest.segments.allSatisfy { $0.deleted == 0 } && b.reader.documentSlots == kept.count)
+        var stored: [Document] = []
+        for segment in b.reader.segments { try segment.store.forEach { _, document in stored.append(document) } }
+        #expect(stored == kept)
+        let (agreeing, total) = try Self.agreement(a, b, queries: Self.queries(kept, count: 100))
+        #expect(total >= 250 && agreeing == total)
+        try b.reader.verify()
+    }
+
     @Test("many small commits keep the number of segments logarithmic, and every document findable")
     func mergePolicy() throws {
         let index = try TestSupport.temporaryFolder("merge")

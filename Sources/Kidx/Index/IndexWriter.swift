@@ -106,6 +106,8 @@ public final class IndexWriter {
     private var deferredUses: [String: (uses: Int, capitalized: Int)] = [:]
     /// The store dictionary of the first part spilled, which the later parts use.
     private var partStoreDictionary: [UInt8]?
+    /// Counts the field lengths of documents a merge drops.
+    private lazy var lengthAnalyzer = GermanAnalyzer(options: options)
     private var committed = false
     private var published = false
 
@@ -302,17 +304,18 @@ public final class IndexWriter {
         } else {
             try? FileManager.default.removeItem(atPath: pending.folder)
         }
-        // Merges: a segment mostly deleted is rewritten; runs of `mergeFactor` segments of the same
-        // size at the end become one. Segments cut by the memory budget stay as they are.
+        // Merges: a segment mostly deleted is rewritten without its deleted documents; runs of
+        // `mergeFactor` segments of the same size at the end become one. Segments cut by the
+        // memory budget stay as they are.
         func size(_ entry: Manifest.Segment) -> Int { Int(log10(Double(max(1, entry.documents - entry.deleted)))) }
         func merge(_ range: Range<Int>) throws {
-            let sources = try segments[range].map { entry -> (DocumentStore, Set<Int>) in
-                let reader = try SegmentReader(folder: folder + "/" + entry.name, documents: entry.documents, deleted: entry.deleted)
-                return (reader.store, reader.deletions?.marked ?? [])
-            }
-            let merged = try rewrite(sources, analysis: base.analysis)
-            for entry in segments[range] { try? FileManager.default.removeItem(atPath: folder + "/" + entry.name) }
-            segments.replaceSubrange(range, with: merged)
+            let name = Manifest.segmentName(nextSegment)
+            nextSegment += 1
+            let merged = try SegmentMerger.merge(segments[range].map { entry in
+                try SegmentReader(folder: folder + "/" + entry.name, documents: entry.documents, deleted: entry.deleted)
+            }, into: folder + "/" + name, fieldLengths: fieldLengths)
+            for entry in segments[range] { try FileManager.default.removeItem(atPath: folder + "/" + entry.name) }
+            segments.replaceSubrange(range, with: [.init(name: name, documents: merged.documentCount, deleted: 0)])
         }
         for index in segments.indices.reversed() where segments[index].deleted * 2 > segments[index].documents {
             try merge(index..<(index + 1))
@@ -366,27 +369,10 @@ public final class IndexWriter {
     /// FANG peaks at 291 MiB).
     private func isFull(_ writer: SegmentWriter) -> Bool { writer.estimatedBytes > memoryBudget * 9 / 20 }
 
-    /// Analyzes the documents of `sources` again from their stored text into new segments, with
-    /// the index's evidence, a segment at a time within the memory budget.
-    private func rewrite(_ sources: [(DocumentStore, Set<Int>)], analysis: AnalysisDictionary) throws -> [Manifest.Segment] {
-        var segments: [Manifest.Segment] = []
-        var writer = try makeSegmentWriter()
-        func finish(full: Bool) throws {
-            let (info, _) = try writer.finish(analysis: .shared(analysis))
-            segments.append(.init(name: Self.name(writer), documents: info.documentCount, deleted: 0, full: full ? true : nil))
-        }
-        try Self.forEachBatch(of: sources) { batch in
-            try writer.add(contentsOf: batch)
-            guard isFull(writer) else { return }
-            try finish(full: true)
-            writer = try makeSegmentWriter()
-        }
-        if writer.documentCount > 0 {
-            try finish(full: false)
-        } else {
-            try? FileManager.default.removeItem(atPath: writer.folder)
-        }
-        return segments
+    /// A document's field lengths as the analyzer counts them (what BM25 normalizes by): a
+    /// merge takes those of the documents it drops from the index-wide totals.
+    private func fieldLengths(_ document: Document) -> [Int] {
+        AnalyzedDocument(document, analyzer: lengthAnalyzer).fields.map(\.length)
     }
 
     /// Analyzes the documents of `sources` again with evidence gathered from all of them: spilled
@@ -441,7 +427,7 @@ public final class IndexWriter {
         nextSegment += 1
         let merged = try SegmentMerger.merge(parts.map { part in
             try SegmentReader(folder: generation.temporary + "/" + part.name, documents: part.documents, deleted: 0)
-        }, into: generation.temporary + "/" + name)
+        }, into: generation.temporary + "/" + name, fieldLengths: fieldLengths)
         for part in parts { try FileManager.default.removeItem(atPath: generation.temporary + "/" + part.name) }
         return ([.init(name: name, documents: merged.documentCount, deleted: 0, full: true)], info)
     }

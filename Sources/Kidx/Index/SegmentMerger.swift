@@ -1,56 +1,95 @@
 import Foundation
 
 /// Merges segments analyzed with one analysis dictionary into a single segment, list by list,
-/// without analyzing anything again: the term dictionaries are walked side by side, each key's
-/// lists are concatenated (document numbers shifted past the segments before) and encoded again
-/// with their block-max data, norms and document tables are concatenated, and stored blocks are
-/// copied as they are when the stores share their zstd dictionary.
+/// without analyzing their words again: the term dictionaries are walked side by side, each
+/// key's lists are concatenated (document numbers shifted past the segments before, deleted
+/// documents dropped) and encoded again with their block-max data, norms and document tables are
+/// concatenated, and stored blocks are copied as they are when the stores share their zstd
+/// dictionary.
 ///
-/// The result is the segment one writer would have written from all the documents: the same
-/// keys and lists, byte for byte (the memory-budget test compares them). A build over its memory
-/// budget writes its parts this way into one segment, so a query reads one list per key.
+/// Without deletions, the result is the segment one writer would have written from all the
+/// documents: the same keys and lists, byte for byte (the memory-budget test compares them). A
+/// build over its memory budget writes its parts this way into one segment, so a query reads one
+/// list per key; an update merges small segments so.
 ///
 /// Memory: one merged list at a time, the norms, and for every source an array of its stem
 /// lists' offsets (an exact word that is its stem's only form shares the stem's list, and
 /// keeps doing so only where it does in every source).
 enum SegmentMerger {
-    /// Writes the documents of `sources`, in this order, as one new segment in `folder` (created;
-    /// it must not exist). The sources must have no deleted documents.
-    static func merge(_ sources: [SegmentReader], into folder: String) throws -> SegmentInfo {
-        precondition(sources.allSatisfy { $0.deletions == nil }, "segments with deleted documents are rewritten, not merged")
-        let documentCount = sources.reduce(0) { $0 + $1.documentCount }
-        guard documentCount < Int(Int32.max) else { throw KidxError.io(path: folder, reason: "\(documentCount) documents do not fit one segment") }
+    /// Writes the live documents of `sources`, in this order, as one new segment in `folder`
+    /// (created; it must not exist). Deleted documents are dropped: their stored blocks are
+    /// compressed again without them, and their field lengths, which BM25's average length
+    /// counts until now, come from `fieldLengths` (the analyzer's count for a document, per
+    /// field; the index keeps only quantized lengths). Returns the new segment's description.
+    static func merge(_ sources: [SegmentReader], into folder: String, fieldLengths: (Document) -> [Int]) throws -> SegmentInfo {
+        // Each source's new document numbers (nil: its own plus its base; -1: deleted).
+        var bases: [Int32] = [], renumbering: [[Int32]?] = []
+        var documentCount = 0
+        for source in sources {
+            bases.append(Int32(truncatingIfNeeded: documentCount))
+            if let deletions = source.deletions {
+                renumbering.append((0..<Int32(source.documentCount)).map { doc in
+                    guard !deletions.contains(doc) else { return -1 }
+                    documentCount += 1
+                    return Int32(truncatingIfNeeded: documentCount - 1)
+                })
+            } else {
+                renumbering.append(nil)
+                documentCount += source.documentCount
+            }
+            guard documentCount < Int(Int32.max) else { throw KidxError.io(path: folder, reason: "\(documentCount) documents do not fit one segment") }
+        }
+        func isLive(_ source: Int, _ doc: Int) -> Bool { (renumbering[source]?[doc] ?? 0) >= 0 }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
             try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
         }
 
-        let norms = Field.allCases.map { field in sources.flatMap { $0.norms(field) } }
+        let norms = Field.allCases.map { field in
+            sources.indices.flatMap { source in sources[source].norms(field).enumerated().filter { isLive(source, $0.offset) }.map(\.element) }
+        }
         let normsFile = try open(.norms)
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish()
 
         let documentsFile = try open(.documents)
-        for source in sources {
-            let table = source.documentsFile.body
-            try source.documentsFile.check(0..<table.count)
-            try documentsFile.write(table)
+        for (index, source) in sources.enumerated() {
+            if source.deletions == nil {
+                let table = source.documentsFile.body
+                try source.documentsFile.check(0..<table.count)
+                try documentsFile.write(table)
+            } else {
+                var table = ByteWriter()
+                for (doc, entry) in try source.documentTable().enumerated() where isLive(index, doc) {
+                    SegmentWriter.appendTableEntry(id: entry.id, fingerprint: entry.fingerprint, to: &table)
+                }
+                try documentsFile.write(table.bytes)
+            }
             source.documentsFile.releasePages()
         }
         try documentsFile.finish()
 
+        var totalLengths = Field.allCases.map { field in sources.reduce(0) { $0 + ($1.info.fields[field.name]?.totalLength ?? 0) } }
         let storeFile = try open(.store)
         let store = try DocumentStoreWriter(file: storeFile, dictionary: .given(Array(sources.first?.store.dictionary ?? UnsafeRawBufferPointer(start: nil, count: 0))))
-        for source in sources {
-            try store.append(source.store)
+        for (index, source) in sources.enumerated() {
+            if source.deletions == nil {
+                try store.append(source.store)
+            } else {
+                try store.append(source.store) { doc, document in
+                    guard !isLive(index, doc) else { return true }
+                    for (field, length) in fieldLengths(document).enumerated() { totalLengths[field] -= length }
+                    return false
+                }
+            }
             source.storeFile.releasePages()
         }
         try store.finish()
         try storeFile.finish()
 
-        var lists = try ListMerge(sources: sources, norms: norms, termsFile: open(.terms), postingsFile: open(.postings), positionsFile: open(.positions))
+        var lists = try ListMerge(sources: sources, bases: bases, renumbering: renumbering, norms: norms,
+                                  termsFile: open(.terms), postingsFile: open(.postings), positionsFile: open(.positions))
         try lists.run()
-        let totalLengths = Field.allCases.map { field in sources.reduce(0) { $0 + ($1.info.fields[field.name]?.totalLength ?? 0) } }
         return try SegmentInfo.write(folder: folder, documentCount: documentCount, termCount: lists.termCount,
                                      postingCount: lists.postingCount, totalLengths: totalLengths)
     }
@@ -58,8 +97,10 @@ enum SegmentMerger {
     /// The merge of the term dictionaries and their lists.
     private struct ListMerge {
         let sources: [SegmentReader]
-        /// Each source's first document number in the merged segment.
+        /// Each source's first document number in the merged segment, and where it has deleted
+        /// documents, every document's new number (-1: dropped).
         let bases: [Int32]
+        let renumbering: [[Int32]?]
         let norms: [[UInt8]]
         let termsFile: IndexFileWriter, postingsFile: IndexFileWriter, positionsFile: IndexFileWriter
         let dictionary: TermDictionaryWriter
@@ -78,14 +119,11 @@ enum SegmentMerger {
         /// Keys merged, and postings and positions bytes written, when memory was last released.
         var keysSinceRelease = 0, writtenAtRelease = 0
 
-        init(sources: [SegmentReader], norms: [[UInt8]], termsFile: IndexFileWriter, postingsFile: IndexFileWriter, positionsFile: IndexFileWriter) throws {
+        init(sources: [SegmentReader], bases: [Int32], renumbering: [[Int32]?], norms: [[UInt8]],
+             termsFile: IndexFileWriter, postingsFile: IndexFileWriter, positionsFile: IndexFileWriter) throws {
             self.sources = sources
-            var bases: [Int32] = [], next = 0
-            for source in sources {
-                bases.append(Int32(next))
-                next += source.documentCount
-            }
             self.bases = bases
+            self.renumbering = renumbering
             self.norms = norms
             self.termsFile = termsFile
             self.postingsFile = postingsFile
@@ -139,8 +177,7 @@ enum SegmentMerger {
                 let kind = try ListKind(space: key[0], file: IndexFormat.Kind.terms.fileName)
                 if kind.isExactWord, let stem = sharedStem(holders) {
                     try dictionary.add(key: key, info: stems[stem].info)
-                } else {
-                    let info = try writeList(holders, kind: kind)
+                } else if let info = try writeList(holders, kind: kind) {
                     try dictionary.add(key: key, info: info)
                     if kind.isStem {
                         for source in holders {
@@ -178,15 +215,24 @@ enum SegmentMerger {
             return Int(shared)
         }
 
-        /// Concatenates the lists of the current key in `holders` and writes the result.
-        private mutating func writeList(_ holders: [Int], kind: ListKind) throws -> TermInfo {
+        /// Concatenates the lists of the current key in `holders`, without deleted documents, and
+        /// writes the result (nil: every document was deleted, nothing written).
+        private mutating func writeList(_ holders: [Int], kind: ListKind) throws -> TermInfo? {
             docs.removeAll(keepingCapacity: true)
             freqs.removeAll(keepingCapacity: true)
             positions.removeAll(keepingCapacity: true)
             for source in holders {
                 var cursor = try sources[source].cursor(entries[source].info)
+                let renumbered = renumbering[source]
                 while try cursor.next() {
-                    docs.append(cursor.doc + bases[source])
+                    if let renumbered {
+                        // A damaged list may name a document past the end.
+                        guard Int(cursor.doc) < renumbered.count else { throw KidxError.corruptIndex(file: IndexFormat.Kind.postings.fileName, reason: "document \(cursor.doc) beyond the last document") }
+                        guard renumbered[Int(cursor.doc)] >= 0 else { continue }
+                        docs.append(renumbered[Int(cursor.doc)])
+                    } else {
+                        docs.append(cursor.doc + bases[source])
+                    }
                     freqs.append(cursor.freq)
                     if kind.withPositions {
                         try cursor.positions(into: &documentPositions)
@@ -194,6 +240,7 @@ enum SegmentMerger {
                     }
                 }
             }
+            guard !docs.isEmpty else { return nil }
             let fieldNorms = norms[kind.field]
             let address = try writer.write(docs: docs[...], freqs: freqs[...], positions: positions[...], norms: { fieldNorms[Int($0)] },
                                            withPositions: kind.withPositions, postings: postingsFile, positionsFile: positionsFile)

@@ -103,11 +103,17 @@ final class SegmentWriter {
             if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
             if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
             try storage.store.add(document)
-            table.appendString(document.id)
-            table.appendUInt64(document.fingerprint)
+            Self.appendTableEntry(id: document.id, fingerprint: document.fingerprint, to: &table)
             documentCount += 1
         }
         try storage.documentsFile.write(table.bytes)
+    }
+
+    /// Appends a document's entry in the document table (`documents.kdx`, read by
+    /// `SegmentReader.documentTable()`).
+    static func appendTableEntry(id: String, fingerprint: UInt64, to table: inout ByteWriter) {
+        table.appendString(id)
+        table.appendUInt64(fingerprint)
     }
 
     /// About how many bytes the segment's postings take in memory (see `FieldPostings`).

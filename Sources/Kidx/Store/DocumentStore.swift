@@ -135,16 +135,24 @@ final class DocumentStoreWriter {
     /// decided (given at creation).
     func append(_ store: DocumentStore) throws {
         precondition(trained, "a store is appended to one with a given dictionary")
-        if pending.count > 0 { try flushBlock() }
         guard store.dictionary.elementsEqual(dictionaryBytes!) else {
-            try store.forEach { _, document in try add(document) }
+            try append(store) { _, _ in true }
             return
         }
+        if pending.count > 0 { try flushBlock() }
         try store.forEachCompressedBlock { firstDoc, bytes in
             blocks.append((UInt32(documentCount + firstDoc), UInt64(file.bodyOffset)))
             try file.write(bytes)
         }
         documentCount += store.documentCount
+    }
+
+    /// Appends the documents of `store` that `keep` (given each one's number in `store`) returns
+    /// true for, compressed again.
+    func append(_ store: DocumentStore, keeping keep: (Int, Document) throws -> Bool) throws {
+        try store.forEach { doc, document in
+            if try keep(doc, document) { try add(document) }
+        }
     }
 
     private func write(_ block: [UInt8], firstDoc: Int) throws {
