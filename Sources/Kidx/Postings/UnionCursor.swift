@@ -24,6 +24,13 @@ struct UnionCursor {
         return doc != PostingsCursor.exhausted
     }
 
+    /// How often the current document has the word, in all lists together.
+    var frequency: Int {
+        var sum = 0
+        for cursor in cursors where cursor.doc == doc { sum += Int(cursor.freq) }
+        return sum
+    }
+
     /// The positions of the current document in every list that has it, ascending.
     mutating func positions(into output: inout [Int32], scratch: inout [Int32]) throws {
         output.removeAll(keepingCapacity: true)

@@ -12,8 +12,14 @@ class DocumentScorer {
     var doc: Int32 = -1
     /// No document scores higher than this.
     let maxScore: Float
+    /// True when scoring a document costs far more than finding it (positions are read): the
+    /// top-k loop then scores it last, and only while the document can still make the top k.
+    let isCostly: Bool
 
-    init(maxScore: Float) { self.maxScore = maxScore }
+    init(maxScore: Float, isCostly: Bool = false) {
+        self.maxScore = maxScore
+        self.isCostly = isCostly
+    }
 
     /// Moves to the first matching document at or after `target` and returns it.
     func advance(to target: Int32) throws -> Int32 { preconditionFailure("\(Self.self) overrides advance(to:)") }
@@ -26,6 +32,10 @@ class DocumentScorer {
     /// The score of the current document, or any value not above `threshold` when the score
     /// cannot beat it: lets a scorer skip its costly parts for documents that will not rank.
     func score(above threshold: Float) throws -> Float { try score() }
+    /// `score(ifAt:)`, or any value not above `threshold` when the score cannot beat it.
+    func score(ifAt target: Int32, above threshold: Float) throws -> Float {
+        try advance(to: target) == target ? try score(above: threshold) : 0
+    }
     /// Prepares `maxScore(upTo:)` for documents from `target` on, without decoding anything,
     /// and returns the last document up to which the scorer's bound stays the same.
     func advanceShallow(to target: Int32) -> Int32 { PostingsCursor.exhausted - 1 }
@@ -335,7 +345,11 @@ final class ConjunctionScorer: DocumentScorer {
         // Optional scorers (nearness of compound parts) read positions: only when they can matter.
         guard sum + optionalMaxScore > threshold else { return sum }
         let doc = doc
-        try optional.forEach { sum += try $0.score(ifAt: doc) }
+        var others = optionalMaxScore
+        try optional.forEach { scorer in
+            others -= scorer.maxScore
+            sum += try scorer.score(ifAt: doc, above: threshold - sum - others)
+        }
         return sum
     }
 
@@ -347,23 +361,35 @@ final class ConjunctionScorer: DocumentScorer {
 /// Scores documents where every part of a query compound stands within `window` words of the
 /// first part, as a word or inside another compound, in any order ("Mangel an Impfstoff" for
 /// `Impfstoffmangel`): BM25 over the number of such places, with the parts' idf summed.
+///
+/// Reading positions is what costs (`isCostly`): the top-k loop asks for a score only while the
+/// document can still rank, and positions are read only when the parts' frequencies allow a
+/// score that could matter. Where the parts' own lists are scored beside it (they bring up every
+/// document that has all parts), the scorer matches every document with all parts and counts
+/// the places only when asked for a score; otherwise a document matches only with a place.
 final class NearScorer: DocumentScorer {
     private var parts: [UnionCursor]
     private let window: Int32
     private let weight: Float
     private let scoring: FieldScoring
+    /// Whether a document needs a place to match (false: all parts suffice).
+    private let placesDecideMatches: Bool
     private var positions: [[Int32]]
     private var scratch: [Int32] = []
     private var frequency: Float = 0
+    /// The document whose places `frequency` counts.
+    private var counted: Int32 = -1
 
-    /// A scorer of the parts whose lists (the part as a word, the part inside compounds) are `parts`.
-    init(_ parts: [UnionCursor], window: Int, weight: Float, scoring: FieldScoring) {
+    /// A scorer of the parts whose lists (the part as a word, the part inside compounds) are
+    /// `parts`; `placesDecideMatches` when nothing else brings up the documents with all parts.
+    init(_ parts: [UnionCursor], window: Int, weight: Float, scoring: FieldScoring, placesDecideMatches: Bool) {
         self.parts = parts
         self.window = Int32(window)
         self.weight = weight
         self.scoring = scoring
+        self.placesDecideMatches = placesDecideMatches
         positions = Array(repeating: [], count: parts.count)
-        super.init(maxScore: weight * scoring.saturation * 1.0001)
+        super.init(maxScore: weight * scoring.saturation * 1.0001, isCostly: true)
     }
 
     override func advance(to target: Int32) throws -> Int32 {
@@ -378,11 +404,8 @@ final class NearScorer: DocumentScorer {
                 }
             }
             try scoring.check(target)
-            frequency = try nearCount()
-            if frequency > 0 {
-                doc = target
-                return doc
-            }
+            doc = target
+            if try !placesDecideMatches || placeCount() > 0 { return doc }
             target += 1
         }
         doc = PostingsCursor.exhausted
@@ -390,7 +413,11 @@ final class NearScorer: DocumentScorer {
     }
 
     override func score(ifAt target: Int32) throws -> Float {
-        if doc >= target { return doc == target ? try score() : 0 }
+        try score(ifAt: target, above: -.infinity)
+    }
+
+    override func score(ifAt target: Int32, above threshold: Float) throws -> Float {
+        if doc >= target { return doc == target ? try score(above: threshold) : 0 }
         doc = target
         for index in parts.indices {
             guard try parts[index].advance(to: target) else {
@@ -400,16 +427,32 @@ final class NearScorer: DocumentScorer {
             if parts[index].doc != target { return 0 }
         }
         try scoring.check(target)
-        frequency = try nearCount()
-        return frequency > 0 ? try score() : 0
+        return try score(above: threshold)
     }
 
-    override func score() throws -> Float { scoring.score(freq: frequency, weight: weight, doc: doc) }
+    override func score() throws -> Float {
+        let frequency = try placeCount()
+        return frequency > 0 ? scoring.score(freq: frequency, weight: weight, doc: doc) : 0
+    }
 
-    override var currentFrequency: Float { frequency }
+    /// Reads positions only when the bound from the parts' frequencies can beat `threshold`:
+    /// there are no more places than the first part has positions, nor more than each other
+    /// part's positions can reach (a window on either side of each).
+    override func score(above threshold: Float) throws -> Float {
+        if counted != doc {
+            var places = parts[0].frequency
+            for index in 1..<parts.count { places = min(places, parts[index].frequency * (2 * Int(window) + 1)) }
+            if scoring.score(freq: Float(places), weight: weight, doc: doc) * 1.0001 <= threshold { return 0 }
+        }
+        return try score()
+    }
 
-    /// Places where every part stands within the window of the first part.
-    private func nearCount() throws -> Float {
+    override var currentFrequency: Float { counted == doc ? frequency : 0 }
+
+    /// Places where every part stands within the window of the first part, in the current
+    /// document (counted once per document).
+    private func placeCount() throws -> Float {
+        if counted == doc { return frequency }
         for index in parts.indices { try parts[index].positions(into: &positions[index], scratch: &scratch) }
         var count = 0
         for anchor in positions[0] {
@@ -420,7 +463,9 @@ final class NearScorer: DocumentScorer {
             }
             if all { count += 1 }
         }
-        return Float(count)
+        counted = doc
+        frequency = Float(count)
+        return frequency
     }
 }
 

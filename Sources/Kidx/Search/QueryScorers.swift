@@ -175,7 +175,10 @@ extension SegmentSearcher {
                 idfSum += statistics.idf(largestOf: keys, local: union.docFreq)
             }
             let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * idfSum
-            let scorer = NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!)
+            // The parts' own lists (`wordLists`) bring up every document that has all parts.
+            let partsScored = (clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost) > 0
+            let scorer = NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!,
+                                    placesDecideMatches: !partsScored)
             components.append(Component(field: field, match: clause.compoundParts.joined(separator: " … ") + " (near)", scorer: scorer, isPart: true))
         }
         return components

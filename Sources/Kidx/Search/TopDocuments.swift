@@ -26,12 +26,15 @@ enum TopDocuments {
         let reference: Unmanaged<DocumentScorer>
         var doc: Int32 = -1
         let maxScore: Float
+        /// Scored after the others, only while the document can still make it.
+        let isCostly: Bool
         /// The bound in the current window.
         var bound: Float = 0
 
         init(scorer: DocumentScorer) {
             reference = .passUnretained(scorer)
             maxScore = scorer.maxScore
+            isCostly = scorer.isCostly
         }
 
         mutating func advance(to target: Int32) throws -> Int32 {
@@ -48,6 +51,17 @@ enum TopDocuments {
             doc = reference._withUnsafeGuaranteedRef { $0.doc }
             return score
         }
+
+        /// `score(ifAt:)` for a costly scorer: any value not above `threshold` when the
+        /// score cannot beat it.
+        mutating func score(ifAt target: Int32, above threshold: Float) throws -> Float {
+            if doc > target { return 0 }
+            let score = try reference._withUnsafeGuaranteedRef { try $0.score(ifAt: target, above: threshold) }
+            doc = reference._withUnsafeGuaranteedRef { $0.doc }
+            return score
+        }
+
+        func score(above threshold: Float) throws -> Float { try reference._withUnsafeGuaranteedRef { try $0.score(above: threshold) } }
 
         func advanceShallow(to target: Int32) -> Int32 { reference._withUnsafeGuaranteedRef { $0.advanceShallow(to: target) } }
 
@@ -102,18 +116,41 @@ enum TopDocuments {
                     doc = min(doc, try slots[order[index]].advance(to: target))
                 }
                 if doc > windowEnd { break }
+                // Essential scorers on the document: the cheap ones first, then the costly ones
+                // while the document can still beat the threshold.
                 var score: Float = 0
+                var costlyBounds: Float = 0
                 for index in firstEssential..<count where slots[order[index]].doc == doc {
-                    score += try slots[order[index]].score()
+                    if slots[order[index]].isCostly {
+                        costlyBounds += slots[order[index]].bound
+                    } else {
+                        score += try slots[order[index]].score()
+                    }
                 }
-                var index = firstEssential - 1
                 var possible = true
+                if costlyBounds > 0 {
+                    let nonEssential = firstEssential > 0 ? prefix[firstEssential - 1] : 0
+                    for index in firstEssential..<count where slots[order[index]].isCostly && slots[order[index]].doc == doc {
+                        if score + costlyBounds + nonEssential <= threshold {
+                            possible = false
+                            break
+                        }
+                        costlyBounds -= slots[order[index]].bound
+                        score += try slots[order[index]].score(above: threshold - score - costlyBounds - nonEssential)
+                    }
+                }
+                var index = possible ? firstEssential - 1 : -1
                 while index >= 0 {
                     if score + prefix[index] <= threshold {
                         possible = false
                         break
                     }
-                    score += try slots[order[index]].score(ifAt: doc)
+                    if slots[order[index]].isCostly {
+                        let others = index > 0 ? prefix[index - 1] : 0
+                        score += try slots[order[index]].score(ifAt: doc, above: threshold - score - others)
+                    } else {
+                        score += try slots[order[index]].score(ifAt: doc)
+                    }
                     index -= 1
                 }
                 if possible, score > threshold, try accept(doc) {
