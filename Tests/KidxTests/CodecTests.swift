@@ -40,6 +40,15 @@ struct CodecTests {
                 }
             }
             #expect(output == values, "\(count) values")
+            guard count == BitPacking.blockSize else { continue }
+            // The whole-block decoder reads 8 bytes past the block: give it padding of ones,
+            // which must not leak into the values.
+            let padded = packed + [UInt8](repeating: 0xFF, count: 8)
+            var block = [UInt32](repeating: 7, count: count)
+            padded.withUnsafeBytes { raw in
+                block.withUnsafeMutableBufferPointer { BitPacking.unpackBlock(raw.baseAddress!, width: width, into: $0.baseAddress!) }
+            }
+            #expect(block == values, "whole block of width \(width)")
         }
     }
 

@@ -60,4 +60,41 @@ enum BitPacking {
             bits -= width
         }
     }
+
+    /// Unpacks a whole block (`blockSize` values of `width` bits) from `source`, which must be
+    /// followed by at least 8 readable bytes past the packed ones (a value is read as 64 bits
+    /// from its first byte). One copy of the loop per width, unrolled with constant shifts: about
+    /// four instructions a value instead of the ten of `unpack`.
+    static func unpackBlock(_ source: UnsafeRawPointer, width: Int, into output: UnsafeMutablePointer<UInt32>) {
+        switch width {
+        case 0: output.update(repeating: 0, count: blockSize)
+        case 1: unpackBlock(source, constantWidth: 1, into: output)
+        case 2: unpackBlock(source, constantWidth: 2, into: output)
+        case 3: unpackBlock(source, constantWidth: 3, into: output)
+        case 4: unpackBlock(source, constantWidth: 4, into: output)
+        case 5: unpackBlock(source, constantWidth: 5, into: output)
+        case 6: unpackBlock(source, constantWidth: 6, into: output)
+        case 7: unpackBlock(source, constantWidth: 7, into: output)
+        case 8: unpackBlock(source, constantWidth: 8, into: output)
+        case 9: unpackBlock(source, constantWidth: 9, into: output)
+        case 10: unpackBlock(source, constantWidth: 10, into: output)
+        case 11: unpackBlock(source, constantWidth: 11, into: output)
+        case 12: unpackBlock(source, constantWidth: 12, into: output)
+        case 13: unpackBlock(source, constantWidth: 13, into: output)
+        case 14: unpackBlock(source, constantWidth: 14, into: output)
+        case 15: unpackBlock(source, constantWidth: 15, into: output)
+        case 16: unpackBlock(source, constantWidth: 16, into: output)
+        default: unpack(source, count: blockSize, width: width, into: output)
+        }
+    }
+
+    @inline(__always)
+    private static func unpackBlock(_ source: UnsafeRawPointer, constantWidth width: Int, into output: UnsafeMutablePointer<UInt32>) {
+        let mask = (UInt64(1) << UInt64(width)) - 1
+        for index in 0..<blockSize {
+            let bit = index * width
+            let word = UInt64(littleEndian: source.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self))
+            output[index] = UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & mask)
+        }
+    }
 }
