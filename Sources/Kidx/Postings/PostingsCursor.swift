@@ -7,15 +7,6 @@ struct PostingsCursor {
     /// The `doc` of a cursor past its last document.
     static let exhausted = Int32.max
 
-    /// The per-block summary read from the skip table.
-    struct BlockSummary {
-        var lastDoc: Int32
-        var postingsOffset: Int
-        var positionsOffset: Int
-        var maxFreq: UInt32
-        var minNorm: UInt8
-    }
-
     let docFreq: Int
     /// The files read, which verify each chunk's checksum the first time it is decoded.
     private let postingsFile: MappedIndexFile
@@ -23,9 +14,11 @@ struct PostingsCursor {
     private let postings: UnsafeRawBufferPointer
     private let positionsData: UnsafeRawBufferPointer
     private let file: String
-    private(set) var blocks: [BlockSummary] = []
-    /// The tail's summary (its `lastDoc` is unknown before decoding: `exhausted - 1`).
-    private(set) var tail: BlockSummary?
+    /// The skip table, read in place.
+    let skips: SkipTable
+    /// Where the list's blocks and its positions start.
+    private let dataStart: Int
+    private let positionsStart: Int
     private var tailOffset = 0
     private var tailPositionsOffset = 0
 
@@ -59,48 +52,40 @@ struct PostingsCursor {
         let file = postingsFile.name
         self.file = file
         let fullBlocks = docFreq / BitPacking.blockSize
-        // Each skip entry takes at least five bytes: a damaged count must not allocate wildly.
+        // A damaged count or offset must fail here, before anything is read through them.
         guard docFreq > 0, postingsOffset >= 0, positionsOffset >= 0, positionsOffset <= positions.count,
-              postingsOffset <= postings.count, fullBlocks * 5 <= postings.count - postingsOffset else {
+              postingsOffset <= postings.count, fullBlocks * PostingsWriter.skipEntrySize <= postings.count - postingsOffset else {
             throw KidxError.corruptIndex(file: file, reason: "posting list address out of range")
         }
-        var reader = ByteReader(postings, offset: postingsOffset, file: file)
-        blocks.reserveCapacity(fullBlocks)
-        var lastDoc: Int32 = -1
-        var blockOffsets: [(Int, Int)] = []
-        var totalBlockBytes = 0, totalPositionBytes = 0
-        for _ in 0..<fullBlocks {
-            let next = lastDoc &+ Int32(truncatingIfNeeded: try reader.readVarint())
-            guard next > lastDoc else { throw KidxError.corruptIndex(file: file, reason: "skip table out of order") }
-            lastDoc = next
-            let blockBytes = try reader.readInt()
-            let positionBytes = try reader.readInt()
-            // Damaged sizes must fail here, before they are summed (and could overflow).
-            guard blockBytes <= postings.count, positionBytes <= positions.count else {
-                throw KidxError.corruptIndex(file: file, reason: "skip entry sizes out of range")
-            }
-            let maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
-            let minNorm = try reader.readByte()
-            blockOffsets.append((totalBlockBytes, totalPositionBytes))
-            totalBlockBytes += blockBytes
-            totalPositionBytes += positionBytes
-            blocks.append(BlockSummary(lastDoc: lastDoc, postingsOffset: 0, positionsOffset: 0, maxFreq: maxFreq, minNorm: minNorm))
-        }
+        var reader = ByteReader(postings, offset: postingsOffset + fullBlocks * PostingsWriter.skipEntrySize, file: file)
+        var tail = SkipTable.BlockSummary(lastDoc: Self.exhausted - 1, maxFreq: 0, minNorm: 0)
         if docFreq % BitPacking.blockSize > 0 {
-            let maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
-            tail = BlockSummary(lastDoc: Self.exhausted - 1, postingsOffset: 0, positionsOffset: 0, maxFreq: maxFreq, minNorm: try reader.readByte())
+            tail.maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
+            tail.minNorm = try reader.readByte()
         }
-        let dataStart = reader.offset
-        try postingsFile.check(postingsOffset..<dataStart)
-        for index in blocks.indices {
-            blocks[index].postingsOffset = dataStart + blockOffsets[index].0
-            blocks[index].positionsOffset = positionsOffset + blockOffsets[index].1
+        try postingsFile.check(postingsOffset..<reader.offset)
+        skips = SkipTable(start: postings.baseAddress! + postingsOffset, docFreq: docFreq, tail: tail)
+        dataStart = reader.offset
+        positionsStart = positionsOffset
+        tailOffset = dataStart
+        tailPositionsOffset = positionsOffset
+        if skips.fullBlocks > 0 {
+            let last = try blockBounds(skips.fullBlocks - 1)
+            tailOffset = last.postings.upperBound
+            tailPositionsOffset = last.positions.upperBound
         }
-        tailOffset = dataStart + totalBlockBytes
-        tailPositionsOffset = positionsOffset + totalPositionBytes
-        guard tailOffset <= postings.count, tailPositionsOffset <= positions.count else {
-            throw KidxError.corruptIndex(file: file, reason: "posting list runs past the end of the file")
+    }
+
+    /// Where full block `index` lies in the postings and the positions, checked against the files.
+    private func blockBounds(_ index: Int) throws -> (postings: Range<Int>, positions: Range<Int>) {
+        let start = index == 0 ? 0 : skips.blockEnd(index - 1), end = skips.blockEnd(index)
+        let positionsStartOffset = index == 0 ? 0 : skips.positionsEnd(index - 1), positionsEnd = skips.positionsEnd(index)
+        guard start <= end, dataStart + end <= postings.count, positionsStartOffset <= positionsEnd,
+              positionsStart + positionsEnd <= positionsData.count,
+              index == 0 || skips.lastDoc(ofBlock: index - 1) < skips.lastDoc(ofBlock: index) else {
+            throw KidxError.corruptIndex(file: file, reason: "skip entry \(index) out of order or out of range")
         }
+        return (dataStart + start..<dataStart + end, positionsStart + positionsStartOffset..<positionsStart + positionsEnd)
     }
 
     /// Moves to the next document. Returns false at the end.
@@ -121,7 +106,7 @@ struct PostingsCursor {
         if doc >= target { return doc != Self.exhausted }
         // Skip whole blocks whose last document is below the target.
         var candidate = max(blockIndex, 0)
-        while candidate < blocks.count, blocks[candidate].lastDoc < target { candidate += 1 }
+        while candidate < skips.fullBlocks, skips.lastDoc(ofBlock: candidate) < target { candidate += 1 }
         if candidate != blockIndex, candidate > blockIndex {
             guard try loadBlock(candidate) else { return false }
         }
@@ -134,9 +119,10 @@ struct PostingsCursor {
     /// Decodes block `index` (or the tail) and positions on its first document.
     private mutating func loadBlock(_ index: Int) throws -> Bool {
         var previous: Int32
-        if index < blocks.count {
-            previous = index == 0 ? -1 : blocks[index - 1].lastDoc
-            let start = blocks[index].postingsOffset
+        if index < skips.fullBlocks {
+            previous = index == 0 ? -1 : skips.lastDoc(ofBlock: index - 1)
+            let bounds = try blockBounds(index)
+            let start = bounds.postings.lowerBound
             var reader = ByteReader(postings, offset: start, file: file)
             for target in 0..<2 {
                 let width = Int(try reader.readByte())
@@ -174,14 +160,14 @@ struct PostingsCursor {
                 for slot in 0..<BitPacking.blockSize { freqs[slot] &+= 1 }
             }
             // Damaged data shows as ids that do not ascend or overrun the skip table's last id.
-            guard docs[0] >= 0, previous == blocks[index].lastDoc else {
+            guard docs[0] >= 0, previous == skips.lastDoc(ofBlock: index), reader.offset == bounds.postings.upperBound else {
                 throw KidxError.corruptIndex(file: file, reason: "block \(index) does not match its skip entry")
             }
             blockCount = BitPacking.blockSize
-            positionsOffset = blocks[index].positionsOffset
-        } else if index == blocks.count, !readTail, docFreq % BitPacking.blockSize > 0 {
+            positionsOffset = bounds.positions.lowerBound
+        } else if index == skips.fullBlocks, !readTail, docFreq % BitPacking.blockSize > 0 {
             readTail = true
-            previous = blocks.last?.lastDoc ?? -1
+            previous = skips.fullBlocks == 0 ? -1 : skips.lastDoc(ofBlock: skips.fullBlocks - 1)
             var reader = ByteReader(postings, offset: tailOffset, file: file)
             blockCount = docFreq % BitPacking.blockSize
             for slot in 0..<blockCount {
@@ -196,7 +182,7 @@ struct PostingsCursor {
             positionsOffset = tailPositionsOffset
         } else {
             doc = Self.exhausted
-            blockIndex = blocks.count + 1
+            blockIndex = skips.fullBlocks + 1
             return false
         }
         blockIndex = index
@@ -261,5 +247,57 @@ struct PostingsCursor {
 
     private func positionsDamaged(at offset: Int) -> KidxError {
         .corruptIndex(file: positionsFile.name, reason: "positions run past the end or a number is too long at byte \(offset)")
+    }
+}
+
+/// A list's skip table read in place: one fixed-width entry per full block, then the tail's
+/// summary. Plain pointers, no references: scorers copy it freely.
+struct SkipTable {
+    /// What block-max pruning knows of a block without decoding it.
+    struct BlockSummary {
+        /// Its last document (`PostingsCursor.exhausted - 1` for the tail, whose last is
+        /// unknown before decoding).
+        var lastDoc: Int32
+        var maxFreq: UInt32
+        var minNorm: UInt8
+    }
+
+    /// The first entry (in the mapped, checked postings body).
+    private let start: UnsafeRawPointer
+    /// The number of full blocks of 128 documents.
+    let fullBlocks: Int
+    /// The number of summaries: the full blocks and the tail, if any.
+    let summaryCount: Int
+    /// The tail's summary (decoded when the cursor opens).
+    private let tail: BlockSummary
+
+    init(start: UnsafeRawPointer, docFreq: Int, tail: BlockSummary) {
+        self.start = start
+        self.tail = tail
+        fullBlocks = docFreq / BitPacking.blockSize
+        summaryCount = fullBlocks + (docFreq % BitPacking.blockSize > 0 ? 1 : 0)
+    }
+
+    /// The UInt32 `field` bytes into entry `index`.
+    @inline(__always)
+    func value(_ index: Int, _ field: Int) -> UInt32 {
+        UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * PostingsWriter.skipEntrySize + field, as: UInt32.self))
+    }
+
+    /// The last document of full block `index`.
+    @inline(__always)
+    func lastDoc(ofBlock index: Int) -> Int32 { Int32(bitPattern: value(index, 0)) }
+
+    /// Where full block `index` ends, in bytes from the list's first block.
+    func blockEnd(_ index: Int) -> Int { Int(value(index, 4)) }
+
+    /// Where full block `index`'s positions end, in bytes from the list's first position.
+    func positionsEnd(_ index: Int) -> Int { Int(value(index, 8)) }
+
+    /// The summary of block `index`: a full block, or the tail at `fullBlocks`.
+    func summary(ofBlock index: Int) -> BlockSummary {
+        guard index < fullBlocks else { return tail }
+        return BlockSummary(lastDoc: lastDoc(ofBlock: index), maxFreq: value(index, 12),
+                            minNorm: start.load(fromByteOffset: index * PostingsWriter.skipEntrySize + 16, as: UInt8.self))
     }
 }

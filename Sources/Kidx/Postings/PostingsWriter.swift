@@ -1,11 +1,14 @@
 /// Encodes one posting list (documents, term frequencies, positions) of a field-term.
 ///
-/// Postings stream, per list: the skip table (one entry per full block of 128 documents:
-/// last document delta, block bytes, position bytes, maximum term frequency, minimum norm byte),
-/// then, when the list has a tail, the tail's maximum term frequency and minimum norm byte (so
-/// block-max pruning bounds the tail too), then the full blocks (document gaps and frequencies
-/// bit-packed, each with its width byte), then a variable-byte tail for the last `docFreq % 128`
-/// documents.
+/// Postings stream, per list: the skip table, one fixed-width entry per full block of 128
+/// documents (`PostingsWriter.skipEntrySize` bytes: last document, end of the block's bytes and
+/// of its positions counted from the list's start in each stream, all UInt32 LE, then maximum
+/// term frequency, UInt32 LE, and minimum norm byte), so a cursor reads an entry where it
+/// stands without decoding the table; then, when the list has a tail, the tail's maximum term
+/// frequency (variable-byte: most lists are a short tail alone) and minimum norm byte (so
+/// block-max pruning bounds the tail too); then
+/// the full blocks (document gaps and frequencies bit-packed, each with its width byte), then a
+/// variable-byte tail for the last `docFreq % 128` documents.
 /// Positions stream, per document in list order: `freq` variable-byte position gaps.
 struct PostingsWriter {
     /// What a written list needs in the term dictionary.
@@ -14,6 +17,9 @@ struct PostingsWriter {
         var postingsOffset: Int
         var positionsOffset: Int
     }
+
+    /// The bytes of a skip table entry.
+    static let skipEntrySize = 17
 
     private var skips = ByteWriter()
     private var blocks = ByteWriter()
@@ -36,7 +42,6 @@ struct PostingsWriter {
         positions.removeAll()
 
         var previousDoc: Int32 = -1
-        var blockStartPositions = 0
         var positionCursor = flat.startIndex
         let fullBlocks = docs.count / BitPacking.blockSize
         var index = docs.startIndex
@@ -54,8 +59,6 @@ struct PostingsWriter {
         }
 
         for _ in 0..<fullBlocks {
-            let blockStart = blocks.count
-            let blockFirstDoc = previousDoc
             var maxFreq: UInt32 = 0
             var minNorm = UInt8.max
             for slot in 0..<BitPacking.blockSize {
@@ -76,12 +79,14 @@ struct PostingsWriter {
                     BitPacking.pack(values, width: width, into: &blocks.bytes)
                 }
             }
-            skips.appendVarint(UInt64(previousDoc - blockFirstDoc))
-            skips.appendVarint(blocks.count - blockStart)
-            skips.appendVarint(positions.count - blockStartPositions)
-            skips.appendVarint(UInt64(maxFreq))
+            guard blocks.count <= UInt32.max, positions.count <= UInt32.max else {
+                throw KidxError.io(path: postings.path, reason: "a posting list over 4 GiB")
+            }
+            skips.appendUInt32(UInt32(previousDoc))
+            skips.appendUInt32(UInt32(blocks.count))
+            skips.appendUInt32(UInt32(positions.count))
+            skips.appendUInt32(maxFreq)
             skips.append(minNorm)
-            blockStartPositions = positions.count
         }
         var tailMaxFreq: UInt32 = 0
         var tailMinNorm = UInt8.max

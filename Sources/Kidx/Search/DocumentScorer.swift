@@ -86,8 +86,8 @@ final class TermScorer: DocumentScorer {
     private var cursor: PostingsCursor
     private let weight: Float
     private let scoring: FieldScoring
-    /// The cursor's block summaries, the tail last.
-    private let summaries: [PostingsCursor.BlockSummary]
+    /// The cursor's skip table: block summaries, the tail last.
+    private let skips: SkipTable
     private var shallowBlock = 0
 
     /// A scorer of `cursor`'s list with weight `weight` (boost × idf).
@@ -95,9 +95,14 @@ final class TermScorer: DocumentScorer {
         self.cursor = cursor
         self.weight = weight
         self.scoring = scoring
-        let summaries = cursor.tail.map { cursor.blocks + [$0] } ?? cursor.blocks
-        self.summaries = summaries
-        super.init(maxScore: summaries.reduce(0) { max($0, scoring.bound(maxFreq: $1.maxFreq, minNorm: $1.minNorm, weight: weight)) })
+        let skips = cursor.skips
+        self.skips = skips
+        var best: Float = 0
+        for index in 0..<skips.summaryCount {
+            let summary = skips.summary(ofBlock: index)
+            best = max(best, scoring.bound(maxFreq: summary.maxFreq, minNorm: summary.minNorm, weight: weight))
+        }
+        super.init(maxScore: best)
     }
 
     override func advance(to target: Int32) throws -> Int32 {
@@ -114,15 +119,15 @@ final class TermScorer: DocumentScorer {
     override var currentFrequency: Float { Float(cursor.freq) }
 
     override func advanceShallow(to target: Int32) -> Int32 {
-        while shallowBlock < summaries.count - 1, summaries[shallowBlock].lastDoc < target { shallowBlock += 1 }
-        return summaries[shallowBlock].lastDoc
+        while shallowBlock < skips.summaryCount - 1, skips.lastDoc(ofBlock: shallowBlock) < target { shallowBlock += 1 }
+        return skips.summary(ofBlock: shallowBlock).lastDoc
     }
 
     override func maxScore(upTo last: Int32) -> Float {
         var best: Float = 0
         var index = shallowBlock
-        while index < summaries.count {
-            let summary = summaries[index]
+        while index < skips.summaryCount {
+            let summary = skips.summary(ofBlock: index)
             best = max(best, scoring.bound(maxFreq: summary.maxFreq, minNorm: summary.minNorm, weight: weight))
             if summary.lastDoc >= last { break }
             index += 1
