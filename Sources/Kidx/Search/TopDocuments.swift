@@ -87,8 +87,10 @@ enum TopDocuments {
                 windowEnd = min(windowEnd, slots[index].advanceShallow(to: target))
             }
             if remaining <= threshold { break }
-            // At least a block's worth of ids: narrower windows cost more than they prune.
-            windowEnd = max(windowEnd, min(target &+ 127, end - 1))
+            // At least 2,048 ids (16 dense blocks): each window costs a bound from every scorer,
+            // and narrower windows cost more than they prune (FANG, 197 queries: 2,048 needs 7 %
+            // fewer instructions than 128; 8,192 no fewer than 2,048).
+            windowEnd = max(windowEnd, min(target &+ 2047, end - 1))
             for index in 0..<count {
                 slots[index].bound = slots[index].doc >= end ? 0 : slots[index].maxScore(upTo: windowEnd)
             }
@@ -178,7 +180,8 @@ enum TopDocuments {
         // Windows stop at the last document: a tail's bound reaches to the end of the id space.
         let end = Int32(documentCount)
         while target < end {
-            let windowEnd = max(scorer.advanceShallow(to: target), min(target &+ 127, end - 1))
+            // At least 2,048 ids, as in `sum` (AND queries: 2.3 % fewer instructions than 128).
+            let windowEnd = max(scorer.advanceShallow(to: target), min(target &+ 2047, end - 1))
             if scorer.maxScore(upTo: windowEnd) <= max(top.threshold, floor) {
                 if windowEnd >= end - 1 { break }
                 target = windowEnd + 1
