@@ -68,16 +68,19 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 }
 
 /// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed
-/// against the previous one and its offsets delta-coded, and a trailer with the byte offset of
-/// every block, so a lookup binary-searches the blocks' first terms and scans one block.
+/// against the previous one and its offsets delta-coded, and a trailer with the byte offset and
+/// the first eight key bytes of every block, so a lookup binary-searches the trailer (decoding a
+/// block's first key only where eight bytes do not decide) and scans one block.
 ///
-/// Body layout: blocks · block offsets (UInt64 LE each) · block count (UInt64) · term count (UInt64).
+/// Body layout: blocks · per block its offset (UInt64 LE) and its first key's first eight bytes
+/// (UInt64 BE, zero-padded: integer order is key order) · block count (UInt64) · term count (UInt64).
 final class TermDictionaryWriter {
     static let blockSize = 32
 
     private let file: IndexFileWriter
     private var block = ByteWriter()
     private var blockOffsets: [UInt64] = []
+    private var blockPrefixes: [UInt64] = []
     private var entriesInBlock = 0
     private var previousKey: [UInt8] = []
     private var previousInfo = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
@@ -90,7 +93,10 @@ final class TermDictionaryWriter {
         precondition(termCount == 0 || key.lexicographicallyPrecedes(previousKey) == false && key != previousKey, "terms out of order")
         if entriesInBlock == Self.blockSize { try flushBlock() }
         let first = entriesInBlock == 0
-        if first { blockOffsets.append(UInt64(file.bodyOffset)) }
+        if first {
+            blockOffsets.append(UInt64(file.bodyOffset))
+            blockPrefixes.append(TermDictionary.keyPrefix(key))
+        }
         let shared = first ? 0 : zip(key, previousKey).prefix(while: { $0 == $1 }).count
         block.appendVarint(shared)
         block.appendVarint(key.count - shared)
@@ -114,7 +120,10 @@ final class TermDictionaryWriter {
     func finish() throws {
         try flushBlock()
         var trailer = ByteWriter()
-        for offset in blockOffsets { trailer.appendUInt64(offset) }
+        for (offset, prefix) in zip(blockOffsets, blockPrefixes) {
+            trailer.appendUInt64(offset)
+            trailer.appendUInt64(prefix.byteSwapped)  // stored big-endian
+        }
         trailer.appendUInt64(UInt64(blockOffsets.count))
         trailer.appendUInt64(UInt64(termCount))
         try file.write(trailer.bytes)
@@ -144,16 +153,43 @@ struct TermDictionary {
         file = mapped.name
         guard body.count >= 16 else { throw KidxError.corruptIndex(file: file, reason: "term dictionary trailer is missing") }
         var trailer = ByteReader(body, offset: body.count - 16, file: file)
-        blockCount = try trailer.readCount(atMost: (body.count - 16) / 8)
+        blockCount = try trailer.readCount(atMost: (body.count - 16) / 16)
         termCount = try trailer.readCount(atMost: body.count)
-        blockTable = body.count - 16 - blockCount * 8
+        blockTable = body.count - 16 - blockCount * 16
         try mapped.check(blockTable..<body.count)
     }
 
     private func blockOffset(_ index: Int) throws -> Int {
-        let offset = Int(truncatingIfNeeded: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: blockTable + index * 8, as: UInt64.self)))
+        let offset = Int(truncatingIfNeeded: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: blockTable + index * 16, as: UInt64.self)))
         guard offset >= 0, offset < blockTable else { throw KidxError.corruptIndex(file: file, reason: "block offset \(offset) out of range") }
         return offset
+    }
+
+    /// The first eight bytes of a key, zero-padded, as a number. Where two keys' numbers differ
+    /// they are in the keys' order (padding is no larger than any byte, and a key that is a
+    /// prefix of another sorts first); where they are equal the keys must be compared.
+    static func keyPrefix<Key: Collection<UInt8>>(_ key: Key) -> UInt64 {
+        var prefix: UInt64 = 0
+        var shift: UInt64 = 56
+        for byte in key.prefix(8) {
+            prefix |= UInt64(byte) << shift
+            shift &-= 8
+        }
+        return prefix
+    }
+
+    /// The last block whose first key is at most `key` (below it when `strictly`): the trailer's
+    /// key prefixes decide, and a block's first key is decoded only when they are equal.
+    private func lastBlock(before key: [UInt8], strictly: Bool) throws -> Int {
+        let wanted = Self.keyPrefix(key)
+        var low = 0, high = blockCount - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            let prefix = UInt64(bigEndian: body.loadUnaligned(fromByteOffset: blockTable + middle * 16 + 8, as: UInt64.self))
+            let order = prefix != wanted ? (prefix < wanted ? -1 : 1) : compare(try firstKey(ofBlock: middle), key)
+            if order < 0 || (order == 0 && !strictly) { low = middle } else { high = middle - 1 }
+        }
+        return low
     }
 
     /// Compares the first key of block `index` with `key`.
@@ -170,13 +206,7 @@ struct TermDictionary {
     /// The info of `key`, or nil when the dictionary does not have it.
     func lookup(_ key: [UInt8]) throws -> TermInfo? {
         guard blockCount > 0 else { return nil }
-        // The last block whose first key is <= key.
-        var low = 0, high = blockCount - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if compare(try firstKey(ofBlock: middle), key) <= 0 { low = middle } else { high = middle - 1 }
-        }
-        return try find(key, inBlock: low)
+        return try find(key, inBlock: lastBlock(before: key, strictly: false))
     }
 
     /// The info of `key` in block `index`, whose first key is not above it. Keys are compared
@@ -217,12 +247,7 @@ struct TermDictionary {
     /// call only (no copy per entry: expansions scan thousands).
     func forEach(withPrefix prefix: [UInt8], _ body: (_ key: UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
         guard blockCount > 0 else { return }
-        var low = 0, high = blockCount - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if compare(try firstKey(ofBlock: middle), prefix) < 0 { low = middle } else { high = middle - 1 }
-        }
-        try scan(fromBlock: low) { entryKey, info in
+        try scan(fromBlock: lastBlock(before: prefix, strictly: true)) { entryKey, info in
             if compare(entryKey, prefix) < 0 { return true }
             guard entryKey.starts(with: prefix) else { return false }
             return try body(entryKey, info)
