@@ -202,9 +202,7 @@ struct PostingsCursor {
         // per call, and the buffer is resized only when the count changes (clearing and
         // appending cost more than the decoding).
         var offset = positionsReadUpTo
-        for _ in 0..<positionsToSkip {
-            guard Self.varint(positionsData, &offset) != nil else { throw positionsDamaged(at: offset) }
-        }
+        guard Self.skipVarints(positionsData, &offset, count: positionsToSkip) else { throw positionsDamaged(at: offset) }
         let count = Int(freqs[slot])
         // Each position takes a byte at least: a damaged frequency must not size the buffer.
         guard count <= positionsData.count - offset else { throw positionsDamaged(at: offset) }
@@ -243,6 +241,33 @@ struct PostingsCursor {
             shift += 7
         }
         return nil
+    }
+
+    /// Moves `offset` past `count` variable-byte numbers without decoding them: it counts their
+    /// last bytes (high bit clear), eight bytes at a time (a frequent word's earlier documents
+    /// in a block can hold hundreds of positions). False past the end.
+    private static func skipVarints(_ data: UnsafeRawBufferPointer, _ offset: inout Int, count: Int) -> Bool {
+        var remaining = count
+        while remaining > 0 {
+            if offset + 8 <= data.count {
+                let ends = ~UInt64(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) & 0x8080_8080_8080_8080
+                let found = ends.nonzeroBitCount
+                if found < remaining {
+                    remaining -= found
+                    offset += 8
+                    continue
+                }
+                // The last number ends at the `remaining`-th last byte of this word.
+                var bits = ends
+                for _ in 1..<remaining { bits &= bits - 1 }
+                offset += bits.trailingZeroBitCount / 8 + 1
+                return true
+            }
+            guard offset < data.count else { return false }
+            if data[offset] < 0x80 { remaining -= 1 }
+            offset += 1
+        }
+        return true
     }
 
     private func positionsDamaged(at offset: Int) -> KidxError {

@@ -34,10 +34,12 @@ struct UnionCursor {
     /// The positions of the current document in every list that has it, ascending.
     mutating func positions(into output: inout [Int32], scratch: inout [Int32]) throws {
         output.removeAll(keepingCapacity: true)
+        var lists = 0
         for index in cursors.indices where cursors[index].doc == doc {
             try cursors[index].positions(into: &scratch)
             output.append(contentsOf: scratch)
+            lists += 1
         }
-        if cursors.count > 1 { output.sort() }
+        if lists > 1 { output.sort() }
     }
 }
