@@ -130,21 +130,12 @@ struct PostingsCursor {
                 let size = BitPacking.packedSize(count: BitPacking.blockSize, width: width)
                 let bytes = try reader.readBytes(size)
                 let source = bytes.baseAddress ?? UnsafeRawPointer(postings.baseAddress!)
-                // The whole-block decoder reads up to 8 bytes past the block: fine inside the body.
-                let roomAfter = reader.offset + 8 <= postings.count
-                func unpack(into output: UnsafeMutablePointer<UInt32>) {
-                    if roomAfter {
-                        BitPacking.unpackBlock(source, width: width, into: output)
-                    } else {
-                        BitPacking.unpack(source, count: BitPacking.blockSize, width: width, into: output)
-                    }
-                }
                 if target == 0 {
                     docs.withUnsafeMutableBufferPointer { output in
-                        output.withMemoryRebound(to: UInt32.self) { unpack(into: $0.baseAddress!) }
+                        output.withMemoryRebound(to: UInt32.self) { BitPacking.unpackBlock(source, width: width, into: $0.baseAddress!) }
                     }
                 } else {
-                    freqs.withUnsafeMutableBufferPointer { unpack(into: $0.baseAddress!) }
+                    freqs.withUnsafeMutableBufferPointer { BitPacking.unpackBlock(source, width: width, into: $0.baseAddress!) }
                 }
             }
             try postingsFile.check(start..<reader.offset)

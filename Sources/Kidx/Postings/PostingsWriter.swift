@@ -76,7 +76,7 @@ struct PostingsWriter {
                 buffer.withUnsafeBufferPointer { values in
                     let width = BitPacking.bitWidth(values)
                     blocks.append(UInt8(width))
-                    BitPacking.pack(values, width: width, into: &blocks.bytes)
+                    BitPacking.packBlock(values, width: width, into: &blocks.bytes)
                 }
             }
             guard blocks.count <= UInt32.max, positions.count <= UInt32.max else {
