@@ -296,7 +296,7 @@ struct SkipTable {
 
     /// The UInt32 `field` bytes into entry `index`.
     @inline(__always)
-    func value(_ index: Int, _ field: Int) -> UInt32 {
+    private func value(_ index: Int, _ field: Int) -> UInt32 {
         UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * PostingsWriter.skipEntrySize + field, as: UInt32.self))
     }
 

@@ -1,14 +1,14 @@
 /// Encodes one posting list (documents, term frequencies, positions) of a field-term.
 ///
-/// Postings stream, per list: the skip table, one fixed-width entry per full block of 128
-/// documents (`PostingsWriter.skipEntrySize` bytes: last document, end of the block's bytes and
-/// of its positions counted from the list's start in each stream, all UInt32 LE, then maximum
-/// term frequency, UInt32 LE, and minimum norm byte), so a cursor reads an entry where it
-/// stands without decoding the table; then, when the list has a tail, the tail's maximum term
-/// frequency (variable-byte: most lists are a short tail alone) and minimum norm byte (so
-/// block-max pruning bounds the tail too); then
-/// the full blocks (document gaps and frequencies bit-packed, each with its width byte), then a
-/// variable-byte tail for the last `docFreq % 128` documents.
+/// Postings stream, per list:
+/// - the skip table, one fixed-width entry per full block of 128 documents (`skipEntrySize`
+///   bytes: last document, end of the block's bytes and of its positions counted from the
+///   list's start in each stream, maximum term frequency, all UInt32 LE, and minimum norm byte),
+///   so a cursor reads an entry where it stands without decoding the table;
+/// - when the list has a tail, the tail's maximum term frequency (variable-byte: most lists are
+///   a short tail alone) and minimum norm byte, so block-max pruning bounds the tail too;
+/// - the full blocks: document gaps and frequencies, each a width byte and a `BitPacking` block;
+/// - a variable-byte tail for the last `docFreq % 128` documents.
 /// Positions stream, per document in list order: `freq` variable-byte position gaps.
 struct PostingsWriter {
     /// What a written list needs in the term dictionary.

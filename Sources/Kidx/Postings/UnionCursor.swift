@@ -27,7 +27,8 @@ struct UnionCursor {
     /// How often the current document has the word, in all lists together.
     var frequency: Int {
         var sum = 0
-        for cursor in cursors where cursor.doc == doc { sum += Int(cursor.freq) }
+        // By index: iterating the array would copy each cursor (and retain its buffers).
+        for index in cursors.indices where cursors[index].doc == doc { sum += Int(cursors[index].freq) }
         return sum
     }
 
