@@ -26,7 +26,7 @@ struct DecompounderTests {
         } catch is Enough {}
         let systemWords = SystemWordList.load(folding: analyzer)
         let decompounder = GermanDecompounder(
-            evidence: { word in frequencies[word].map { WordEvidence(frequency: $0, known: systemWords?.contains(word) ?? false) } },
+            wordEvidence: { word in frequencies[word].map { WordEvidence(frequency: $0, known: systemWords?.contains(word) ?? false) } },
             hasWordList: systemWords != nil,
             thresholds: GermanDecompounder.Thresholds(corpusWords: frequencies.values.reduce(0, +)))
         return CompoundSplitter(analyzer: analyzer, decompounder: decompounder)

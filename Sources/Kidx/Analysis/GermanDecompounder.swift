@@ -42,12 +42,17 @@ final class GermanDecompounder {
         var intermediate: [String] { pieces.filter { !$0.isFinest }.map(\.word) }
     }
 
-    /// Looks a folded word up.
-    let evidence: (String) -> WordEvidence?
+    /// Looks a folded word up by its UTF-8 bytes.
+    let evidence: (UnsafeBufferPointer<UInt8>) -> WordEvidence?
     /// Whether a system word list backs the evidence (then unknown words need more corpus use).
     let hasWordList: Bool
-    /// Best binary splits found so far, by word: heads recur across words (`…steuer`, `…zahlen`).
-    private var memo: [String: Candidate?] = [:]
+    /// Best binary splits found so far, by word (`memoWords` numbers the words, `memoSplits` has
+    /// their splits): heads recur across words (`…steuer`, `…zahlen`). Keyed by bytes, so that
+    /// trying a cut makes no string.
+    private var memoWords = WordInterner()
+    private var memoSplits: [Candidate?] = []
+    /// A modifier form with a restored ending, assembled for its lookup.
+    private var formBytes: [UInt8] = []
 
     /// A decompounder that looks words up with `evidence`.
     /// How often the corpus must use a word for it to be a part.
@@ -69,10 +74,15 @@ final class GermanDecompounder {
 
     let thresholds: Thresholds
 
-    init(evidence: @escaping (String) -> WordEvidence?, hasWordList: Bool, thresholds: Thresholds) {
+    init(evidence: @escaping (UnsafeBufferPointer<UInt8>) -> WordEvidence?, hasWordList: Bool, thresholds: Thresholds) {
         self.evidence = evidence
         self.hasWordList = hasWordList
         self.thresholds = thresholds
+    }
+
+    /// A decompounder that looks words up as strings (each lookup makes one).
+    convenience init(wordEvidence: @escaping (String) -> WordEvidence?, hasWordList: Bool, thresholds: Thresholds) {
+        self.init(evidence: { wordEvidence(String(decoding: $0, as: UTF8.self)) }, hasWordList: hasWordList, thresholds: thresholds)
     }
 
     /// Memoized words kept at most (about 10 MB).
@@ -93,56 +103,91 @@ final class GermanDecompounder {
     /// which is slow and, for folded German, gives the same number).
     static func letters(_ word: String) -> Int { word.unicodeScalars.count }
 
-    private static let suffixHeads = ["schaft", "heit", "keit"]
+    /// Letters in a folded word's UTF-8 bytes: the bytes that start a scalar.
+    private static func letters(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var count = 0
+        for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
+        return count
+    }
 
-    private static let linkingElements = ["s", "es", "n", "en", "e", "er", "ns", "ens"]
+    private static let suffixHeads: [[UInt8]] = ["schaft", "heit", "keit"].map { Array($0.utf8) }
+
+    private static let linkingElements: [[UInt8]] = ["s", "es", "n", "en", "e", "er", "ns", "ens"].map { Array($0.utf8) }
+
+    /// Endings restored to a modifier: a dropped `e` (`schul|bus` → `schule`), a verb stem's
+    /// infinitive (`impf|stoff` → `impfen`).
+    private static let restoredEndings: [[UInt8]] = [Array("e".utf8), Array("en".utf8)]
 
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
         // The memo helps within a word and across words that share heads; unbounded, it would
         // hold every substring tried in a whole corpus (hundreds of megabytes). Emptied, it keeps
         // its table: growing it again took a tenth of the splitting time.
-        if memo.count > Self.memoLimit { memo.removeAll(keepingCapacity: true) }
-        guard Self.letters(word) >= Self.minimumCompound, let best = bestSplit(word) else { return nil }
-        var pieces: [Split.Piece] = []
-        collect(best, offset: 0, length: word.utf8.count, into: &pieces)
-        guard pieces.filter(\.isFinest).count >= 2 else { return nil }
-        return Split(pieces: pieces.sorted { $0.range.lowerBound < $1.range.lowerBound }, top: [best.modifier, best.head])
+        if memoSplits.count > Self.memoLimit {
+            memoWords.removeAll(keepingCapacity: true)
+            memoSplits.removeAll(keepingCapacity: true)
+        }
+        guard Self.letters(word) >= Self.minimumCompound else { return nil }
+        let bytes = Array(word.utf8)
+        return bytes.withUnsafeBufferPointer { bytes -> Split? in
+            guard let best = bestSplit(bytes) else { return nil }
+            var pieces: [Split.Piece] = []
+            collect(best, of: bytes, offset: 0, into: &pieces)
+            guard pieces.filter(\.isFinest).count >= 2 else { return nil }
+            let top = [String(decoding: modifier(of: best, in: bytes), as: UTF8.self), String(decoding: bytes[best.cut...], as: UTF8.self)]
+            return Split(pieces: pieces.sorted { $0.range.lowerBound < $1.range.lowerBound }, top: top)
+        }
     }
 
-    /// A binary split: modifier (as a word) and head (a word, or itself split).
+    /// A binary split: modifier (a word) and head (a word, or itself split). The modifier is the
+    /// bytes before `modifierEnd` with `restoredEnding` (an index into `restoredEndings`)
+    /// appended; the head is the bytes from `cut` on.
     private struct Candidate {
-        var modifier: String
-        var head: String
-        /// Where the head starts in the split word, in bytes.
         var cut: Int
+        var modifierEnd: Int
+        var restoredEnding: Int?
         var score: Double
     }
 
-    private func collect(_ candidate: Candidate, offset: Int, length: Int, into pieces: inout [Split.Piece]) {
-        let sides = [(candidate.modifier, offset..<(offset + candidate.cut)), (candidate.head, (offset + candidate.cut)..<(offset + length))]
+    /// The modifier's bytes of a split of `word`.
+    private func modifier(of candidate: Candidate, in word: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var bytes = Array(word[..<candidate.modifierEnd])
+        if let ending = candidate.restoredEnding { bytes += Self.restoredEndings[ending] }
+        return bytes
+    }
+
+    /// Appends the pieces of `candidate`, a split of `word`, whose bytes start at `offset` in
+    /// the compound being split.
+    private func collect(_ candidate: Candidate, of word: UnsafeBufferPointer<UInt8>, offset: Int, into pieces: inout [Split.Piece]) {
+        let modifier = modifier(of: candidate, in: word)
+        let head = Array(word[candidate.cut...])
+        let sides = [(modifier, offset..<(offset + candidate.cut)), (head, (offset + candidate.cut)..<(offset + word.count))]
         for (side, range) in sides {
-            if Self.letters(side) >= Self.minimumCompound, let inner = bestSplit(side) {
-                if isPart(side) { pieces.append(Split.Piece(word: side, range: range, isFinest: false)) }
-                var innerPieces: [Split.Piece] = []
-                collect(inner, offset: range.lowerBound, length: side.utf8.count, into: &innerPieces)
-                // A restored `e` may reach past the modifier's bytes.
-                for piece in innerPieces {
-                    let clamped = min(piece.range.lowerBound, range.upperBound)..<min(piece.range.upperBound, range.upperBound)
-                    pieces.append(Split.Piece(word: piece.word, range: clamped, isFinest: piece.isFinest))
+            side.withUnsafeBufferPointer { side in
+                if Self.letters(side) >= Self.minimumCompound, let inner = bestSplit(side) {
+                    if weight(side) != nil { pieces.append(Split.Piece(word: String(decoding: side, as: UTF8.self), range: range, isFinest: false)) }
+                    var innerPieces: [Split.Piece] = []
+                    collect(inner, of: side, offset: range.lowerBound, into: &innerPieces)
+                    // A restored `e` may reach past the modifier's bytes.
+                    for piece in innerPieces {
+                        let clamped = min(piece.range.lowerBound, range.upperBound)..<min(piece.range.upperBound, range.upperBound)
+                        pieces.append(Split.Piece(word: piece.word, range: clamped, isFinest: piece.isFinest))
+                    }
+                } else {
+                    pieces.append(Split.Piece(word: String(decoding: side, as: UTF8.self), range: range, isFinest: true))
                 }
-            } else {
-                pieces.append(Split.Piece(word: side, range: range, isFinest: true))
             }
         }
     }
 
     /// The log-frequency a word contributes as a part, or nil when it may not be one.
-    private func weight(_ word: String) -> Double? {
+    private func weight(_ word: UnsafeBufferPointer<UInt8>) -> Double? {
         // The lookup first: most strings tried are no words at all.
         guard let found = evidence(word) else { return nil }
         let length = Self.letters(word)
-        guard length >= Self.minimumPart, !Self.neverParts.contains(word), !GermanStopWords.words.contains(word) else { return nil }
+        guard length >= Self.minimumPart else { return nil }
+        let string = String(decoding: word, as: UTF8.self)
+        guard !Self.neverParts.contains(string), !GermanStopWords.words.contains(string) else { return nil }
         let needed: Int
         if hasWordList {
             // A 3-letter part must be a word German has (`Bergamo` is no `berg` + `amo`).
@@ -156,7 +201,10 @@ final class GermanDecompounder {
     }
 
     /// Whether `word` may be a part of a compound.
-    func isPart(_ word: String) -> Bool { weight(word) != nil }
+    func isPart(_ word: String) -> Bool {
+        var word = word
+        return word.withUTF8 { weight($0) != nil }
+    }
 
     /// The best binary split of `word`, memoized (heads recur across split points).
     ///
@@ -164,45 +212,40 @@ final class GermanDecompounder {
     /// reach the word's own log-frequency less `splitMargin` (Koehn and Knight's criterion,
     /// relaxed so that frequent compounds such as `Impfstoff` still split, while a word whose
     /// "parts" are rare, such as `Verband` → `verb` + `and`, stays whole).
-    private func bestSplit(_ word: String) -> Candidate? {
-        if let known = memo[word] { return known }
-        memo[word] = .some(nil)  // guards against cycles while computing
-        // Cut between characters of the UTF-8 bytes (never inside `ä`): Strings made from byte
-        // slices are cheap, from Character arrays they are not.
-        let bytes = Array(word.utf8)
+    private func bestSplit(_ word: UnsafeBufferPointer<UInt8>) -> Candidate? {
+        let (id, isNew) = memoWords.intern(word)
+        if !isNew { return memoSplits[id] }
+        memoSplits.append(nil)  // guards against cycles while computing
         var best: Candidate?
         var bestChoice = -Double.infinity
         // A word without evidence counts as used once: the index's lexicon leaves out words used
         // once, so that a segment or query analyzed with it splits as the build did.
-        let threshold = log(Double(max(evidence(word)?.frequency ?? 1, 1))) - Self.splitMargin
-        var characterCount = 0
-        var boundaries: [Int] = []  // byte offset of each character start
-        for (offset, byte) in bytes.enumerated() where byte & 0xC0 != 0x80 {
-            boundaries.append(offset)
-            characterCount += 1
-        }
-        let last = characterCount - Self.minimumPart
-        if last >= Self.minimumPart {
-            for cut in Self.minimumPart...last {
-                let cutByte = boundaries[cut]
-                let head = String(decoding: bytes[cutByte...], as: UTF8.self)
-                // `-schaft`, `-heit`, `-keit` in any inflection end words; they begin no heads.
-                if Self.suffixHeads.contains(where: head.hasPrefix) { continue }
-                guard let headWeight = weight(head) ?? innerWeight(head) else { continue }
-                let left = String(decoding: bytes[..<cutByte], as: UTF8.self)
-                for (modifier, penalty) in modifierForms(left) {
-                    // A modifier is a word (perhaps a compound word itself, split later by
-                    // `collect`); heads may be unlisted compounds. This keeps the search quadratic.
-                    guard let modifierWeight = weight(modifier) else { continue }
-                    let score = (modifierWeight + headWeight) / 2
-                    let penalty = penalty + (Self.misplacesLink(modifier: modifier, head: head) ? Self.misplacedLinkPenalty : 0)
-                    guard score >= threshold, score - penalty > bestChoice else { continue }
-                    bestChoice = score - penalty
-                    best = Candidate(modifier: modifier, head: head, cut: cutByte, score: score)
-                }
+        // Looked up once a split is found: most words have none.
+        lazy var threshold = log(Double(max(evidence(word)?.frequency ?? 1, 1))) - Self.splitMargin
+        let last = Self.letters(word) - Self.minimumPart
+        // Cut between characters of the UTF-8 bytes (never inside `ä`).
+        var character = 0
+        for cut in word.indices where word[cut] & 0xC0 != 0x80 {
+            defer { character += 1 }
+            guard character >= Self.minimumPart else { continue }
+            guard character <= last else { break }
+            let head = UnsafeBufferPointer(rebasing: word[cut...])
+            // `-schaft`, `-heit`, `-keit` in any inflection end words; they begin no heads.
+            if Self.suffixHeads.contains(where: { Self.hasPrefix(head, $0) }) { continue }
+            guard let headWeight = weight(head) ?? innerWeight(head) else { continue }
+            let left = UnsafeBufferPointer(rebasing: word[..<cut])
+            forEachModifierForm(left) { modifier, modifierEnd, ending, penalty in
+                // A modifier is a word (perhaps a compound word itself, split later by
+                // `collect`); heads may be unlisted compounds. This keeps the search quadratic.
+                guard let modifierWeight = weight(modifier) else { return }
+                let score = (modifierWeight + headWeight) / 2
+                let penalty = penalty + (Self.misplacesLink(modifier: modifier, head: head) ? Self.misplacedLinkPenalty : 0)
+                guard score >= threshold, score - penalty > bestChoice else { return }
+                bestChoice = score - penalty
+                best = Candidate(cut: cut, modifierEnd: modifierEnd, restoredEnding: ending, score: score)
             }
         }
-        memo[word] = .some(best)
+        memoSplits[id] = best
         return best
     }
 
@@ -211,33 +254,45 @@ final class GermanDecompounder {
     /// A 3-letter part counts this much less (they make most false splits: `and`, `bet`, `ent`).
     static let shortPartPenalty = 1.0
 
-    private func innerWeight(_ word: String) -> Double? {
+    private func innerWeight(_ word: UnsafeBufferPointer<UInt8>) -> Double? {
         guard Self.letters(word) >= Self.minimumCompound else { return nil }
         return bestSplit(word)?.score
     }
 
-    /// The words a modifier may stand for, each with a penalty (in log-frequency) so that the
-    /// plain reading wins a tie (`mehrwert|steuer`, not `mehrwert|s|teuer`): itself, without a
-    /// linking element, with a dropped `e` restored, or a verb stem's infinitive.
-    private func modifierForms(_ left: String) -> [(String, Double)] {
-        var forms = [(left, 0.0)]
+    /// Calls `body` with each word a modifier may stand for (its bytes, where they end in
+    /// `left`, the ending restored), each with a penalty (in log-frequency) so that the plain
+    /// reading wins a tie (`mehrwert|steuer`, not `mehrwert|s|teuer`): itself, without a linking
+    /// element, with a dropped `e` restored, or a verb stem's infinitive.
+    private func forEachModifierForm(_ left: UnsafeBufferPointer<UInt8>,
+                                     _ body: (UnsafeBufferPointer<UInt8>, Int, Int?, Double) -> Void) {
+        body(left, left.count, nil, 0)
         let length = Self.letters(left)
-        for link in Self.linkingElements where length - link.utf8.count >= Self.minimumPart && left.hasSuffix(link) {
-            forms.append((String(decoding: left.utf8.dropLast(link.utf8.count), as: UTF8.self), Self.linkPenalty))
+        for link in Self.linkingElements where length - link.count >= Self.minimumPart && Self.hasSuffix(left, link) {
+            body(UnsafeBufferPointer(rebasing: left[..<(left.count - link.count)]), left.count - link.count, nil, Self.linkPenalty)
         }
-        if length >= 4 {
-            forms.append((left + "e", Self.linkPenalty))
-            forms.append((left + "en", Self.linkPenalty))
+        guard length >= 4 else { return }
+        for (index, ending) in Self.restoredEndings.enumerated() {
+            formBytes.removeAll(keepingCapacity: true)
+            formBytes.append(contentsOf: left)
+            formBytes.append(contentsOf: ending)
+            formBytes.withUnsafeBufferPointer { body($0, left.count, index, Self.linkPenalty) }
         }
-        return forms
+    }
+
+    private static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: [UInt8]) -> Bool {
+        bytes.count >= prefix.count && bytes.prefix(prefix.count).elementsEqual(prefix)
+    }
+
+    private static func hasSuffix(_ bytes: UnsafeBufferPointer<UInt8>, _ suffix: [UInt8]) -> Bool {
+        bytes.count >= suffix.count && bytes.suffix(suffix.count).elementsEqual(suffix)
     }
 
     /// Modifiers ending like this always take a linking `s` (`Gesundheitsamt`, `Ordnungsamt`):
     /// an `s` after them belongs to the link, not to the head (`samt`, `sverfahren`).
-    static let sLinkedEndings = ["ung", "heit", "keit", "schaft", "ion", "tät", "ität", "ling", "tum"]
+    static let sLinkedEndings: [[UInt8]] = ["ung", "heit", "keit", "schaft", "ion", "tät", "ität", "ling", "tum"].map { Array($0.utf8) }
 
-    private static func misplacesLink(modifier: String, head: String) -> Bool {
-        head.hasPrefix("s") && sLinkedEndings.contains { modifier.hasSuffix($0) }
+    private static func misplacesLink(modifier: UnsafeBufferPointer<UInt8>, head: UnsafeBufferPointer<UInt8>) -> Bool {
+        head.first == UInt8(ascii: "s") && sLinkedEndings.contains { hasSuffix(modifier, $0) }
     }
 
     static let linkPenalty = 0.5

@@ -33,9 +33,9 @@ struct AnalysisDictionary {
         try file.finish()
     }
 
-    /// A word's evidence, when the lexicon has it.
-    func evidence(_ word: String) -> WordEvidence? {
-        guard let info = try? terms.lookup([Field.lexiconSpace] + Array(word.utf8)) else { return nil }
+    /// A word's evidence (by its UTF-8 bytes), when the lexicon has it.
+    func evidence(_ word: UnsafeBufferPointer<UInt8>) -> WordEvidence? {
+        guard let info = try? terms.lookup([Field.lexiconSpace] + Array(word)) else { return nil }
         return WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1)
     }
 
@@ -44,36 +44,32 @@ struct AnalysisDictionary {
         GermanDecompounder(evidence: evidence, hasWordList: info.wordList != nil, thresholds: info.partThresholds)
     }
 
-    /// Makes decompounders like `decompounder()` that read the lexicon from a table in memory
-    /// (about 20 bytes a word), for segment writers splitting every distinct word: a lookup
-    /// in the file for each candidate piece cost several times the splitting itself. The table
-    /// is read on the first call and shared by every segment a writer finishes with this
-    /// dictionary.
+    /// Makes decompounders like `decompounder()` that read the lexicon from a table in memory,
+    /// for segment writers splitting every distinct word: a lookup in the file for each
+    /// candidate piece cost several times the splitting itself. The table is read on the first
+    /// call and shared by every segment a writer finishes with this dictionary.
     func decompounderReadingMemory() throws -> () -> GermanDecompounder {
-        let (words, found) = try lexiconTable.table { try readLexicon() }
+        let table = try lexiconCache.table { try readLexicon() }
         let hasWordList = info.wordList != nil, thresholds = info.partThresholds
-        return {
-            GermanDecompounder(evidence: { words.id(of: $0).map { found[$0] } }, hasWordList: hasWordList, thresholds: thresholds)
-        }
+        return { table.decompounder(hasWordList: hasWordList, thresholds: thresholds) }
     }
 
-    private func readLexicon() throws -> (WordInterner, [WordEvidence]) {
-        var table = WordInterner()
-        var evidence: [WordEvidence] = []
+    private func readLexicon() throws -> LexiconTable {
+        var table = LexiconTable()
         try terms.forEach(withPrefix: [Field.lexiconSpace]) { key, info in
-            _ = table.intern(UnsafeRawBufferPointer(rebasing: key.dropFirst()).assumingMemoryBound(to: UInt8.self))
-            evidence.append(WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1))
+            table.add(UnsafeRawBufferPointer(rebasing: key.dropFirst()).assumingMemoryBound(to: UInt8.self),
+                      WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1))
             return true
         }
-        return (table, evidence)
+        return table
     }
 
     /// The lexicon as a table in memory, read once (searches never ask for it).
-    private final class LexiconTable {
+    private final class LexiconCache {
         private let lock = NSLock()
-        private var contents: (WordInterner, [WordEvidence])?
+        private var contents: LexiconTable?
 
-        func table(_ read: () throws -> (WordInterner, [WordEvidence])) rethrows -> (WordInterner, [WordEvidence]) {
+        func table(_ read: () throws -> LexiconTable) rethrows -> LexiconTable {
             lock.lock()
             defer { lock.unlock() }
             if let contents { return contents }
@@ -82,7 +78,7 @@ struct AnalysisDictionary {
             return read
         }
     }
-    private let lexiconTable = LexiconTable()
+    private let lexiconCache = LexiconCache()
 
     /// The term of a folded word when it is a recorded name, remembering answers (snippets ask
     /// for every word of a text); nil when the index has no names. One per analyzer.
@@ -116,5 +112,23 @@ struct AnalysisDictionary {
         guard lexicon == info.lexiconWords, names == info.names else {
             throw KidxError.corruptIndex(file: file.name, reason: "\(lexicon) lexicon words and \(names) names, the manifest says \(info.lexiconWords) and \(info.names)")
         }
+    }
+}
+
+/// A decompounding lexicon in memory: each word's evidence, found by its bytes without making a
+/// string (about 20 bytes a word).
+struct LexiconTable {
+    private var words = WordInterner()
+    private var evidence: [WordEvidence] = []
+
+    /// Adds a word (its UTF-8 bytes; new to the table) with its evidence.
+    mutating func add(_ word: UnsafeBufferPointer<UInt8>, _ found: WordEvidence) {
+        _ = words.intern(word)
+        evidence.append(found)
+    }
+
+    /// A decompounder that looks words up in this table.
+    func decompounder(hasWordList: Bool, thresholds: GermanDecompounder.Thresholds) -> GermanDecompounder {
+        GermanDecompounder(evidence: { [words, evidence] in words.id(of: $0).map { evidence[$0] } }, hasWordList: hasWordList, thresholds: thresholds)
     }
 }

@@ -248,7 +248,7 @@ final class SegmentWriter {
         case .shared(let dictionary):
             if let lookup = dictionary.nameLookup() { analyzer.nameTerm = lookup }
             decompounding = options.decompounding
-                ? Decompounding(words: Array(words.joined()), decompounder: try dictionary.decompounderReadingMemory(), threads: threads)
+                ? Decompounding(words: Set(words.joined()), decompounder: try dictionary.decompounderReadingMemory(), threads: threads)
                 : Decompounding(uses: [:], systemWords: nil, enabled: false, threads: threads)
         }
         decompounding.gatherParts(fields: fields, words: words, analyzer: analyzer)
@@ -266,11 +266,11 @@ final class SegmentWriter {
         // Key order: stems of each field, compound parts of each field, exact words of each field,
         // outlets, days.
         // A word that is its stem's only form has the stem's list: its exact entry points there.
-        var onlyForms: [[String: TermInfo]] = Field.allCases.map { _ in [:] }
+        var onlyForms: [[Int: TermInfo]] = Field.allCases.map { _ in [:] }
         for (index, field) in Field.allCases.enumerated() {
             for (term, group) in FieldPostings.termGroups(words[index], analyzer: analyzer) {
                 // Merged one term at a time: all merged lists at once would double the memory.
-                let info = try write(fields[index].mergedList(of: group), key: [field.rawValue] + term, field: index)
+                let info = try write(FieldPostings.List.merged(group.map { fields[index].lists[$0] }), key: [field.rawValue] + term, field: index)
                 if group.count == 1 { onlyForms[index][group[0]] = info }
             }
         }
@@ -280,8 +280,9 @@ final class SegmentWriter {
             }
         }
         for (index, field) in Field.allCases.enumerated() {
-            for (word, list) in zip(words[index], fields[index].lists).sorted(by: { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }) {
-                if let shared = onlyForms[index][word] {
+            for id in words[index].indices.sorted(by: { words[index][$0].utf8.lexicographicallyPrecedes(words[index][$1].utf8) }) {
+                let word = words[index][id], list = fields[index].lists[id]
+                if let shared = onlyForms[index][id] {
                     try dictionary.add(key: field.exactKey(word), info: shared)
                 } else {
                     _ = try write(list, key: field.exactKey(word), field: index, withPositions: false)
@@ -569,16 +570,12 @@ struct FieldPostings {
         return uses
     }
 
-    /// Index terms as UTF-8 bytes in byte order, each with the words that have it.
-    static func termGroups(_ words: [String], analyzer: GermanAnalyzer) -> [(term: [UInt8], words: [String])] {
-        var groups: [[UInt8]: [String]] = [:]
-        for word in words { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(word) }
+    /// Index terms as UTF-8 bytes in byte order, each with the numbers of the words (`words`
+    /// by number) that have it.
+    static func termGroups(_ words: [String], analyzer: GermanAnalyzer) -> [(term: [UInt8], words: [Int])] {
+        var groups: [[UInt8]: [Int]] = [:]
+        for (id, word) in words.enumerated() { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(id) }
         return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
-    }
-
-    /// The union of the lists of `words`.
-    func mergedList(of words: [String]) -> List {
-        List.merged(words.map { lists[interner.id(of: $0)!] })
     }
 }
 
@@ -592,6 +589,9 @@ struct Decompounding {
     private(set) var splits: [String: [String]] = [:]
     /// The compounds split, when their splits are not kept (a set takes a fraction of the memory).
     private var compounds = Set<String>()
+    /// Where neither splits nor compounds are gathered: the decompounder that tells a compound
+    /// when asked.
+    private var decompounder: GermanDecompounder?
     /// The system word list used, if any.
     private(set) var wordList: String?
     /// The decompounder's frequency thresholds, recorded for queries.
@@ -599,7 +599,15 @@ struct Decompounding {
     private var parts: [[[UInt8]: [FieldPostings.List]]] = []
 
     /// Whether `word` was split.
-    func isCompound(_ word: String) -> Bool { splits[word] != nil || compounds.contains(word) }
+    func isCompound(_ word: String) -> Bool {
+        if let decompounder { return Self.mayBeCompound(word) && decompounder.split(word) != nil }
+        return splits[word] != nil || compounds.contains(word)
+    }
+
+    /// Whether the decompounder is asked to split `word`: long and all letters.
+    private static func mayBeCompound(_ word: String) -> Bool {
+        word.utf8.count >= GermanDecompounder.minimumCompound && word.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
+    }
 
     /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
     /// - Parameters:
@@ -619,40 +627,60 @@ struct Decompounding {
         let lookup: (String) -> WordEvidence? = { word in
             evidence(word) ?? (thresholds.listed == 0 && systemWords?.contains(word) == true ? WordEvidence(frequency: 0, known: true) : nil)
         }
-        let makeDecompounder = { GermanDecompounder(evidence: lookup, hasWordList: hasWordList, thresholds: thresholds) }
-        var pieces = Set<String>()
-        if keepingSplits {
-            splits = Self.split(uses.keys, threads: threads, decompounder: makeDecompounder)
-            for words in splits.values { pieces.formUnion(words) }
-        } else {
-            for found in Self.split(uses.keys, threads: threads, decompounder: makeDecompounder, into: (compounds: Set<String>(), pieces: Set<String>()), record: {
-                $0.compounds.insert($1)
-                $0.pieces.formUnion($2)
-            }) {
-                compounds.formUnion(found.compounds)
-                pieces.formUnion(found.pieces)
-            }
-        }
         // The lexicon: words that may be parts; the words of splits (on small corpora, parts the
         // corpus never uses alone), so queries split alike; and words used more than once that
         // could be compounds: a word's own frequency decides whether splitting it is worth it, so
         // segments analyzed with the index's lexicon, and queries, split exactly as this did.
         // An array sorted in place, not a table: a million words at 4x FANG.
-        let decompounder = makeDecompounder()
-        for (word, counts) in uses where decompounder.isPart(word) || pieces.contains(word) || (counts.uses > 1
-            && word.utf8.count >= GermanDecompounder.minimumCompound && word.unicodeScalars.allSatisfy(\.properties.isAlphabetic)) {
-            lexicon.append((word, WordEvidence(frequency: counts.uses, known: systemWords?.contains(word) ?? false)))
+        func addLexicon(pieces: Set<String>, partTest: GermanDecompounder) {
+            for (word, counts) in uses where partTest.isPart(word) || pieces.contains(word) || (counts.uses > 1 && Self.mayBeCompound(word)) {
+                lexicon.append((word, WordEvidence(frequency: counts.uses, known: systemWords?.contains(word) ?? false)))
+            }
+            for word in pieces where uses[word] == nil {
+                if let found = lookup(word) { lexicon.append((word, found)) }
+            }
+            lexicon.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         }
-        for word in pieces where uses[word] == nil {
-            if let found = lookup(word) { lexicon.append((word, found)) }
+        let makeDecompounder = { GermanDecompounder(wordEvidence: lookup, hasWordList: hasWordList, thresholds: thresholds) }
+        guard thresholds.listed > 0 else {
+            var pieces = Set<String>()
+            if keepingSplits {
+                splits = Self.split(uses.keys, threads: threads, decompounder: makeDecompounder)
+                for words in splits.values { pieces.formUnion(words) }
+            } else {
+                for found in Self.split(uses.keys, threads: threads, decompounder: makeDecompounder, into: (compounds: Set<String>(), pieces: Set<String>()), record: {
+                    $0.compounds.insert($1)
+                    $0.pieces.formUnion($2)
+                }) {
+                    compounds.formUnion(found.compounds)
+                    pieces.formUnion(found.pieces)
+                }
+            }
+            addLexicon(pieces: pieces, partTest: makeDecompounder())
+            return
         }
-        lexicon.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        // Every piece of a split passed as a part, and on a corpus this large only a word it uses
+        // can: the lexicon is known before any word is split. Words are then split with the
+        // lexicon in memory, as the index's later segments are, which splits alike (a word left
+        // out has no weight as a part and counts as used once) and makes no string per lookup.
+        addLexicon(pieces: [], partTest: makeDecompounder())
+        var table = LexiconTable()
+        for (word, found) in lexicon {
+            var word = word
+            word.withUTF8 { table.add($0, found) }
+        }
+        let makeLexiconDecompounder = { table.decompounder(hasWordList: hasWordList, thresholds: thresholds) }
+        if keepingSplits {
+            splits = Self.split(uses.keys, threads: threads, decompounder: makeLexiconDecompounder)
+        } else {
+            // Only names ask what is a compound, and few words are name-like.
+            decompounder = makeLexiconDecompounder()
+        }
     }
 
     /// Splits every word with the index's decompounder (`AnalysisDictionary`): the lexicon is the
     /// index's, not this segment's.
-    /// (`words` may repeat: a word's split is the same each time.)
-    init(words: [String], decompounder: @escaping () -> GermanDecompounder, threads: Int) {
+    init(words: Set<String>, decompounder: @escaping () -> GermanDecompounder, threads: Int) {
         splits = Self.split(words, threads: threads, decompounder: decompounder)
     }
 
@@ -675,9 +703,7 @@ struct Decompounding {
     private static func split<Output>(_ words: some Collection<String>, threads: Int,
                                       decompounder: () -> GermanDecompounder, into empty: Output,
                                       record: (inout Output, String, [String]) -> Void) -> [Output] {
-        let candidates = words.filter {
-            $0.utf8.count >= GermanDecompounder.minimumCompound && $0.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
-        }
+        let candidates = words.filter(mayBeCompound)
         let workers = max(1, threads)
         var results = [Output](repeating: empty, count: workers)
         results.withUnsafeMutableBufferPointer { output in

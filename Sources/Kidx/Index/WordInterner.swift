@@ -2,17 +2,18 @@ import Foundation
 
 /// Numbers the distinct words of a field as the writer meets them, without a heap allocation or
 /// a `String` per token: the words' bytes live in one arena, found through an open-addressing
-/// table of word numbers keyed by a multiplicative hash of the bytes.
+/// table keyed by a multiplicative hash of the bytes.
 struct WordInterner {
     /// Every word's bytes, one after the other; word `n` spans `starts[n]..<starts[n + 1]`.
     private var arena: [UInt8] = []
     private var starts: [Int32] = [0]
-    private var hashes: [UInt32] = []
-    /// Word numbers by hash slot; -1 for an empty slot. The count is a power of two.
-    private var slots = [Int32](repeating: -1, count: 1 << 12)
+    /// By hash slot: a word's hash in the high half and its number plus one in the low half;
+    /// 0 for an empty slot. With the hash beside the number, a probe that meets another word
+    /// reads nothing else. The count is a power of two.
+    private var slots = [UInt64](repeating: 0, count: 1 << 12)
 
     /// How many distinct words there are.
-    var count: Int { hashes.count }
+    var count: Int { starts.count - 1 }
 
     /// The number of `word`, adding it when new.
     mutating func intern(_ word: UnsafeBufferPointer<UInt8>) -> (id: Int, isNew: Bool) {
@@ -20,33 +21,51 @@ struct WordInterner {
         let mask = slots.count - 1
         var slot = Int(hash) & mask
         while true {
-            let id = slots[slot]
-            if id < 0 { break }
-            if hashes[Int(id)] == hash, matches(Int(id), word) { return (Int(id), false) }
+            let entry = slots[slot]
+            if entry == 0 { break }
+            if UInt32(truncatingIfNeeded: entry >> 32) == hash, matches(Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1, word) {
+                return (Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1, false)
+            }
             slot = (slot + 1) & mask
         }
-        let id = hashes.count
-        slots[slot] = Int32(id)
-        hashes.append(hash)
+        let id = count
+        slots[slot] = UInt64(hash) << 32 | UInt64(id + 1)
         arena.append(contentsOf: word)
         starts.append(Int32(arena.count))
-        if hashes.count * 2 > slots.count { grow() }
+        if count * 2 > slots.count { grow() }
         return (id, true)
     }
 
     /// The number of `word`, or nil when it was never interned.
     func id(of word: String) -> Int? {
         var word = word
-        return word.withUTF8 { bytes in
-            let hash = Self.hash(bytes)
-            let mask = slots.count - 1
-            var slot = Int(hash) & mask
-            while slots[slot] >= 0 {
-                let id = Int(slots[slot])
-                if hashes[id] == hash, matches(id, bytes) { return id }
-                slot = (slot + 1) & mask
+        return word.withUTF8 { id(of: $0) }
+    }
+
+    /// The number of the word of these bytes, or nil when it was never interned.
+    func id(of word: UnsafeBufferPointer<UInt8>) -> Int? {
+        let hash = Self.hash(word)
+        let mask = slots.count - 1
+        var slot = Int(hash) & mask
+        while true {
+            let entry = slots[slot]
+            if entry == 0 { return nil }
+            if UInt32(truncatingIfNeeded: entry >> 32) == hash, matches(Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1, word) {
+                return Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
             }
-            return nil
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// Forgets every word; with `keepingCapacity`, the table keeps its size (no growing again).
+    mutating func removeAll(keepingCapacity: Bool) {
+        arena.removeAll(keepingCapacity: keepingCapacity)
+        starts.removeAll(keepingCapacity: keepingCapacity)
+        starts.append(0)
+        if keepingCapacity {
+            slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        } else {
+            slots = [UInt64](repeating: 0, count: 1 << 12)
         }
     }
 
@@ -64,12 +83,12 @@ struct WordInterner {
     }
 
     private mutating func grow() {
-        var larger = [Int32](repeating: -1, count: slots.count * 2)
+        var larger = [UInt64](repeating: 0, count: slots.count * 2)
         let mask = larger.count - 1
-        for (id, hash) in hashes.enumerated() {
-            var slot = Int(hash) & mask
-            while larger[slot] >= 0 { slot = (slot + 1) & mask }
-            larger[slot] = Int32(id)
+        for entry in slots where entry != 0 {
+            var slot = Int(truncatingIfNeeded: entry >> 32) & mask
+            while larger[slot] != 0 { slot = (slot + 1) & mask }
+            larger[slot] = entry
         }
         slots = larger
     }
