@@ -12,7 +12,7 @@ struct ProperNamesTests {
             "hauser": (7, 7), "häuser": (20, 20), "krafte": (2, 2), "schüle": (4, 4), "schule": (30, 30), "regierungs": (3, 3),
         ]
         let analyzer = GermanAnalyzer()
-        let names = ProperNames(words: words, systemWords: ["regierung", "laufen", "regel", "corona", "häuser", "kräfte", "schule"], isCompound: { $0 == "coronaregeln" },
+        let names = ProperNames(words: words, systemWords: ["regierung", "laufen", "regel", "corona", "häuser", "kräfte", "schule"], compounds: { Set($0.filter { $0 == "coronaregeln" }) },
                                 stem: analyzer.term(ofWord:))
         let term = { (word: String) in names.term(of: Array(word.utf8)).map { String(decoding: $0, as: UTF8.self) } }
         #expect(term("söder") == "soder")
@@ -31,7 +31,7 @@ struct ProperNamesTests {
         #expect(term("merkel") == nil && term("merkels") == nil)
         #expect(names.entries.map(\.key) == names.entries.map(\.key).sorted { $0.lexicographicallyPrecedes($1) })
 
-        let withoutList = ProperNames(words: words, systemWords: nil, isCompound: { _ in false }, stem: analyzer.term(ofWord:))
+        let withoutList = ProperNames(words: words, systemWords: nil, compounds: { _ in [] }, stem: analyzer.term(ofWord:))
         #expect(withoutList.entries.isEmpty)
     }
 

@@ -31,15 +31,21 @@ struct ProperNames {
     /// - Parameters:
     ///   - words: every distinct folded word with its uses and capitalized uses.
     ///   - systemWords: the folded system word list (nil: no names).
-    ///   - isCompound: whether the decompounder split a word.
+    ///   - compounds: those of the words given that the decompounder splits.
     ///   - stem: the index term of a word without name protection.
-    init(words: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, isCompound: (String) -> Bool, stem: ([UInt8]) -> [UInt8]) {
+    init(words: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, compounds: ([String]) -> Set<String>, stem: ([UInt8]) -> [UInt8]) {
         guard let systemWords else { return }
+        func isCapitalizedUnlisted(_ word: String, _ counts: (uses: Int, capitalized: Int)) -> Bool {
+            counts.capitalized * 10 >= counts.uses * 9 && !systemWords.contains(word)
+        }
+        // A compound of known words is no name: the decompounder is asked once, for every word
+        // that could be one.
+        let compoundWords = compounds(words.compactMap { isCapitalizedUnlisted($0.key, $0.value) ? $0.key : nil })
         func isNameLike(_ word: String) -> Bool {
-            guard let counts = words[word], counts.capitalized * 10 >= counts.uses * 9 else { return false }
+            guard let counts = words[word], isCapitalizedUnlisted(word, counts) else { return false }
             // `Infektions-` (a modifier with its linking s, written before a hyphen) is a known word's form.
             let linked = word.hasSuffix("s") && systemWords.contains(String(word.dropLast()))
-            return !systemWords.contains(word) && !isCompound(word) && !linked
+            return !compoundWords.contains(word) && !linked
         }
         // A name is looked up without umlauts; where another word reads the same without them
         // (`Hauser` and `Häuser`, `Schüle` and `Schule`), that word keeps its stem and the name

@@ -64,6 +64,16 @@ final class SegmentWriter {
             documentsFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.documents.fileName, kind: .documents)
         }
 
+        /// Adds documents to the store and the document table.
+        func store(_ documents: [Document]) throws {
+            var table = ByteWriter()
+            for document in documents {
+                try store.add(document)
+                SegmentWriter.appendTableEntry(id: document.id, fingerprint: document.fingerprint, to: &table)
+            }
+            try documentsFile.write(table.bytes)
+        }
+
         /// Finishes the files; returns the store's dictionary.
         func finish() throws -> [UInt8]? {
             try store.finish()
@@ -76,21 +86,28 @@ final class SegmentWriter {
     /// Analyzes documents on `threads` threads and adds them in order.
     func add(contentsOf documents: [Document]) throws {
         guard let storage else { preconditionFailure("documents added to a spilled segment") }
-        // Analysis (word breaking, folding) in parallel; the postings, in document order, here.
+        // Analysis (word breaking, folding) in parallel, and beside it the store compressing the
+        // documents; the postings, in document order, here.
         var analyzed = [AnalyzedDocument](repeating: AnalyzedDocument(), count: documents.count)
         let workers = min(threads, documents.count)
         if workers <= 1 {
             for index in documents.indices { analyzed[index] = AnalyzedDocument(documents[index], analyzer: analyzer) }
+            try storage.store(documents)
         } else {
+            var storeError: Error?
             analyzed.withUnsafeMutableBufferPointer { output in
                 let output = output
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                DispatchQueue.concurrentPerform(iterations: workers + 1) { worker in
+                    guard worker < workers else {
+                        do { try storage.store(documents) } catch { storeError = error }
+                        return
+                    }
                     let range = (documents.count * worker / workers)..<(documents.count * (worker + 1) / workers)
                     for index in range { output[index] = AnalyzedDocument(documents[index], analyzer: workerAnalyzers[worker]) }
                 }
             }
+            if let storeError { throw storeError }
         }
-        var table = ByteWriter()
         for (document, analyzed) in zip(documents, analyzed) {
             let doc = Int32(documentCount)
             for (field, words) in analyzed.fields.enumerated() {
@@ -102,11 +119,8 @@ final class SegmentWriter {
             }
             if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
             if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
-            try storage.store.add(document)
-            Self.appendTableEntry(id: document.id, fingerprint: document.fingerprint, to: &table)
             documentCount += 1
         }
-        try storage.documentsFile.write(table.bytes)
     }
 
     /// Appends a document's entry in the document table (`documents.kdx`, read by
@@ -215,7 +229,7 @@ final class SegmentWriter {
         let decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads, keepingSplits: keepingSplits)
         // Names are known once compounds are: a compound of known words is no name.
         let names = options.protectNames && options.stemming
-            ? ProperNames(words: uses, systemWords: systemWords, isCompound: decompounding.isCompound, stem: analyzer.term(ofWord:))
+            ? ProperNames(words: uses, systemWords: systemWords, compounds: { decompounding.compounds(among: $0, threads: threads) }, stem: analyzer.term(ofWord:))
             : ProperNames()
         let info = AnalysisInfo(documents: documents, lexiconWords: decompounding.lexicon.count, names: names.entries.count,
                                 wordList: decompounding.wordList, partThresholds: decompounding.thresholds)
@@ -589,19 +603,21 @@ struct Decompounding {
     private(set) var splits: [String: [String]] = [:]
     /// The compounds split, when their splits are not kept (a set takes a fraction of the memory).
     private var compounds = Set<String>()
-    /// Where neither splits nor compounds are gathered: the decompounder that tells a compound
+    /// Where neither splits nor compounds are kept: makes decompounders that tell a compound
     /// when asked.
-    private var decompounder: GermanDecompounder?
+    private var makeDecompounder: (() -> GermanDecompounder)?
     /// The system word list used, if any.
     private(set) var wordList: String?
     /// The decompounder's frequency thresholds, recorded for queries.
     private(set) var thresholds = GermanDecompounder.Thresholds(corpusWords: 0)
     private var parts: [[[UInt8]: [FieldPostings.List]]] = []
 
-    /// Whether `word` was split.
-    func isCompound(_ word: String) -> Bool {
-        if let decompounder { return Self.mayBeCompound(word) && decompounder.split(word) != nil }
-        return splits[word] != nil || compounds.contains(word)
+    /// Those of `words` that were split, or, where neither splits nor compounds were kept, that
+    /// split now (on `threads` threads).
+    func compounds(among words: [String], threads: Int) -> Set<String> {
+        guard let makeDecompounder else { return Set(words.filter { splits[$0] != nil || compounds.contains($0) }) }
+        return Self.split(words, threads: threads, decompounder: makeDecompounder, into: Set<String>()) { found, word, _ in found.insert(word) }
+            .reduce(into: Set<String>()) { $0.formUnion($1) }
     }
 
     /// Whether the decompounder is asked to split `word`: long and all letters.
@@ -673,8 +689,8 @@ struct Decompounding {
         if keepingSplits {
             splits = Self.split(uses.keys, threads: threads, decompounder: makeLexiconDecompounder)
         } else {
-            // Only names ask what is a compound, and few words are name-like.
-            decompounder = makeLexiconDecompounder()
+            // Only names ask what is a compound, and of fewer words.
+            self.makeDecompounder = makeLexiconDecompounder
         }
     }
 
