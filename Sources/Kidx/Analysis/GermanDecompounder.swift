@@ -46,11 +46,6 @@ final class GermanDecompounder {
     let evidence: (UnsafeBufferPointer<UInt8>) -> WordEvidence?
     /// Whether a system word list backs the evidence (then unknown words need more corpus use).
     let hasWordList: Bool
-    /// Best binary splits found so far, by word (`memoWords` numbers the words, `memoSplits` has
-    /// their splits): heads recur across words (`…steuer`, `…zahlen`). Keyed by bytes, so that
-    /// trying a cut makes no string.
-    private var memoWords = WordInterner()
-    private var memoSplits: [Candidate?] = []
     /// A modifier form with a restored ending, assembled for its lookup.
     private var formBytes: [UInt8] = []
 
@@ -85,9 +80,6 @@ final class GermanDecompounder {
         self.init(evidence: { wordEvidence(String(decoding: $0, as: UTF8.self)) }, hasWordList: hasWordList, thresholds: thresholds)
     }
 
-    /// Memoized words kept at most (about 10 MB).
-    static let memoLimit = 50_000
-
     static let minimumPart = 3
     static let minimumCompound = 7
 
@@ -98,6 +90,13 @@ final class GermanDecompounder {
         "bar", "sam", "haft", "los", "ige", "igen", "ische", "ischen", "licher", "liche", "lichen", "ver", "ent", "zer",
         "miss", "mit", "zur", "zum", "ans", "ins", "ums", "rin", "ter", "ten", "tes", "ens", "ste", "sten", "ster",
     ]
+
+    /// The never-parts and the stop words, looked up by bytes (no string made per candidate).
+    private static let excludedParts: WordInterner = {
+        var table = WordInterner()
+        for var word in neverParts.union(GermanStopWords.words) { _ = word.withUTF8 { table.intern($0) } }
+        return table
+    }()
 
     /// Letters in a folded word: its Unicode scalars (counting Characters would segment graphemes,
     /// which is slow and, for folded German, gives the same number).
@@ -120,13 +119,6 @@ final class GermanDecompounder {
 
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
-        // The memo helps within a word and across words that share heads; unbounded, it would
-        // hold every substring tried in a whole corpus (hundreds of megabytes). Emptied, it keeps
-        // its table: growing it again took a tenth of the splitting time.
-        if memoSplits.count > Self.memoLimit {
-            memoWords.removeAll(keepingCapacity: true)
-            memoSplits.removeAll(keepingCapacity: true)
-        }
         guard Self.letters(word) >= Self.minimumCompound else { return nil }
         let bytes = Array(word.utf8)
         return bytes.withUnsafeBufferPointer { bytes -> Split? in
@@ -186,8 +178,7 @@ final class GermanDecompounder {
         guard let found = evidence(word) else { return nil }
         let length = Self.letters(word)
         guard length >= Self.minimumPart else { return nil }
-        let string = String(decoding: word, as: UTF8.self)
-        guard !Self.neverParts.contains(string), !GermanStopWords.words.contains(string) else { return nil }
+        guard Self.excludedParts.id(of: word) == nil else { return nil }
         let needed: Int
         if hasWordList {
             // A 3-letter part must be a word German has (`Bergamo` is no `berg` + `amo`).
@@ -206,34 +197,56 @@ final class GermanDecompounder {
         return word.withUTF8 { weight($0) != nil }
     }
 
-    /// The best binary split of `word`, memoized (heads recur across split points).
+    /// The best binary split of `word`.
     ///
     /// A split must be worth it: the parts' mean log-frequency (3-letter parts discounted) must
     /// reach the word's own log-frequency less `splitMargin` (Koehn and Knight's criterion,
     /// relaxed so that frequent compounds such as `Impfstoff` still split, while a word whose
     /// "parts" are rare, such as `Verband` → `verb` + `and`, stays whole).
+    ///
+    /// Every head is a suffix of the word, and a head may itself be a compound split the same
+    /// way: the suffixes are solved from the shortest up, each looked up once (trying every cut
+    /// of every suffix anew looked the same heads up over and over).
     private func bestSplit(_ word: UnsafeBufferPointer<UInt8>) -> Candidate? {
-        let (id, isNew) = memoWords.intern(word)
-        if !isNew { return memoSplits[id] }
-        memoSplits.append(nil)  // guards against cycles while computing
+        // Cut between characters of the UTF-8 bytes (never inside `ä`).
+        var starts: [Int] = []
+        for offset in word.indices where word[offset] & 0xC0 != 0x80 { starts.append(offset) }
+        let letters = starts.count
+        guard letters >= Self.minimumCompound else { return nil }
+        // By the character a suffix starts at: its best split where it was needed, and its
+        // weight as a head (its own, or its split's score), nil where it may not be one.
+        var best = [Candidate?](repeating: nil, count: letters)
+        var headWeight = [Double?](repeating: nil, count: letters)
+        for start in stride(from: letters - Self.minimumPart, through: 0, by: -1) {
+            let suffix = UnsafeBufferPointer(rebasing: word[starts[start]...])
+            let suffixLetters = letters - start
+            // A head starts a part's length in at least; `-schaft`, `-heit`, `-keit` in any
+            // inflection end words and begin no heads.
+            let isHead = start >= Self.minimumPart && !Self.suffixHeads.contains(where: { Self.hasPrefix(suffix, $0) })
+            let ownWeight = isHead ? weight(suffix) : nil
+            if suffixLetters >= Self.minimumCompound && (start == 0 || (isHead && ownWeight == nil)) {
+                best[start] = bestCut(suffix, startingAt: start, starts: starts, headWeight: headWeight)
+            }
+            if isHead { headWeight[start] = ownWeight ?? best[start]?.score }
+        }
+        return best[0]
+    }
+
+    /// The best cut of the suffix of the word from character `start` on, given the head weight
+    /// of every shorter suffix. Its positions are in the suffix's bytes.
+    private func bestCut(_ suffix: UnsafeBufferPointer<UInt8>, startingAt start: Int, starts: [Int], headWeight: [Double?]) -> Candidate? {
         var best: Candidate?
         var bestChoice = -Double.infinity
         // A word without evidence counts as used once: the index's lexicon leaves out words used
-        // once, so that a segment or query analyzed with it splits as the build did.
-        // Looked up once a split is found: most words have none.
-        lazy var threshold = log(Double(max(evidence(word)?.frequency ?? 1, 1))) - Self.splitMargin
-        let last = Self.letters(word) - Self.minimumPart
-        // Cut between characters of the UTF-8 bytes (never inside `ä`).
-        var character = 0
-        for cut in word.indices where word[cut] & 0xC0 != 0x80 {
-            defer { character += 1 }
-            guard character >= Self.minimumPart else { continue }
-            guard character <= last else { break }
-            let head = UnsafeBufferPointer(rebasing: word[cut...])
-            // `-schaft`, `-heit`, `-keit` in any inflection end words; they begin no heads.
-            if Self.suffixHeads.contains(where: { Self.hasPrefix(head, $0) }) { continue }
-            guard let headWeight = weight(head) ?? innerWeight(head) else { continue }
-            let left = UnsafeBufferPointer(rebasing: word[..<cut])
+        // once, so that a segment or query analyzed with it splits as the build did. Looked up
+        // once a split is found: most words have none.
+        lazy var threshold = log(Double(max(evidence(suffix)?.frequency ?? 1, 1))) - Self.splitMargin
+        let base = starts[start]
+        for character in (start + Self.minimumPart)...(starts.count - Self.minimumPart) {
+            guard let headWeight = headWeight[character] else { continue }
+            let cut = starts[character] - base
+            let head = UnsafeBufferPointer(rebasing: suffix[cut...])
+            let left = UnsafeBufferPointer(rebasing: suffix[..<cut])
             forEachModifierForm(left) { modifier, modifierEnd, ending, penalty in
                 // A modifier is a word (perhaps a compound word itself, split later by
                 // `collect`); heads may be unlisted compounds. This keeps the search quadratic.
@@ -245,7 +258,6 @@ final class GermanDecompounder {
                 best = Candidate(cut: cut, modifierEnd: modifierEnd, restoredEnding: ending, score: score)
             }
         }
-        memoSplits[id] = best
         return best
     }
 
@@ -253,11 +265,6 @@ final class GermanDecompounder {
     static let splitMargin = 2.3
     /// A 3-letter part counts this much less (they make most false splits: `and`, `bet`, `ent`).
     static let shortPartPenalty = 1.0
-
-    private func innerWeight(_ word: UnsafeBufferPointer<UInt8>) -> Double? {
-        guard Self.letters(word) >= Self.minimumCompound else { return nil }
-        return bestSplit(word)?.score
-    }
 
     /// Calls `body` with each word a modifier may stand for (its bytes, where they end in
     /// `left`, the ending restored), each with a penalty (in log-frequency) so that the plain

@@ -57,18 +57,6 @@ struct WordInterner {
         }
     }
 
-    /// Forgets every word; with `keepingCapacity`, the table keeps its size (no growing again).
-    mutating func removeAll(keepingCapacity: Bool) {
-        arena.removeAll(keepingCapacity: keepingCapacity)
-        starts.removeAll(keepingCapacity: keepingCapacity)
-        starts.append(0)
-        if keepingCapacity {
-            slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        } else {
-            slots = [UInt64](repeating: 0, count: 1 << 12)
-        }
-    }
-
     /// Word number `id` as a string.
     func word(_ id: Int) -> String {
         arena.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(starts[id])..<Int(starts[id + 1])]), as: UTF8.self) }
