@@ -49,7 +49,6 @@ final class GermanDecompounder {
     /// A modifier form with a restored ending, assembled for its lookup.
     private var formBytes: [UInt8] = []
 
-    /// A decompounder that looks words up with `evidence`.
     /// How often the corpus must use a word for it to be a part.
     struct Thresholds: Codable, Equatable {
         /// For a word the system list has: 2 on a large corpus (one use may be a typo or a
@@ -69,10 +68,18 @@ final class GermanDecompounder {
 
     let thresholds: Thresholds
 
-    init(evidence: @escaping (UnsafeBufferPointer<UInt8>) -> WordEvidence?, hasWordList: Bool, thresholds: Thresholds) {
+    /// Splits made, by word, where the decompounder remembers them: a searcher meets the same
+    /// words again and again, a build each word once.
+    private var remembered: [String: Split?]?
+    /// Words remembered at most; the memory is emptied when full.
+    static let rememberedLimit = 10_000
+
+    /// A decompounder that looks words up with `evidence`, `remembering` its splits or not.
+    init(evidence: @escaping (UnsafeBufferPointer<UInt8>) -> WordEvidence?, hasWordList: Bool, thresholds: Thresholds, remembering: Bool = false) {
         self.evidence = evidence
         self.hasWordList = hasWordList
         self.thresholds = thresholds
+        remembered = remembering ? [:] : nil
     }
 
     /// A decompounder that looks words up as strings (each lookup makes one).
@@ -119,6 +126,15 @@ final class GermanDecompounder {
 
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
+        guard remembered != nil else { return makeSplit(word) }
+        if let known = remembered![word] { return known }
+        if remembered!.count >= Self.rememberedLimit { remembered!.removeAll(keepingCapacity: true) }
+        let split = makeSplit(word)
+        remembered![word] = .some(split)
+        return split
+    }
+
+    private func makeSplit(_ word: String) -> Split? {
         guard Self.letters(word) >= Self.minimumCompound else { return nil }
         let bytes = Array(word.utf8)
         return bytes.withUnsafeBufferPointer { bytes -> Split? in

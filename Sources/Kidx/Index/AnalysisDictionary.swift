@@ -39,9 +39,9 @@ struct AnalysisDictionary {
         return WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1)
     }
 
-    /// A decompounder that splits as the build did.
+    /// A decompounder that splits as the build did, remembering its splits (for searches).
     func decompounder() -> GermanDecompounder {
-        GermanDecompounder(evidence: evidence, hasWordList: info.wordList != nil, thresholds: info.partThresholds)
+        GermanDecompounder(evidence: evidence, hasWordList: info.wordList != nil, thresholds: info.partThresholds, remembering: true)
     }
 
     /// Makes decompounders like `decompounder()` that read the lexicon from a table in memory,
