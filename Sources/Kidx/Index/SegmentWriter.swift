@@ -398,6 +398,22 @@ struct FieldPostings {
         var freqs: [UInt32] = []
         var positions: [Int32] = []
 
+        /// Adds a use at `position` in `doc` (documents come in order); returns whether it was
+        /// added and whether it began a posting. A use at or before the document's last
+        /// position is dropped: a joined hyphenated word shares its first part's position.
+        mutating func add(doc: Int32, position: Int32) -> (added: Bool, newPosting: Bool) {
+            if docs.last == doc {
+                guard let last = positions.last, position > last else { return (false, false) }
+                freqs[freqs.count - 1] += 1
+                positions.append(position)
+                return (true, false)
+            }
+            docs.append(doc)
+            freqs.append(1)
+            positions.append(position)
+            return (true, true)
+        }
+
         /// Appends ascending document numbers: their count, then gaps.
         static func appendDocs(_ docs: [Int32], to out: inout ByteWriter) {
             out.appendVarint(docs.count)
@@ -497,16 +513,9 @@ struct FieldPostings {
             lists.append(List())
             capitalized.append(0)
         }
-        if lists[id].docs.last == doc {
-            // A joined hyphenated word shares its first part's position; never go backwards.
-            guard let last = lists[id].positions.last, position > last else { return }
-            lists[id].freqs[lists[id].freqs.count - 1] += 1
-        } else {
-            lists[id].docs.append(doc)
-            lists[id].freqs.append(1)
-            postingCount += 1
-        }
-        lists[id].positions.append(position)
+        let (added, newPosting) = lists[id].add(doc: doc, position: position)
+        guard added else { return }
+        if newPosting { postingCount += 1 }
         positionCount += 1
         if isCapitalized { capitalized[id] += 1 }
     }
