@@ -134,6 +134,7 @@ final class GermanDecompounder {
         return split
     }
 
+    /// Splits `word` afresh.
     private func makeSplit(_ word: String) -> Split? {
         guard Self.letters(word) >= Self.minimumCompound else { return nil }
         let bytes = Array(word.utf8)

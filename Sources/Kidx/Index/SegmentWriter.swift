@@ -666,14 +666,14 @@ struct Decompounding {
             }
             lexicon.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         }
-        let makeDecompounder = { GermanDecompounder(wordEvidence: lookup, hasWordList: hasWordList, thresholds: thresholds) }
+        let makeUsesDecompounder = { GermanDecompounder(wordEvidence: lookup, hasWordList: hasWordList, thresholds: thresholds) }
         guard thresholds.listed > 0 else {
             var pieces = Set<String>()
             if keepingSplits {
-                splits = Self.split(uses.keys, threads: threads, decompounder: makeDecompounder)
+                splits = Self.split(uses.keys, threads: threads, decompounder: makeUsesDecompounder)
                 for words in splits.values { pieces.formUnion(words) }
             } else {
-                for found in Self.split(uses.keys, threads: threads, decompounder: makeDecompounder, into: (compounds: Set<String>(), pieces: Set<String>()), record: {
+                for found in Self.split(uses.keys, threads: threads, decompounder: makeUsesDecompounder, into: (compounds: Set<String>(), pieces: Set<String>()), record: {
                     $0.compounds.insert($1)
                     $0.pieces.formUnion($2)
                 }) {
@@ -681,14 +681,14 @@ struct Decompounding {
                     pieces.formUnion(found.pieces)
                 }
             }
-            addLexicon(pieces: pieces, partTest: makeDecompounder())
+            addLexicon(pieces: pieces, partTest: makeUsesDecompounder())
             return
         }
         // Every piece of a split passed as a part, and on a corpus this large only a word it uses
         // can: the lexicon is known before any word is split. Words are then split with the
         // lexicon in memory, as the index's later segments are, which splits alike (a word left
         // out has no weight as a part and counts as used once) and makes no string per lookup.
-        addLexicon(pieces: [], partTest: makeDecompounder())
+        addLexicon(pieces: [], partTest: makeUsesDecompounder())
         var table = LexiconTable()
         for (word, found) in lexicon {
             var word = word
@@ -699,7 +699,7 @@ struct Decompounding {
             splits = Self.split(uses.keys, threads: threads, decompounder: makeLexiconDecompounder)
         } else {
             // Only names ask what is a compound, and of fewer words.
-            self.makeDecompounder = makeLexiconDecompounder
+            makeDecompounder = makeLexiconDecompounder
         }
     }
 
