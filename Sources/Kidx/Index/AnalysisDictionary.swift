@@ -116,7 +116,7 @@ struct AnalysisDictionary {
 }
 
 /// A decompounding lexicon in memory: each word's evidence, found by its bytes without making a
-/// string (about 20 bytes a word).
+/// string (about 50 bytes a word: 10 MB for FANG's 214,000).
 struct LexiconTable {
     private var words = WordInterner()
     private var evidence: [WordEvidence] = []
