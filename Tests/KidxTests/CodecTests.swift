@@ -33,7 +33,7 @@ struct CodecTests {
                 #expect(BitPacking.bitWidth($0) == width)
                 BitPacking.packBlock($0, width: width, into: &packed)
             }
-            #expect(packed.count == BitPacking.packedSize(count: BitPacking.blockSize, width: width))
+            #expect(packed.count == BitPacking.blockBytes(width: width))
             var output = [UInt32](repeating: 7, count: BitPacking.blockSize)
             packed.withUnsafeBytes { raw in
                 output.withUnsafeMutableBufferPointer {

@@ -14,8 +14,8 @@ enum BitPacking {
         return UInt32.bitWidth - union.leadingZeroBitCount
     }
 
-    /// The bytes a packed block of `count` values of `width` bits takes.
-    static func packedSize(count: Int, width: Int) -> Int { (count * width + 7) / 8 }
+    /// The bytes a packed block of `width` bits takes: `width` 32-bit words per lane.
+    static func blockBytes(width: Int) -> Int { lanes * 4 * width }
 
     /// Appends a block (`blockSize` values) of `width` bits.
     static func packBlock(_ values: UnsafeBufferPointer<UInt32>, width: Int, into output: inout [UInt8]) {
@@ -34,7 +34,7 @@ enum BitPacking {
         for word in words { withUnsafeBytes(of: word.littleEndian) { output.append(contentsOf: $0) } }
     }
 
-    /// Unpacks a block of `width` bits from `source`, which must hold `packedSize` bytes. The
+    /// Unpacks a block of `width` bits from `source`, which must hold `blockBytes(width:)` bytes. The
     /// widths of real posting lists (up to 16) get a copy of the loop each, unrolled with
     /// constant shifts.
     static func unpackBlock(_ source: UnsafeRawPointer, width: Int, into output: UnsafeMutablePointer<UInt32>) {

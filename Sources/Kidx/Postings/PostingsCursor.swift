@@ -127,7 +127,7 @@ struct PostingsCursor {
             for target in 0..<2 {
                 let width = Int(try reader.readByte())
                 guard width <= 32 else { throw KidxError.corruptIndex(file: file, reason: "bit width \(width) at byte \(reader.offset)") }
-                let size = BitPacking.packedSize(count: BitPacking.blockSize, width: width)
+                let size = BitPacking.blockBytes(width: width)
                 let bytes = try reader.readBytes(size)
                 let source = bytes.baseAddress ?? UnsafeRawPointer(postings.baseAddress!)
                 if target == 0 {
