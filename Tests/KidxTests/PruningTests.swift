@@ -48,6 +48,29 @@ struct PruningTests {
         #expect(nonEmpty >= 400)
     }
 
+    @Test("the threshold the short lists prove before ranking never exceeds the 10th best score",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func provenThresholdIsAFloor() throws {
+        let index = try #require(TestSupport.newsIndex, "could not build the news index")
+        let searcher = Searcher(reader: try IndexReader(directory: index))
+        let segment = try #require(searcher.segments.first)
+        var proven = 0
+        for text in try Self.queries() where !text.hasPrefix("\"") {
+            guard let query = try? Query(words: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts),
+                  let scorers = try segment.summedScorers(query.root, unwritten: .should) else { continue }
+            let threshold = try TopDocuments.provenThreshold(scorers, k: 10, seeds: segment.accumulator) { _ in true }
+            guard threshold > -.infinity else { continue }
+            proven += 1
+            // Another segment can only raise the index's 10th score above this one's.
+            let exhaustive = try searcher.rankExhaustively(query, k: 10, mode: .any).top
+            #expect(exhaustive.count == 10, "\(text): a proven threshold needs 10 documents")
+            if exhaustive.count == 10 {
+                #expect(threshold < exhaustive[9].score, "\(text): proven \(threshold), 10th score \(exhaustive[9].score)")
+            }
+        }
+        #expect(proven >= 250, "only \(proven) queries had a threshold proven")
+    }
+
     @Test("deep pages (top 500 of a two-word query) agree with exhaustive scoring",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
     func deepPages() throws {

@@ -41,6 +41,10 @@ class DocumentScorer {
     func advanceShallow(to target: Int32) -> Int32 { PostingsCursor.exhausted - 1 }
     /// No document from the last `advanceShallow` target up to `last` scores higher than this.
     func maxScore(upTo last: Int32) -> Float { maxScore }
+    /// Calls `body` with each of the scorer's documents and its score, in document order, when
+    /// it has at most `limit` of them and can list them without moving (a short posting list).
+    /// Returns false, calling nothing, otherwise.
+    func forEachScore(ifAtMost limit: Int, _ body: (Int32, Float) throws -> Void) throws -> Bool { false }
     /// What BM25 saturates for the current document: a term's frequency, a phrase's weighted
     /// matches (for explanations; 0 where there is none).
     var currentFrequency: Float { 0 }
@@ -117,6 +121,17 @@ final class TermScorer: DocumentScorer {
     }
 
     override var currentFrequency: Float { Float(cursor.freq) }
+
+    override func forEachScore(ifAtMost limit: Int, _ body: (Int32, Float) throws -> Void) throws -> Bool {
+        guard cursor.docFreq <= limit, doc < 0 else { return false }
+        // A copy reads the list from its start and leaves this scorer's cursor where it is.
+        var reading = cursor
+        while try reading.next() {
+            try scoring.check(reading.doc)
+            try body(reading.doc, scoring.score(freq: Float(reading.freq), weight: weight, doc: reading.doc))
+        }
+        return true
+    }
 
     override func advanceShallow(to target: Int32) -> Int32 {
         while shallowBlock < skips.summaryCount - 1, skips.lastDoc(ofBlock: shallowBlock) < target { shallowBlock += 1 }

@@ -94,23 +94,31 @@ final class SegmentSearcher {
     /// only is summed with MaxScore over all its scorers; anything else goes through its scorer.
     func topDocuments(_ root: Query.Node, k: Int, unwritten: Occur, above floor: Float = -.infinity,
                       accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
-        if case .group(let members) = root, members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) || Self.isSimpleWord(members) {
-            var scorers: [DocumentScorer] = []
-            for member in members {
-                if case .clause(let clause) = member.node {
-                    scorers += try allComponents(of: clause).map(\.scorer)
-                } else if let scorer = try scorer(member.node, unwritten: unwritten) {
-                    scorers.append(scorer)
-                }
-            }
+        if let scorers = try summedScorers(root, unwritten: unwritten) {
             return try withoutActuallyEscaping(accept) { accept in
-                try TopDocuments.sum(of: scorers, k: k, documentCount: reader.documentCount, above: floor, accept: accepting(accept))
+                try TopDocuments.sum(of: scorers, k: k, documentCount: reader.documentCount, above: floor, seeds: accumulator, accept: accepting(accept))
             }
         }
         guard let scorer = try scorer(root, unwritten: unwritten) else { return [] }
         return try withoutActuallyEscaping(accept) { accept in
             try TopDocuments.of(scorer, k: k, documentCount: reader.documentCount, above: floor, accept: accepting(accept))
         }
+    }
+
+    /// The scorers whose sum ranks the tree when it is a group of alternatives only (or one
+    /// word): every list of every clause, for MaxScore to weigh one by one. Nil for other trees.
+    func summedScorers(_ root: Query.Node, unwritten: Occur) throws -> [DocumentScorer]? {
+        guard case .group(let members) = root,
+              members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) || Self.isSimpleWord(members) else { return nil }
+        var scorers: [DocumentScorer] = []
+        for member in members {
+            if case .clause(let clause) = member.node {
+                scorers += try allComponents(of: clause).map(\.scorer)
+            } else if let scorer = try scorer(member.node, unwritten: unwritten) {
+                scorers.append(scorer)
+            }
+        }
+        return scorers
     }
 
     /// `accept` that also turns deleted documents away (`accept` itself without deletions).
