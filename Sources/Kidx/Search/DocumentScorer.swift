@@ -279,18 +279,40 @@ struct ScorerGroup {
 }
 
 /// The sum of several scorers: a document matches when any of them has it.
+///
+/// A scorer whose documents are all another's (the very word form's list within its stem's)
+/// does not help find documents: it is moved only to documents the other has, when scoring.
+/// In a conjunction, that spares moving the word form's list to every document tried.
 final class DisjunctionScorer: DocumentScorer {
-    private let scorers: ScorerGroup
+    /// The scorers that find the documents.
+    private let finders: ScorerGroup
+    /// The others, each with the finder that has all its documents.
+    private let dependents: [(scorer: Unmanaged<DocumentScorer>, within: Unmanaged<DocumentScorer>)]
+    /// Every scorer (keeping the dependents alive), for bounds.
+    private let all: ScorerGroup
 
-    init(_ scorers: [DocumentScorer]) {
-        self.scorers = ScorerGroup(scorers)
-        super.init(maxScore: self.scorers.maxScore)
+    /// The sum of `scorers`, where `within[i]`, when given and among `scorers`, has every
+    /// document of `scorers[i]`.
+    init(_ scorers: [DocumentScorer], within: [DocumentScorer?] = []) {
+        var finders: [DocumentScorer] = []
+        var dependents: [(Unmanaged<DocumentScorer>, Unmanaged<DocumentScorer>)] = []
+        for (index, scorer) in scorers.enumerated() {
+            if index < within.count, let container = within[index], scorers.contains(where: { $0 === container }) {
+                dependents.append((.passUnretained(scorer), .passUnretained(container)))
+            } else {
+                finders.append(scorer)
+            }
+        }
+        self.finders = ScorerGroup(finders)
+        self.dependents = dependents
+        all = ScorerGroup(scorers)
+        super.init(maxScore: all.maxScore)
     }
 
     override func advance(to target: Int32) throws -> Int32 {
         if doc >= target { return doc }
         var smallest = PostingsCursor.exhausted
-        try scorers.forEach { scorer in
+        try finders.forEach { scorer in
             let current = scorer.doc < target ? try scorer.advance(to: target) : scorer.doc
             smallest = min(smallest, current)
         }
@@ -301,15 +323,18 @@ final class DisjunctionScorer: DocumentScorer {
     override func score() throws -> Float {
         var sum: Float = 0
         let doc = doc
-        try scorers.forEach { scorer in
+        try finders.forEach { scorer in
             if scorer.doc == doc { sum += try scorer.score() }
+        }
+        for dependent in dependents where dependent.within._withUnsafeGuaranteedRef({ $0.doc }) == doc {
+            sum += try dependent.scorer._withUnsafeGuaranteedRef { try $0.score(ifAt: doc) }
         }
         return sum
     }
 
-    override func advanceShallow(to target: Int32) -> Int32 { scorers.advanceShallow(to: target) }
+    override func advanceShallow(to target: Int32) -> Int32 { all.advanceShallow(to: target) }
 
-    override func maxScore(upTo last: Int32) -> Float { scorers.maxScore(upTo: last) }
+    override func maxScore(upTo last: Int32) -> Float { all.maxScore(upTo: last) }
 }
 
 /// Documents that every required scorer has and no excluded scorer has, scored by the required
@@ -324,7 +349,7 @@ final class ConjunctionScorer: DocumentScorer {
     init(required: [DocumentScorer], optional: [DocumentScorer] = [], excluded: [DocumentScorer] = []) {
         precondition(!required.isEmpty, "a conjunction needs a required scorer")
         self.required = ScorerGroup(required)
-        self.optional = ScorerGroup(optional)
+        self.optional = ScorerGroup(optional.sorted { ($0.isCostly ? 1 : 0, -$0.maxScore) < ($1.isCostly ? 1 : 0, -$1.maxScore) })
         self.excluded = ScorerGroup(excluded)
         scoring = ScorerGroup(required + optional)
         optionalMaxScore = self.optional.maxScore
@@ -362,11 +387,16 @@ final class ConjunctionScorer: DocumentScorer {
     override func score(above threshold: Float) throws -> Float {
         var sum: Float = 0
         try required.forEach { sum += try $0.score() }
-        // Optional scorers (nearness of compound parts) read positions: only when they can matter.
-        guard sum + optionalMaxScore > threshold else { return sum }
+        // Optional scorers are looked up only while the document can still beat the threshold
+        // (the strongest first, those that read positions last).
         let doc = doc
         var others = optionalMaxScore
+        var beaten = false
         try optional.forEach { scorer in
+            if beaten || sum + others <= threshold {
+                beaten = true
+                return
+            }
             others -= scorer.maxScore
             sum += try scorer.score(ifAt: doc, above: threshold - sum - others)
         }

@@ -11,6 +11,15 @@ extension SegmentSearcher {
         /// not make a required clause match (the word does, alone or inside other compounds;
         /// documents with the parts only follow in the all-words-first fill).
         var isPart = false
+        /// The scorer whose documents include all of this one's (the stem's list, for the very
+        /// word form's list): a disjunction finds documents without moving this one.
+        var within: DocumentScorer?
+    }
+
+    /// The sum of `components`, matching where any matches; nil when there is none.
+    func disjunction(_ components: [Component]) -> DocumentScorer? {
+        guard components.count > 1 else { return components.first?.scorer }
+        return DisjunctionScorer(components.map(\.scorer), within: components.map(\.within))
     }
 
     /// The scorer of `node`, or nil when it matches nothing. Members without an operator are
@@ -18,8 +27,7 @@ extension SegmentSearcher {
     func scorer(_ node: Query.Node, unwritten: Occur) throws -> DocumentScorer? {
         switch node {
         case .clause(let clause):
-            let scorers = try allComponents(of: clause).map(\.scorer)
-            return scorers.isEmpty ? nil : scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers)
+            return disjunction(try allComponents(of: clause))
         case .source(let name, let isPrefix):
             if !isPrefix {
                 return try reader.postings(Field.sourceKey(name)).map { TermScorer($0, weight: 0, scoring: fieldScoring[.body]!) }
@@ -40,9 +48,8 @@ extension SegmentSearcher {
                         // A required compound matches as a word; its parts only add to the score
                         // (reading positions of frequent parts for every document costs too much).
                         let components = try allComponents(of: clause)
-                        let scorers = components.filter { !$0.isPart }.map(\.scorer)
-                        guard !scorers.isEmpty else { return nil }
-                        required.append(scorers.count == 1 ? scorers[0] : DisjunctionScorer(scorers))
+                        guard let words = disjunction(components.filter { !$0.isPart }) else { return nil }
+                        required.append(words)
                         optional += components.filter(\.isPart).map(\.scorer)
                     } else {
                         guard let scorer = try scorer(member.node, unwritten: unwritten) else { return nil }
@@ -112,19 +119,22 @@ extension SegmentSearcher {
             }
             // A word used in one form only shares its stem's list: one scorer, the weights summed
             // (each with its own key's idf: in another segment the two lists may differ).
-            var lists: [(info: TermInfo, weight: Float, match: String, isPart: Bool)] = []
+            var lists: [(info: TermInfo, weight: Float, match: String, isPart: Bool, isStem: Bool, withinStem: Bool)] = []
             for list in wordLists(clause, field: field) {
                 guard let info = try reader.terms.lookup(list.key) else { continue }
                 let weight = list.boost * idf(list.key, local: info.docFreq)
                 if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset && $0.isPart == list.isPart }) {
                     lists[same].weight += weight
                 } else {
-                    lists.append((info, weight, list.match, list.isPart))
+                    lists.append((info, weight, list.match, list.isPart, list.isStem, list.withinStem))
                 }
             }
+            var stem: DocumentScorer?
             for list in lists {
                 let scorer = TermScorer(try reader.cursor(list.info), weight: list.weight, scoring: scoring)
-                components.append(Component(field: field, match: list.match, scorer: scorer, isPart: list.isPart))
+                if list.isStem { stem = scorer }
+                components.append(Component(field: field, match: list.match, scorer: scorer, isPart: list.isPart,
+                                            within: list.withinStem ? stem : nil))
             }
         }
         return components
@@ -134,26 +144,29 @@ extension SegmentSearcher {
     /// word form (`exactBoost`), the word inside compounds (`partBoost`), and for a compound its
     /// parts on their own or inside other compounds (bodies spell out what headlines compound:
     /// `Impfstoffmangel` → "… fehlt Impfstoff …"). A prefix or fuzzy word reads the lists of
-    /// the word forms it expanded to.
-    func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: String, isPart: Bool)] {
+    /// the word forms it expanded to. The stem's list comes first (`isStem`); the word form's
+    /// documents are all in it (`withinStem`: the index files each form under its stem).
+    func wordLists(_ clause: Query.Clause, field: Field)
+        -> [(key: [UInt8], boost: Float, match: String, isPart: Bool, isStem: Bool, withinStem: Bool)] {
         let fieldBoost = field == .title ? ranking.titleBoost : 1
         if clause.expansion != nil {
             return clause.alternatives.map {
-                (field.exactKey($0.word), fieldBoost * $0.boost, "\($0.word) (\($0.edits == 0 ? "expansion" : "\($0.edits) edit\($0.edits == 1 ? "" : "s")"))", false)
+                (field.exactKey($0.word), fieldBoost * $0.boost, "\($0.word) (\($0.edits == 0 ? "expansion" : "\($0.edits) edit\($0.edits == 1 ? "" : "s")"))",
+                 false, false, false)
             }
         }
         let term = clause.terms[0].term
-        var lists = [(key: field.key(term), boost: fieldBoost, match: "\(term) (stem)", isPart: false)]
+        var lists = [(key: field.key(term), boost: fieldBoost, match: "\(term) (stem)", isPart: false, isStem: true, withinStem: false)]
         if ranking.exactBoost > 0, let word = clause.exactWord {
-            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)", false))
+            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)", false, false, true))
         }
         guard decompounds else { return lists }
-        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)", false))
+        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)", false, false, false))
         let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
         if clause.compoundParts.count >= 2, partBoost > 0 {
             for part in clause.compoundParts {
-                lists.append((field.key(part), fieldBoost * partBoost, "\(part) (compound part)", true))
-                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, "\(part) (compound part inside compounds)", true))
+                lists.append((field.key(part), fieldBoost * partBoost, "\(part) (compound part)", true, false, false))
+                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, "\(part) (compound part inside compounds)", true, false, false))
             }
         }
         return lists
