@@ -147,42 +147,41 @@ enum TopDocuments {
                     doc = min(doc, try slots[order[index]].advance(to: target))
                 }
                 if doc > windowEnd { break }
-                // Essential scorers on the document: the cheap ones first, then the costly ones
-                // while the document can still beat the threshold.
+                // The cheap scorers first: the essential ones on the document, then the others
+                // looked up, the strongest first; the costly ones last (positions are read only
+                // when the rest leaves the document a chance). `remaining` bounds what is not
+                // scored yet: once the score plus it cannot beat the threshold, the document is out.
                 var score: Float = 0
-                var costlyBounds: Float = 0
+                var remaining = firstEssential > 0 ? prefix[firstEssential - 1] : 0
                 for index in firstEssential..<count where slots[order[index]].doc == doc {
                     if slots[order[index]].isCostly {
-                        costlyBounds += slots[order[index]].bound
+                        remaining += slots[order[index]].bound
                     } else {
                         score += try slots[order[index]].score()
                     }
                 }
                 var possible = true
-                if costlyBounds > 0 {
-                    let nonEssential = firstEssential > 0 ? prefix[firstEssential - 1] : 0
-                    for index in firstEssential..<count where slots[order[index]].isCostly && slots[order[index]].doc == doc {
-                        if score + costlyBounds + nonEssential <= threshold {
-                            possible = false
-                            break
-                        }
-                        costlyBounds -= slots[order[index]].bound
-                        score += try slots[order[index]].score(above: threshold - score - costlyBounds - nonEssential)
-                    }
-                }
-                var index = possible ? firstEssential - 1 : -1
-                while index >= 0 {
-                    if score + prefix[index] <= threshold {
+                for index in stride(from: firstEssential - 1, through: 0, by: -1) where !slots[order[index]].isCostly {
+                    if score + remaining <= threshold {
                         possible = false
                         break
                     }
-                    if slots[order[index]].isCostly {
-                        let others = index > 0 ? prefix[index - 1] : 0
-                        score += try slots[order[index]].score(ifAt: doc, above: threshold - score - others)
-                    } else {
-                        score += try slots[order[index]].score(ifAt: doc)
+                    remaining -= slots[order[index]].bound
+                    score += try slots[order[index]].score(ifAt: doc)
+                }
+                if possible {
+                    for index in stride(from: count - 1, through: 0, by: -1) where slots[order[index]].isCostly {
+                        // Essential costly scorers count only on the document; the others are looked up.
+                        let isEssential = index >= firstEssential
+                        if isEssential, slots[order[index]].doc != doc { continue }
+                        if score + remaining <= threshold {
+                            possible = false
+                            break
+                        }
+                        remaining -= slots[order[index]].bound
+                        let above = threshold - score - remaining
+                        score += isEssential ? try slots[order[index]].score(above: above) : try slots[order[index]].score(ifAt: doc, above: above)
                     }
-                    index -= 1
                 }
                 if possible, score > threshold, try accept(doc) {
                     top.insert(doc: doc, score: score)
