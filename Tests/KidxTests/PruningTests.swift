@@ -54,21 +54,26 @@ struct PruningTests {
         let index = try #require(TestSupport.newsIndex, "could not build the news index")
         let searcher = Searcher(reader: try IndexReader(directory: index))
         let segment = try #require(searcher.segments.first)
-        var proven = 0
+        var proven = 0, provenRequired = 0
         for text in try Self.queries() where !text.hasPrefix("\"") {
-            guard let query = try? Query(words: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts),
-                  let scorers = try segment.summedScorers(query.root, unwritten: .should) else { continue }
-            let threshold = try TopDocuments.provenThreshold(scorers, k: 10, seeds: segment.accumulator) { _ in true }
-            guard threshold > -.infinity else { continue }
-            proven += 1
-            // Another segment can only raise the index's 10th score above this one's.
-            let exhaustive = try searcher.rankExhaustively(query, k: 10, mode: .any).top
-            #expect(exhaustive.count == 10, "\(text): a proven threshold needs 10 documents")
-            if exhaustive.count == 10 {
-                #expect(threshold < exhaustive[9].score, "\(text): proven \(threshold), 10th score \(exhaustive[9].score)")
+            guard let query = try? Query(words: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts) else { continue }
+            // Any word, or all words (one required compound: its own lists are required).
+            for (unwritten, mode) in [(Occur.should, SearchOptions.Mode.any), (.must, .all)] {
+                guard let (scorers, required) = try segment.summedScorers(query.root, unwritten: unwritten) else { continue }
+                let threshold = try TopDocuments.provenThreshold(scorers, required: required, k: 10, seeds: segment.accumulator) { _ in true }
+                guard threshold > -.infinity else { continue }
+                proven += 1
+                if required.contains(true) { provenRequired += 1 }
+                // Another segment can only raise the index's 10th score above this one's.
+                let exhaustive = try searcher.rankExhaustively(query, k: 10, mode: mode).top
+                #expect(exhaustive.count == 10, "\(text) (\(mode)): a proven threshold needs 10 documents")
+                if exhaustive.count == 10 {
+                    #expect(threshold < exhaustive[9].score, "\(text) (\(mode)): proven \(threshold), 10th score \(exhaustive[9].score)")
+                }
             }
         }
-        #expect(proven >= 250, "only \(proven) queries had a threshold proven")
+        #expect(proven >= 300, "only \(proven) queries had a threshold proven")
+        #expect(provenRequired >= 5, "only \(provenRequired) required compounds had a threshold proven")
     }
 
     @Test("deep pages (top 500 of a two-word query) agree with exhaustive scoring",

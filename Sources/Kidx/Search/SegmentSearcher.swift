@@ -94,9 +94,10 @@ final class SegmentSearcher {
     /// only is summed with MaxScore over all its scorers; anything else goes through its scorer.
     func topDocuments(_ root: Query.Node, k: Int, unwritten: Occur, above floor: Float = -.infinity,
                       accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
-        if let scorers = try summedScorers(root, unwritten: unwritten) {
+        if let (scorers, required) = try summedScorers(root, unwritten: unwritten) {
             return try withoutActuallyEscaping(accept) { accept in
-                try TopDocuments.sum(of: scorers, k: k, documentCount: reader.documentCount, above: floor, seeds: accumulator, accept: accepting(accept))
+                try TopDocuments.sum(of: scorers, required: required, k: k, documentCount: reader.documentCount, above: floor,
+                                     seeds: accumulator, accept: accepting(accept))
             }
         }
         guard let scorer = try scorer(root, unwritten: unwritten) else { return [] }
@@ -105,20 +106,30 @@ final class SegmentSearcher {
         }
     }
 
-    /// The scorers whose sum ranks the tree when it is a group of alternatives only (or one
-    /// word): every list of every clause, for MaxScore to weigh one by one. Nil for other trees.
-    func summedScorers(_ root: Query.Node, unwritten: Occur) throws -> [DocumentScorer]? {
-        guard case .group(let members) = root,
-              members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) || Self.isSimpleWord(members) else { return nil }
-        var scorers: [DocumentScorer] = []
-        for member in members {
-            if case .clause(let clause) = member.node {
-                scorers += try allComponents(of: clause).map(\.scorer)
-            } else if let scorer = try scorer(member.node, unwritten: unwritten) {
-                scorers.append(scorer)
+    /// The scorers whose sum ranks the tree when it is a group of alternatives only, or one
+    /// word: every list of every clause, for MaxScore to weigh one by one, and which of them a
+    /// document must be in (none, or a required compound's own lists beside its parts'). Nil
+    /// for other trees.
+    func summedScorers(_ root: Query.Node, unwritten: Occur) throws -> (scorers: [DocumentScorer], required: [Bool])? {
+        guard case .group(let members) = root else { return nil }
+        if members.allSatisfy({ occur($0, unwritten: unwritten) == .should }) || Self.isSimpleWord(members) {
+            var scorers: [DocumentScorer] = []
+            for member in members {
+                if case .clause(let clause) = member.node {
+                    scorers += try allComponents(of: clause).map(\.scorer)
+                } else if let scorer = try scorer(member.node, unwritten: unwritten) {
+                    scorers.append(scorer)
+                }
             }
+            return (scorers, [])
         }
-        return scorers
+        if members.count == 1, occur(members[0], unwritten: unwritten) == .must, case .clause(let clause) = members[0].node, !clause.isPhrase {
+            let components = try allComponents(of: clause)
+            // Without a list of its own the word matches nothing, whatever its parts have.
+            guard components.contains(where: { !$0.isPart }) else { return ([], []) }
+            return (components.map(\.scorer), components.map { !$0.isPart })
+        }
+        return nil
     }
 
     /// `accept` that also turns deleted documents away (`accept` itself without deletions).

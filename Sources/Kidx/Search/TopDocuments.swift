@@ -14,13 +14,17 @@ enum TopDocuments {
     ///
     /// With `seeds` (a scratch accumulator over the segment's documents), the loop starts from
     /// the threshold the short lists alone prove (`provenThreshold`) instead of from nothing.
-    static func sum(of scorers: [DocumentScorer], k: Int, documentCount: Int, above floor: Float = -.infinity,
+    ///
+    /// Where some scorers are `required` (a required word's lists, beside its compound parts),
+    /// a document must be in one of them: the others are then never essential, and they may
+    /// be, by MaxScore's rule, only while the required ones are all essential.
+    static func sum(of scorers: [DocumentScorer], required: [Bool] = [], k: Int, documentCount: Int, above floor: Float = -.infinity,
                     seeds: ScoreAccumulator? = nil, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
         guard k > 0, !scorers.isEmpty else { return [] }
         var floor = floor
-        if let seeds { floor = max(floor, try provenThreshold(scorers, k: k, seeds: seeds, accept: accept)) }
+        if let seeds { floor = max(floor, try provenThreshold(scorers, required: required, k: k, seeds: seeds, accept: accept)) }
         return try withExtendedLifetime(scorers) {
-            var slots = scorers.map { Slot(scorer: $0) }
+            var slots = scorers.indices.map { Slot(scorer: scorers[$0], isRequired: $0 < required.count && required[$0]) }
             return try sum(&slots, k: k, end: Int32(documentCount), floor: floor, accept: accept)
         }
     }
@@ -35,11 +39,13 @@ enum TopDocuments {
     /// Lists of at most 1/32 of the documents are read: longer ones cost more to read than the
     /// pruning they buy (1/8 and 1/16 were slower, 1/64 no faster). Lowered by 0.01 %, as
     /// summing in another order may round a document's full score below its partial sum.
-    static func provenThreshold(_ scorers: [DocumentScorer], k: Int, seeds: ScoreAccumulator,
-                                        accept: (Int32) throws -> Bool) throws -> Float {
+    /// With `required` scorers, only their lists are read: a document must be in one.
+    static func provenThreshold(_ scorers: [DocumentScorer], required: [Bool] = [], k: Int, seeds: ScoreAccumulator,
+                                accept: (Int32) throws -> Bool) throws -> Float {
         defer { seeds.reset() }
         let limit = max(seeds.count / 32, 128)
-        for scorer in scorers where !scorer.isCostly {
+        let hasRequired = required.contains(true)
+        for (index, scorer) in scorers.enumerated() where !scorer.isCostly && (!hasRequired || required[index]) {
             _ = try scorer.forEachScore(ifAtMost: limit) { doc, score in seeds.add(Int(doc), score: score, bit: 1) }
         }
         guard seeds.touchedCount >= k else { return -.infinity }
@@ -57,11 +63,14 @@ enum TopDocuments {
         let maxScore: Float
         /// Scored after the others, only while the document can still make it.
         let isCostly: Bool
+        /// A document must be in one of the required scorers (when there are any).
+        let isRequired: Bool
         /// The bound in the current window.
         var bound: Float = 0
 
-        init(scorer: DocumentScorer) {
+        init(scorer: DocumentScorer, isRequired: Bool) {
             reference = .passUnretained(scorer)
+            self.isRequired = isRequired
             maxScore = scorer.maxScore
             isCostly = scorer.isCostly
         }
@@ -106,16 +115,20 @@ enum TopDocuments {
         // prefix[i]: the sum of the bounds of order[0...i], the weakest first.
         var prefix = [Float](repeating: 0, count: count)
         var target: Int32 = 0
+        // With required scorers, the others come first in the order and are never essential.
+        let optionalCount = slots.contains(where: \.isRequired) ? slots.count(where: { !$0.isRequired }) : 0
 
         windows: while target < end {
             // Done when the lists not yet exhausted cannot beat the k-th score anywhere.
             var remaining: Float = 0
             var windowEnd = end - 1
+            var requiredLeft = optionalCount == 0
             for index in 0..<count where slots[index].doc < end {
                 remaining += slots[index].maxScore
                 windowEnd = min(windowEnd, slots[index].advanceShallow(to: target))
+                requiredLeft = requiredLeft || slots[index].isRequired
             }
-            if remaining <= threshold { break }
+            if remaining <= threshold || !requiredLeft { break }
             // At least 2,048 ids (16 dense blocks): each window costs a bound from every scorer,
             // and narrower windows cost more than they prune (FANG, 197 queries: 2,048 needs 7 %
             // fewer instructions than 128; 8,192 no fewer than 2,048).
@@ -127,7 +140,8 @@ enum TopDocuments {
             for index in 1..<max(count, 1) {
                 let moving = order[index]
                 var place = index
-                while place > 0, slots[order[place - 1]].bound > slots[moving].bound {
+                while place > 0, slots[order[place - 1]].isRequired && !slots[moving].isRequired
+                    || slots[order[place - 1]].isRequired == slots[moving].isRequired && slots[order[place - 1]].bound > slots[moving].bound {
                     order[place] = order[place - 1]
                     place -= 1
                 }
@@ -138,7 +152,7 @@ enum TopDocuments {
                 sum += slots[order[index]].bound
                 prefix[index] = sum
             }
-            var firstEssential = 0
+            var firstEssential = optionalCount
             while firstEssential < count, prefix[firstEssential] <= threshold { firstEssential += 1 }
 
             while firstEssential < count {
@@ -183,7 +197,8 @@ enum TopDocuments {
                         score += isEssential ? try slots[order[index]].score(above: above) : try slots[order[index]].score(ifAt: doc, above: above)
                     }
                 }
-                if possible, score > threshold, try accept(doc) {
+                // Every scorer that has the document is on it now (scored or looked up).
+                if possible, score > threshold, optionalCount == 0 || slots.contains(where: { $0.isRequired && $0.doc == doc }), try accept(doc) {
                     top.insert(doc: doc, score: score)
                     threshold = max(top.threshold, floor)
                     while firstEssential < count, prefix[firstEssential] <= threshold { firstEssential += 1 }
