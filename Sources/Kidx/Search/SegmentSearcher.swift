@@ -91,7 +91,8 @@ final class SegmentSearcher {
     func isLive(_ doc: Int32) -> Bool { !(reader.deletions?.contains(doc) ?? false) }
 
     /// The best `k` live documents of the tree that `accept` lets through. A group of alternatives
-    /// only is summed with MaxScore over all its scorers; anything else goes through its scorer.
+    /// only, or one required word, is summed with MaxScore over all its scorers (`summedScorers`);
+    /// anything else goes through its scorer.
     func topDocuments(_ root: Query.Node, k: Int, unwritten: Occur, above floor: Float = -.infinity,
                       accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
         if let (scorers, required) = try summedScorers(root, unwritten: unwritten) {
