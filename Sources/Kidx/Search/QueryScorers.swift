@@ -16,6 +16,16 @@ extension SegmentSearcher {
         var within: DocumentScorer?
     }
 
+    /// What a word's list is to the word's other lists.
+    enum ListRole {
+        /// The stem's list.
+        case stem
+        /// The very word form's list: its documents are all in the stem's (the index files each
+        /// form under its stem).
+        case exactForm
+        case other
+    }
+
     /// The sum of `components`, matching where any matches; nil when there is none.
     func disjunction(_ components: [Component]) -> DocumentScorer? {
         guard components.count > 1 else { return components.first?.scorer }
@@ -119,22 +129,22 @@ extension SegmentSearcher {
             }
             // A word used in one form only shares its stem's list: one scorer, the weights summed
             // (each with its own key's idf: in another segment the two lists may differ).
-            var lists: [(info: TermInfo, weight: Float, match: String, isPart: Bool, isStem: Bool, withinStem: Bool)] = []
+            var lists: [(info: TermInfo, weight: Float, match: String, isPart: Bool, role: ListRole)] = []
             for list in wordLists(clause, field: field) {
                 guard let info = try reader.terms.lookup(list.key) else { continue }
                 let weight = list.boost * idf(list.key, local: info.docFreq)
                 if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset && $0.isPart == list.isPart }) {
                     lists[same].weight += weight
                 } else {
-                    lists.append((info, weight, list.match, list.isPart, list.isStem, list.withinStem))
+                    lists.append((info, weight, list.match, list.isPart, list.role))
                 }
             }
             var stem: DocumentScorer?
             for list in lists {
                 let scorer = TermScorer(try reader.cursor(list.info), weight: list.weight, scoring: scoring)
-                if list.isStem { stem = scorer }
+                if list.role == .stem { stem = scorer }
                 components.append(Component(field: field, match: list.match, scorer: scorer, isPart: list.isPart,
-                                            within: list.withinStem ? stem : nil))
+                                            within: list.role == .exactForm ? stem : nil))
             }
         }
         return components
@@ -144,29 +154,27 @@ extension SegmentSearcher {
     /// word form (`exactBoost`), the word inside compounds (`partBoost`), and for a compound its
     /// parts on their own or inside other compounds (bodies spell out what headlines compound:
     /// `Impfstoffmangel` → "… fehlt Impfstoff …"). A prefix or fuzzy word reads the lists of
-    /// the word forms it expanded to. The stem's list comes first (`isStem`); the word form's
-    /// documents are all in it (`withinStem`: the index files each form under its stem).
-    func wordLists(_ clause: Query.Clause, field: Field)
-        -> [(key: [UInt8], boost: Float, match: String, isPart: Bool, isStem: Bool, withinStem: Bool)] {
+    /// the word forms it expanded to. The stem's list comes first.
+    func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: String, isPart: Bool, role: ListRole)] {
         let fieldBoost = field == .title ? ranking.titleBoost : 1
         if clause.expansion != nil {
             return clause.alternatives.map {
                 (field.exactKey($0.word), fieldBoost * $0.boost, "\($0.word) (\($0.edits == 0 ? "expansion" : "\($0.edits) edit\($0.edits == 1 ? "" : "s")"))",
-                 false, false, false)
+                 false, .other)
             }
         }
         let term = clause.terms[0].term
-        var lists = [(key: field.key(term), boost: fieldBoost, match: "\(term) (stem)", isPart: false, isStem: true, withinStem: false)]
+        var lists = [(key: field.key(term), boost: fieldBoost, match: "\(term) (stem)", isPart: false, role: ListRole.stem)]
         if ranking.exactBoost > 0, let word = clause.exactWord {
-            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)", false, false, true))
+            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)", false, .exactForm))
         }
         guard decompounds else { return lists }
-        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)", false, false, false))
+        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)", false, .other))
         let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
         if clause.compoundParts.count >= 2, partBoost > 0 {
             for part in clause.compoundParts {
-                lists.append((field.key(part), fieldBoost * partBoost, "\(part) (compound part)", true, false, false))
-                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, "\(part) (compound part inside compounds)", true, false, false))
+                lists.append((field.key(part), fieldBoost * partBoost, "\(part) (compound part)", true, .other))
+                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, "\(part) (compound part inside compounds)", true, .other))
             }
         }
         return lists
