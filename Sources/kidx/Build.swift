@@ -90,6 +90,13 @@ struct WriterOptions: ParsableArguments {
 
     /// A writer of the index at `index` with these options.
     func writer(_ index: String, options: AnalyzerOptions? = nil, mode: IndexWriter.Mode) throws -> IndexWriter {
+        // One malloc arena for all threads: documents are analyzed on other threads and their
+        // words freed on the writer's, and with an arena per thread that memory stayed with the
+        // analyzing threads (FANG build peak 286 MiB; with one arena 244 MiB, as fast).
+        if threads > 1, let mallopt = dlsym(nil, "mallopt") {  // glibc's, which Swift's Glibc does not declare
+            let mArenaMax: Int32 = -8
+            _ = unsafeBitCast(mallopt, to: (@convention(c) (Int32, Int32) -> Int32).self)(mArenaMax, 1)
+        }
         let writer = try IndexWriter(directory: index, options: options, threads: threads, mode: mode)
         writer.memoryBudget = max(1, memory) << 20
         return writer

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Which analysis stages run. The same options must serve indexing and querying; an index
 /// records the options it was built with and its searcher analyzes queries the same way.
 public struct AnalyzerOptions: Sendable, Hashable, Codable {
@@ -173,6 +175,24 @@ public final class GermanAnalyzer {
             if plain != result, let name = nameTerm(word) { return name }
         }
         return result
+    }
+
+    /// The index terms of `words` as `term(ofWord:)` gives them, on as many threads as there
+    /// are `analyzers` (each thread with its own): a commit stems every distinct word of a part.
+    static func terms(ofWords words: [String], using analyzers: [GermanAnalyzer]) -> [[UInt8]] {
+        // A thread is not worth starting for a few words.
+        let workers = max(1, min(analyzers.count, words.count / 4096))
+        guard workers > 1 else { return words.map { analyzers[0].term(ofWord: Array($0.utf8)) } }
+        var slices = [[[UInt8]]](repeating: [], count: workers)
+        slices.withUnsafeMutableBufferPointer { output in
+            let output = output
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                output[worker] = words[(words.count * worker / workers)..<(words.count * (worker + 1) / workers)].map {
+                    analyzers[worker].term(ofWord: Array($0.utf8))
+                }
+            }
+        }
+        return Array(slices.joined())
     }
 
     /// Splits, folds and filters `bytes` into words, before stemming: the writer stems each

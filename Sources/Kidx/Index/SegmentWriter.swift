@@ -34,6 +34,8 @@ final class SegmentWriter {
 
     /// Documents added so far.
     private(set) var documentCount = 0
+    /// Documents whose postings are added: all but the batch in flight.
+    private var postedCount = 0
 
     /// The store's zstd dictionary (empty: none) once the stored documents are finished: the
     /// parts of one build share the first part's, so that they merge by copying their blocks.
@@ -84,32 +86,85 @@ final class SegmentWriter {
     }
 
     /// Analyzes documents on `threads` threads and adds them in order.
+    ///
+    /// With more than one thread the batch is analyzed and stored in the background while this
+    /// thread adds the previous batch's postings (and the caller reads the next batch): the
+    /// postings are added in document order on one thread, so without the overlap the other
+    /// threads waited for it (a FANG build used 1.1 of 2 cores). `drain()` adds the last one.
     func add(contentsOf documents: [Document]) throws {
         guard let storage else { preconditionFailure("documents added to a spilled segment") }
-        // Analysis (word breaking, folding) in parallel, and beside it the store compressing the
-        // documents; the postings, in document order, here.
-        var analyzed = [AnalyzedDocument](repeating: AnalyzedDocument(), count: documents.count)
+        documentCount += documents.count
         let workers = min(threads, documents.count)
-        if workers <= 1 {
-            for index in documents.indices { analyzed[index] = AnalyzedDocument(documents[index], analyzer: analyzer) }
+        guard workers > 1 else {
+            let analyzed = documents.map { AnalyzedDocument($0, analyzer: analyzer) }
             try storage.store(documents)
-        } else {
-            var storeError: Error?
-            analyzed.withUnsafeMutableBufferPointer { output in
-                let output = output
-                DispatchQueue.concurrentPerform(iterations: workers + 1) { worker in
-                    guard worker < workers else {
-                        do { try storage.store(documents) } catch { storeError = error }
-                        return
-                    }
-                    let range = (documents.count * worker / workers)..<(documents.count * (worker + 1) / workers)
-                    for index in range { output[index] = AnalyzedDocument(documents[index], analyzer: workerAnalyzers[worker]) }
+            addPostings(of: documents, analyzed: analyzed)
+            return
+        }
+        let previous = try waitForBatchInFlight()
+        inFlight = BatchInFlight(documents, storage: storage, analyzers: workerAnalyzers.prefix(workers))
+        if let previous { addPostings(of: previous.documents, analyzed: previous.analyzed) }
+    }
+
+    /// Documents being analyzed and stored on other threads (see `add(contentsOf:)`).
+    private final class BatchInFlight {
+        let documents: [Document]
+        /// One slice of the batch per analyzer, each written by its own thread.
+        private let slices: [Slice]
+        private var storeError: Error?
+        private let group = DispatchGroup()
+
+        private final class Slice {
+            let range: Range<Int>
+            var analyzed: [AnalyzedDocument] = []
+            init(_ range: Range<Int>) { self.range = range }
+        }
+
+        /// Starts analyzing `documents` with `analyzers` (one thread each) and storing them.
+        init(_ documents: [Document], storage: Storage, analyzers: ArraySlice<GermanAnalyzer>) {
+            self.documents = documents
+            let count = analyzers.count
+            slices = (0..<count).map { Slice((documents.count * $0 / count)..<(documents.count * ($0 + 1) / count)) }
+            for (slice, analyzer) in zip(slices, analyzers) {
+                DispatchQueue.global().async(group: group) {
+                    slice.analyzed = documents[slice.range].map { AnalyzedDocument($0, analyzer: analyzer) }
                 }
             }
-            if let storeError { throw storeError }
+            DispatchQueue.global().async(group: group) { [self] in
+                do { try storage.store(documents) } catch { storeError = error }
+            }
         }
+
+        /// The analyzed documents, in order, once every thread is done; throws a store error.
+        func wait() throws -> [AnalyzedDocument] {
+            group.wait()
+            if let storeError { throw storeError }
+            return slices.flatMap(\.analyzed)
+        }
+    }
+
+    private var inFlight: BatchInFlight?
+
+    /// Waits for the batch in flight, if any, and hands it over with its analysis.
+    private func waitForBatchInFlight() throws -> (documents: [Document], analyzed: [AnalyzedDocument])? {
+        guard let batch = inFlight else { return nil }
+        inFlight = nil
+        return (batch.documents, try batch.wait())
+    }
+
+    /// Adds the postings of the batch in flight: before anything reads the postings or the store.
+    private func drain() throws {
+        if let batch = try waitForBatchInFlight() { addPostings(of: batch.documents, analyzed: batch.analyzed) }
+    }
+
+    deinit {
+        _ = try? waitForBatchInFlight()  // its threads hold the store
+    }
+
+    /// Adds analyzed documents' words to the postings, numbered after those added before.
+    private func addPostings(of documents: [Document], analyzed: [AnalyzedDocument]) {
         for (document, analyzed) in zip(documents, analyzed) {
-            let doc = Int32(documentCount)
+            let doc = Int32(postedCount)
             for (field, words) in analyzed.fields.enumerated() {
                 words.forEach { word, position, capitalized in
                     fields[field].add(word: word, doc: doc, position: position, capitalized: capitalized)
@@ -119,7 +174,7 @@ final class SegmentWriter {
             }
             if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
             if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
-            documentCount += 1
+            postedCount += 1
         }
     }
 
@@ -134,7 +189,7 @@ final class SegmentWriter {
     var estimatedBytes: Int { fields.reduce(0) { $0 + $1.estimatedBytes } }
 
     /// Every distinct word added with its uses and capitalized uses.
-    func wordUses() -> [String: (uses: Int, capitalized: Int)] {
+    private func wordUses() -> [String: (uses: Int, capitalized: Int)] {
         FieldPostings.wordUses(fields, words: fields.map { $0.distinctWords() })
     }
 
@@ -146,6 +201,7 @@ final class SegmentWriter {
     /// Finishes only the stored documents and drops the postings, for documents to be analyzed
     /// again from the store.
     func finishStoreOnly() throws {
+        try drain()
         fields = Field.allCases.map { _ in FieldPostings() }
         try finishStorage()
     }
@@ -156,6 +212,7 @@ final class SegmentWriter {
     /// words does not depend on the evidence, so no part is analyzed twice. Returns the part's
     /// word uses, the evidence it contributes.
     func spill() throws -> [String: (uses: Int, capitalized: Int)] {
+        try drain()
         let uses = wordUses()
         let file = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.spill.fileName, kind: .spill)
         var out = ByteWriter()
@@ -191,6 +248,7 @@ final class SegmentWriter {
         try file.check(0..<file.body.count)
         var reader = ByteReader(file.body, file: file.name)
         documentCount = try reader.readInt()
+        postedCount = documentCount
         for index in fields.indices {
             totalLengths[index] = try reader.readInt()
             norms[index] = Array(try reader.readBytes(documentCount))
@@ -240,6 +298,7 @@ final class SegmentWriter {
     /// analysis dictionary). Returns the segment's description and, when gathered, the analysis'.
     /// Words are turned into terms only here: analysis up to now does not depend on the evidence.
     func finish(analysis: Analysis) throws -> (segment: SegmentInfo, analysis: AnalysisInfo?) {
+        try drain()
         func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
             try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
         }
@@ -251,21 +310,26 @@ final class SegmentWriter {
         let words = fields.map { $0.distinctWords() }
         var decompounding: Decompounding
         var analysisInfo: AnalysisInfo?
+        // A name lookup for each analyzer that takes terms (a lookup remembers its answers).
+        let nameLookup: () -> (([UInt8]) -> [UInt8]?)?
         switch analysis {
         case .gathered(let path):
             let evidence = Self.gatherEvidence(uses: FieldPostings.wordUses(fields, words: words), documents: documentCount, options: options, analyzer: analyzer, threads: threads, keepingSplits: true)
             decompounding = evidence.decompounding
-            // Terms are taken only from here on, so stems, parts and queries all see the names.
-            analyzer.nameTerm = evidence.names.term(of:)
+            let names = evidence.names
+            nameLookup = { names.term(of:) }
             try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: evidence.names.entries, to: path)
             analysisInfo = evidence.info
         case .shared(let dictionary):
-            if let lookup = dictionary.nameLookup() { analyzer.nameTerm = lookup }
+            nameLookup = dictionary.nameLookup
             decompounding = options.decompounding
                 ? Decompounding(words: Set(words.joined()), decompounder: try dictionary.decompounderReadingMemory(), threads: threads)
                 : Decompounding(uses: [:], systemWords: nil, enabled: false, threads: threads)
         }
-        decompounding.gatherParts(fields: fields, words: words, analyzer: analyzer)
+        // Terms are taken only from here on, so stems, parts and queries all see the names.
+        let termAnalyzers = [analyzer] + (1..<threads).map { _ in GermanAnalyzer(options: options) }
+        for termAnalyzer in termAnalyzers { termAnalyzer.nameTerm = nameLookup() }
+        decompounding.gatherParts(fields: fields, words: words, termAnalyzers: termAnalyzers)
 
         func write(_ list: FieldPostings.List, key: [UInt8], field: Int, withPositions: Bool = true) throws -> TermInfo {
             let fieldNorms = norms[field]
@@ -282,7 +346,7 @@ final class SegmentWriter {
         // A word that is its stem's only form has the stem's list: its exact entry points there.
         var onlyForms: [[Int: TermInfo]] = Field.allCases.map { _ in [:] }
         for (index, field) in Field.allCases.enumerated() {
-            for (term, group) in FieldPostings.termGroups(words[index], analyzer: analyzer) {
+            for (term, group) in FieldPostings.termGroups(GermanAnalyzer.terms(ofWords: words[index], using: termAnalyzers)) {
                 // Merged one term at a time: all merged lists at once would double the memory.
                 let info = try write(FieldPostings.List.merged(group.map { fields[index].lists[$0] }), key: [field.rawValue] + term, field: index)
                 if group.count == 1 { onlyForms[index][group[0]] = info }
@@ -593,11 +657,11 @@ struct FieldPostings {
         return uses
     }
 
-    /// Index terms as UTF-8 bytes in byte order, each with the numbers of the words (`words`
-    /// by number) that have it.
-    static func termGroups(_ words: [String], analyzer: GermanAnalyzer) -> [(term: [UInt8], words: [Int])] {
+    /// The distinct terms of `terms` (each word's term, by word number) in byte order, each
+    /// with the numbers of the words that have it.
+    static func termGroups(_ terms: [[UInt8]]) -> [(term: [UInt8], words: [Int])] {
         var groups: [[UInt8]: [Int]] = [:]
-        for (id, word) in words.enumerated() { groups[analyzer.term(ofWord: Array(word.utf8)), default: []].append(id) }
+        for (id, term) in terms.enumerated() { groups[term, default: []].append(id) }
         return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
     }
 }
@@ -747,17 +811,22 @@ struct Decompounding {
     }
 
     /// Gathers each part's postings from the compounds containing it, under the part's term.
-    mutating func gatherParts(fields: [FieldPostings], words: [[String]], analyzer: GermanAnalyzer) {
+    mutating func gatherParts(fields: [FieldPostings], words: [[String]], termAnalyzers: [GermanAnalyzer]) {
         parts = fields.map { _ in [:] }
         guard !splits.isEmpty else { return }
-        var terms: [String: [UInt8]] = [:]
+        // Each distinct part stemmed once.
+        var distinct = Set<String>()
+        for fieldWords in words {
+            for word in fieldWords { if let pieces = splits[word] { distinct.formUnion(pieces) } }
+        }
+        let pieces = Array(distinct)
+        let terms = Dictionary(uniqueKeysWithValues: zip(pieces, GermanAnalyzer.terms(ofWords: pieces, using: termAnalyzers)))
         for (index, field) in fields.enumerated() {
             for (word, list) in zip(words[index], field.lists) {
                 guard let pieces = splits[word] else { continue }
                 var seen = Set<[UInt8]>()
                 for part in pieces {
-                    let term = terms[part] ?? analyzer.term(ofWord: Array(part.utf8))
-                    terms[part] = term
+                    let term = terms[part]!
                     if seen.insert(term).inserted { parts[index][term, default: []].append(list) }
                 }
             }
