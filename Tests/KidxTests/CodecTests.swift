@@ -285,4 +285,60 @@ struct CodecTests {
         }
         #expect(interner.id(of: "xyzzy-nicht-da") == nil)
     }
+
+    @Test("in-memory postings: random lists, one use, maximum ids and gaps, dropped repeats; a spill reads back and a damaged one is refused")
+    func inMemoryPostings() throws {
+        var generator = SystemRandomNumberGenerator()
+        // Uses in document order; positions random within a document, repeats included (dropped).
+        var cases: [[(doc: Int32, position: Int32)]] = [[(0, 0)], [(Int32.max, Int32.max)], [(0, 0), (Int32.max, 0), (Int32.max, Int32.max)]]
+        for _ in 0..<50 {
+            var uses: [(doc: Int32, position: Int32)] = []
+            var doc = Int32.random(in: 0...5, using: &generator)
+            for _ in 0..<Int.random(in: 1...400, using: &generator) {
+                if Bool.random(using: &generator) { doc += Int32.random(in: 1...(Bool.random(using: &generator) ? 3 : 100_000), using: &generator) }
+                uses.append((doc, Int32.random(in: 0...2_000, using: &generator)))
+            }
+            cases.append(uses)
+        }
+        for uses in cases {
+            var list = FieldPostings.List()
+            var expected = FieldPostings.Postings()
+            for (doc, position) in uses {
+                let kept = expected.docs.last != doc || position > expected.positions.last!
+                #expect((list.add(doc: doc, position: position) > 0) == kept)
+                guard kept else { continue }
+                if expected.docs.last != doc {
+                    expected.docs.append(doc)
+                    expected.freqs.append(0)
+                }
+                expected.freqs[expected.freqs.count - 1] += 1
+                expected.positions.append(position)
+            }
+            let decoded = list.postings
+            #expect(decoded.docs == expected.docs && decoded.freqs == expected.freqs && decoded.positions == expected.positions)
+            #expect(Int(list.documentCount) == expected.docs.count && Int(list.positionCount) == expected.positions.count)
+            var spill = ByteWriter()
+            list.spill(to: &spill)
+            let back = try spill.bytes.withUnsafeBytes { raw in
+                var reader = ByteReader(raw, file: "spill")
+                return try FieldPostings.List(spilled: &reader)
+            }
+            #expect(back.postings.docs == expected.docs && back.postings.positions == expected.positions)
+            // Adding goes on where the spilled list stopped.
+            var continued = back
+            #expect(continued.add(doc: expected.docs.last!, position: expected.positions.last!) == 0)
+        }
+        // Damaged streams: cut off in a value, a position before any document, a document without a position.
+        for stream: [UInt8] in [[0x03, 0x82], [0x02], [0x03, 0x03, 0x02], [0x03]] {
+            var spill = ByteWriter()
+            spill.appendVarint(stream.count)
+            spill.append(contentsOf: stream)
+            #expect(throws: KidxError.self) {
+                try spill.bytes.withUnsafeBytes { raw in
+                    var reader = ByteReader(raw, file: "spill")
+                    _ = try FieldPostings.List(spilled: &reader)
+                }
+            }
+        }
+    }
 }

@@ -264,8 +264,34 @@ final class SegmentWriter {
         out.appendVarint(lists.count)
         for (name, docs) in lists {
             out.appendString(name)
-            FieldPostings.List.appendDocs(docs, to: &out)
+            appendDocs(docs, to: &out)
         }
+    }
+
+    /// Appends ascending document numbers: their count, then gaps.
+    private static func appendDocs(_ docs: [Int32], to out: inout ByteWriter) {
+        out.appendVarint(docs.count)
+        var previous: Int32 = -1
+        for doc in docs {
+            out.appendVarint(Int(doc - previous))
+            previous = doc
+        }
+    }
+
+    /// Document numbers `appendDocs` wrote; throws unless they ascend.
+    private static func readDocs(_ reader: inout ByteReader) throws -> [Int32] {
+        let count = try reader.readInt()
+        guard count <= reader.base.count - reader.offset else { throw reader.corrupt("document count \(count) does not fit") }
+        var docs: [Int32] = []
+        docs.reserveCapacity(count)
+        var previous: Int32 = -1
+        for _ in 0..<count {
+            let gap = try reader.readInt()
+            guard gap > 0, gap <= Int(Int32.max) - Int(previous) else { throw reader.corrupt("document numbers out of order") }
+            previous += Int32(gap)
+            docs.append(previous)
+        }
+        return docs
     }
 
     /// Documents by outlet or by day as `appendDocumentLists` wrote them.
@@ -273,7 +299,7 @@ final class SegmentWriter {
         var lists: [String: [Int32]] = [:]
         for _ in 0..<(try reader.readInt()) {
             let name = try reader.readString()
-            lists[name] = try FieldPostings.List.readDocs(&reader)
+            lists[name] = try readDocs(&reader)
         }
         return lists
     }
@@ -331,7 +357,7 @@ final class SegmentWriter {
         for termAnalyzer in termAnalyzers { termAnalyzer.nameTerm = nameLookup() }
         decompounding.gatherParts(fields: fields, words: words, termAnalyzers: termAnalyzers)
 
-        func write(_ list: FieldPostings.List, key: [UInt8], field: Int, withPositions: Bool = true) throws -> TermInfo {
+        func write(_ list: FieldPostings.Postings, key: [UInt8], field: Int, withPositions: Bool = true) throws -> TermInfo {
             let fieldNorms = norms[field]
             let address = try postingsWriter.write(
                 docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
@@ -348,13 +374,13 @@ final class SegmentWriter {
         for (index, field) in Field.allCases.enumerated() {
             for (term, group) in FieldPostings.termGroups(GermanAnalyzer.terms(ofWords: words[index], using: termAnalyzers)) {
                 // Merged one term at a time: all merged lists at once would double the memory.
-                let info = try write(FieldPostings.List.merged(group.map { fields[index].lists[$0] }), key: [field.rawValue] + term, field: index)
+                let info = try write(FieldPostings.Postings.merged(group.map { fields[index].lists[$0] }), key: [field.rawValue] + term, field: index)
                 if group.count == 1 { onlyForms[index][group[0]] = info }
             }
         }
         for (index, field) in Field.allCases.enumerated() {
             for (term, lists) in decompounding.partLists(field: index) {
-                _ = try write(FieldPostings.List.merged(lists), key: [field.partSpace] + term, field: index)
+                _ = try write(FieldPostings.Postings.merged(lists), key: [field.partSpace] + term, field: index)
             }
         }
         for (index, field) in Field.allCases.enumerated() {
@@ -363,13 +389,13 @@ final class SegmentWriter {
                 if let shared = onlyForms[index][id] {
                     try dictionary.add(key: field.exactKey(word), info: shared)
                 } else {
-                    _ = try write(list, key: field.exactKey(word), field: index, withPositions: false)
+                    _ = try write(list.postings, key: field.exactKey(word), field: index, withPositions: false)
                 }
             }
         }
         for (space, lists) in [(Field.sourceSpace, sources), (Field.dateSpace, days)] {
             for (name, docs) in lists.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-                let list = FieldPostings.List(docs: docs, freqs: Array(repeating: 1, count: docs.count), positions: [])
+                let list = FieldPostings.Postings(docs: docs, freqs: Array(repeating: 1, count: docs.count), positions: [])
                 _ = try write(list, key: [space] + Array(name.utf8), field: Field.allCases.firstIndex(of: .body)!, withPositions: false)
             }
         }
@@ -451,218 +477,6 @@ struct AnalyzedDocument {
             }
             return words
         }
-    }
-}
-
-/// The in-memory postings of one field, by word as written (folded, not stemmed): each distinct
-/// word is stemmed once at commit, and words that share a stem have their lists merged.
-struct FieldPostings {
-    struct List {
-        var docs: [Int32] = []
-        var freqs: [UInt32] = []
-        var positions: [Int32] = []
-
-        /// Adds a use at `position` in `doc` (documents come in order); returns whether it was
-        /// added and whether it began a posting. A use at or before the document's last
-        /// position is dropped: a joined hyphenated word shares its first part's position.
-        mutating func add(doc: Int32, position: Int32) -> (added: Bool, newPosting: Bool) {
-            if docs.last == doc {
-                guard let last = positions.last, position > last else { return (false, false) }
-                freqs[freqs.count - 1] += 1
-                positions.append(position)
-                return (true, false)
-            }
-            docs.append(doc)
-            freqs.append(1)
-            positions.append(position)
-            return (true, true)
-        }
-
-        /// Appends ascending document numbers: their count, then gaps.
-        static func appendDocs(_ docs: [Int32], to out: inout ByteWriter) {
-            out.appendVarint(docs.count)
-            var previous: Int32 = -1
-            for doc in docs {
-                out.appendVarint(Int(doc - previous))
-                previous = doc
-            }
-        }
-
-        /// Document numbers `appendDocs` wrote; throws unless they ascend.
-        static func readDocs(_ reader: inout ByteReader) throws -> [Int32] {
-            let count = try reader.readInt()
-            guard count <= reader.base.count - reader.offset else { throw reader.corrupt("document count \(count) does not fit") }
-            var docs: [Int32] = []
-            docs.reserveCapacity(count)
-            var previous: Int32 = -1
-            for _ in 0..<count {
-                let gap = try reader.readInt()
-                guard gap > 0, gap <= Int(Int32.max) - Int(previous) else { throw reader.corrupt("document numbers out of order") }
-                previous += Int32(gap)
-                docs.append(previous)
-            }
-            return docs
-        }
-
-        /// The union of many lists, merged pairwise so each posting is copied O(log n) times.
-        static func merged(_ lists: [List]) -> List {
-            var level = lists
-            while level.count > 1 {
-                var next: [List] = []
-                next.reserveCapacity((level.count + 1) / 2)
-                for index in stride(from: 0, to: level.count, by: 2) {
-                    next.append(index + 1 < level.count ? merged(level[index], level[index + 1]) : level[index])
-                }
-                level = next
-            }
-            return level.first ?? List()
-        }
-
-        /// The union of two lists: documents in order, positions of a shared document merged.
-        static func merged(_ a: List, _ b: List) -> List {
-            var result = List()
-            result.docs.reserveCapacity(a.docs.count + b.docs.count)
-            result.freqs.reserveCapacity(a.docs.count + b.docs.count)
-            result.positions.reserveCapacity(a.positions.count + b.positions.count)
-            var i = 0, j = 0, pi = 0, pj = 0
-            while i < a.docs.count || j < b.docs.count {
-                let takeA = j == b.docs.count || (i < a.docs.count && a.docs[i] <= b.docs[j])
-                let takeB = i == a.docs.count || (j < b.docs.count && b.docs[j] <= a.docs[i])
-                let doc = takeA ? a.docs[i] : b.docs[j]
-                let start = result.positions.count
-                if takeA && takeB {
-                    let endA = pi + Int(a.freqs[i]), endB = pj + Int(b.freqs[j])
-                    while pi < endA || pj < endB {
-                        let next: Int32
-                        if pj == endB || (pi < endA && a.positions[pi] <= b.positions[pj]) {
-                            next = a.positions[pi]; pi += 1
-                        } else {
-                            next = b.positions[pj]; pj += 1
-                        }
-                        if result.positions.count == start || result.positions.last! != next { result.positions.append(next) }
-                    }
-                    i += 1; j += 1
-                } else if takeA {
-                    result.positions.append(contentsOf: a.positions[pi..<(pi + Int(a.freqs[i]))])
-                    pi += Int(a.freqs[i]); i += 1
-                } else {
-                    result.positions.append(contentsOf: b.positions[pj..<(pj + Int(b.freqs[j]))])
-                    pj += Int(b.freqs[j]); j += 1
-                }
-                result.docs.append(doc)
-                result.freqs.append(UInt32(result.positions.count - start))
-            }
-            return result
-        }
-    }
-
-    private var interner = WordInterner()
-    private(set) var lists: [List] = []
-    /// Uses of each word written with a capital, by word number: names are told by it.
-    private var capitalized: [Int32] = []
-    /// Postings (word, document) and positions held, for the memory estimate.
-    private(set) var postingCount = 0
-    private(set) var positionCount = 0
-
-    /// About how many bytes the lists and words take, and what writing them will take on top:
-    /// per position 4 bytes, per posting 8, per word its arrays, string and table entries
-    /// (measured against peak RSS on FANG, growth slack included).
-    var estimatedBytes: Int { positionCount * 6 + postingCount * 12 + lists.count * 260 }
-
-    init() {}
-
-    mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
-        let (id, isNew) = interner.intern(word)
-        if isNew {
-            lists.append(List())
-            capitalized.append(0)
-        }
-        let (added, newPosting) = lists[id].add(doc: doc, position: position)
-        guard added else { return }
-        if newPosting { postingCount += 1 }
-        positionCount += 1
-        if isCapitalized { capitalized[id] += 1 }
-    }
-
-    /// Writes every word with its list and capitalized uses to `file` (see `SegmentWriter.spill`).
-    func spill(to file: IndexFileWriter) throws {
-        var out = ByteWriter()
-        out.appendVarint(lists.count)
-        for (id, list) in lists.enumerated() {
-            out.appendString(interner.word(id))
-            out.appendVarint(Int(capitalized[id]))
-            List.appendDocs(list.docs, to: &out)
-            var start = 0
-            for freq in list.freqs {
-                out.appendVarint(Int(freq))
-                var previous: Int32 = -1
-                for position in list.positions[start..<(start + Int(freq))] {
-                    out.appendVarint(Int(position - previous))
-                    previous = position
-                }
-                start += Int(freq)
-            }
-            if out.count >= 1 << 16 {
-                try file.write(out.bytes)
-                out.removeAll()
-            }
-        }
-        try file.write(out.bytes)
-    }
-
-    /// The postings `spill(to:)` wrote, read back.
-    init(spilled reader: inout ByteReader) throws {
-        let count = try reader.readInt()
-        // Each word takes three bytes at least: a damaged count must not allocate wildly.
-        guard count <= (reader.base.count - reader.offset) / 3 else { throw reader.corrupt("word count \(count) does not fit") }
-        lists.reserveCapacity(count)
-        capitalized.reserveCapacity(count)
-        for _ in 0..<count {
-            var word = try reader.readString()
-            let uses = try reader.readInt()
-            var list = List(docs: try List.readDocs(&reader), freqs: [], positions: [])
-            list.freqs.reserveCapacity(list.docs.count)
-            for _ in list.docs {
-                let freq = try reader.readInt()
-                guard freq > 0, freq <= reader.base.count - reader.offset else { throw reader.corrupt("frequency \(freq) does not fit") }
-                list.freqs.append(UInt32(freq))
-                var position: Int32 = -1
-                for _ in 0..<freq {
-                    position &+= Int32(truncatingIfNeeded: try reader.readInt())
-                    list.positions.append(position)
-                }
-            }
-            guard word.withUTF8({ interner.intern($0).isNew }) else { throw reader.corrupt("word \(word) spilled twice") }
-            postingCount += list.docs.count
-            positionCount += list.positions.count
-            lists.append(list)
-            capitalized.append(Int32(truncatingIfNeeded: uses))
-        }
-    }
-
-    /// The distinct words as strings, by word number (`lists[n]` is word `n`'s list). Builds a
-    /// string per word: a commit calls it once.
-    func distinctWords() -> [String] { lists.indices.map(interner.word) }
-
-    /// Every distinct word of `fields` (whose `distinctWords()` are `words`) with its uses and
-    /// capitalized uses, over all fields.
-    static func wordUses(_ fields: [FieldPostings], words: [[String]]) -> [String: (uses: Int, capitalized: Int)] {
-        var uses: [String: (uses: Int, capitalized: Int)] = [:]
-        for (field, fieldWords) in zip(fields, words) {
-            for (id, word) in fieldWords.enumerated() {
-                uses[word, default: (0, 0)].uses += field.lists[id].positions.count
-                uses[word, default: (0, 0)].capitalized += Int(field.capitalized[id])
-            }
-        }
-        return uses
-    }
-
-    /// The distinct terms of `terms` (each word's term, by word number) in byte order, each
-    /// with the numbers of the words that have it.
-    static func termGroups(_ terms: [[UInt8]]) -> [(term: [UInt8], words: [Int])] {
-        var groups: [[UInt8]: [Int]] = [:]
-        for (id, term) in terms.enumerated() { groups[term, default: []].append(id) }
-        return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
     }
 }
 

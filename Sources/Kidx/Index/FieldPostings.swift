@@ -1,0 +1,275 @@
+/// The in-memory postings of one field, by word as written (folded, not stemmed): each distinct
+/// word is stemmed once at commit, and words that share a stem have their lists merged.
+struct FieldPostings {
+    /// One word's postings as they are added, in one byte stream: per document its gap from the
+    /// previous document, then the gaps between its positions (the first from -1), each value
+    /// variable-byte and shifted left by one, with the low bit set on documents.
+    ///
+    /// Arrays of documents, frequencies and positions took 4 bytes per position and 8 per
+    /// document, and three arrays per word: a FANG build held so much that it wrote five parts
+    /// and merged them. Decoded only to be written (`postings`).
+    struct List {
+        private var bytes: [UInt8] = []
+        private var lastDoc: Int32 = -1
+        private var lastPosition: Int32 = -1
+        /// Documents and positions added.
+        private(set) var documentCount: Int32 = 0
+        private(set) var positionCount: Int32 = 0
+
+        /// Bytes the stream holds.
+        var byteCount: Int { bytes.count }
+
+        /// An empty list.
+        init() {}
+
+        /// Adds a use at `position` in `doc` (documents come in order); returns how many bytes
+        /// it took, 0 when it was dropped: a use at or before the document's last position (a
+        /// joined hyphenated word shares its first part's position).
+        mutating func add(doc: Int32, position: Int32) -> Int {
+            let start = bytes.count
+            if doc != lastDoc {
+                append(UInt64(Int64(doc) - Int64(lastDoc)) << 1 | 1)
+                lastDoc = doc
+                lastPosition = -1
+                documentCount += 1
+            } else if position <= lastPosition {
+                    return 0
+            }
+            append(UInt64(Int64(position) - Int64(lastPosition)) << 1)
+            lastPosition = position
+            positionCount += 1
+            return bytes.count - start
+        }
+
+        private mutating func append(_ value: UInt64) {
+            var value = value
+            while value >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+                value >>= 7
+            }
+            bytes.append(UInt8(value))
+        }
+
+        /// Calls `body` with each value of `bytes` (shifted, flagged) in order; false when the
+        /// stream is malformed (a value cut off, or longer than 64 bits).
+        private static func forEachValue(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UInt64) -> Void) -> Bool {
+            var index = 0
+            while index < bytes.count {
+                var value: UInt64 = 0, shift: UInt64 = 0
+                while true {
+                    guard index < bytes.count, shift < 64 else { return false }
+                    let byte = bytes[index]
+                    index += 1
+                    value |= UInt64(byte & 0x7F) << shift
+                    if byte < 0x80 { break }
+                    shift += 7
+                }
+                body(value)
+            }
+            return true
+        }
+
+        /// The postings, decoded for writing.
+        var postings: Postings {
+            var result = Postings()
+            result.docs.reserveCapacity(Int(documentCount))
+            result.freqs.reserveCapacity(Int(documentCount))
+            result.positions.reserveCapacity(Int(positionCount))
+            var doc: Int32 = -1, position: Int32 = -1
+            _ = bytes.withUnsafeBufferPointer { bytes in
+                Self.forEachValue(in: bytes) { value in
+                    if value & 1 == 1 {
+                        doc &+= Int32(truncatingIfNeeded: value >> 1)
+                        result.docs.append(doc)
+                        result.freqs.append(0)
+                        position = -1
+                    } else {
+                        position &+= Int32(truncatingIfNeeded: value >> 1)
+                        result.positions.append(position)
+                        result.freqs[result.freqs.count - 1] += 1
+                    }
+                }
+            }
+            return result
+        }
+
+        /// Appends the list to a spill file: the stream's length and bytes.
+        func spill(to out: inout ByteWriter) {
+            out.appendVarint(bytes.count)
+            out.append(contentsOf: bytes)
+        }
+
+        /// A list `spill(to:)` wrote; throws unless its stream is well formed (documents
+        /// ascending, each with a position, positions ascending within one).
+        init(spilled reader: inout ByteReader) throws {
+            let stored = try reader.readBytes(try reader.readInt())
+            bytes = Array(stored)
+            var wellFormed = true, doc: Int64 = -1, position: Int64 = -1, documentPositions = 1
+            let complete = bytes.withUnsafeBufferPointer { bytes in
+                Self.forEachValue(in: bytes) { value in
+                    let gap = Int64(truncatingIfNeeded: value >> 1)
+                    if value & 1 == 1 {
+                        wellFormed = wellFormed && documentPositions > 0 && gap > 0 && doc + gap <= Int64(Int32.max)
+                        doc += gap
+                        position = -1
+                        documentPositions = 0
+                        documentCount += 1
+                    } else {
+                        wellFormed = wellFormed && doc >= 0 && gap > 0 && position + gap <= Int64(Int32.max)
+                        position += gap
+                        documentPositions += 1
+                        positionCount += 1
+                    }
+                }
+            }
+            guard complete, wellFormed, documentPositions > 0 else { throw reader.corrupt("postings of a spilled word malformed") }
+            lastDoc = Int32(doc)
+            lastPosition = Int32(position)
+        }
+    }
+
+    /// A word's or term's postings decoded for writing: documents in order, each one's
+    /// frequency, and the positions of all, document after document.
+    struct Postings {
+        var docs: [Int32] = []
+        var freqs: [UInt32] = []
+        var positions: [Int32] = []
+
+        /// The union of many lists, merged pairwise so each posting is copied O(log n) times.
+        static func merged(_ lists: [List]) -> Postings {
+            var level = lists.map(\.postings)
+            while level.count > 1 {
+                var next: [Postings] = []
+                next.reserveCapacity((level.count + 1) / 2)
+                for index in stride(from: 0, to: level.count, by: 2) {
+                    next.append(index + 1 < level.count ? merged(level[index], level[index + 1]) : level[index])
+                }
+                level = next
+            }
+            return level.first ?? Postings()
+        }
+
+        /// The union of two lists: documents in order, positions of a shared document merged.
+        static func merged(_ a: Postings, _ b: Postings) -> Postings {
+            var result = Postings()
+            result.docs.reserveCapacity(a.docs.count + b.docs.count)
+            result.freqs.reserveCapacity(a.docs.count + b.docs.count)
+            result.positions.reserveCapacity(a.positions.count + b.positions.count)
+            var i = 0, j = 0, pi = 0, pj = 0
+            while i < a.docs.count || j < b.docs.count {
+                let takeA = j == b.docs.count || (i < a.docs.count && a.docs[i] <= b.docs[j])
+                let takeB = i == a.docs.count || (j < b.docs.count && b.docs[j] <= a.docs[i])
+                let doc = takeA ? a.docs[i] : b.docs[j]
+                let start = result.positions.count
+                if takeA && takeB {
+                    let endA = pi + Int(a.freqs[i]), endB = pj + Int(b.freqs[j])
+                    while pi < endA || pj < endB {
+                        let next: Int32
+                        if pj == endB || (pi < endA && a.positions[pi] <= b.positions[pj]) {
+                            next = a.positions[pi]; pi += 1
+                        } else {
+                            next = b.positions[pj]; pj += 1
+                        }
+                        if result.positions.count == start || result.positions.last! != next { result.positions.append(next) }
+                    }
+                    i += 1; j += 1
+                } else if takeA {
+                    result.positions.append(contentsOf: a.positions[pi..<(pi + Int(a.freqs[i]))])
+                    pi += Int(a.freqs[i]); i += 1
+                } else {
+                    result.positions.append(contentsOf: b.positions[pj..<(pj + Int(b.freqs[j]))])
+                    pj += Int(b.freqs[j]); j += 1
+                }
+                result.docs.append(doc)
+                result.freqs.append(UInt32(result.positions.count - start))
+            }
+            return result
+        }
+    }
+
+    private var interner = WordInterner()
+    private(set) var lists: [List] = []
+    /// Uses of each word written with a capital, by word number: names are told by it.
+    private var capitalized: [Int32] = []
+    /// Bytes of all lists' streams, for the memory estimate.
+    private var listBytes = 0
+
+    /// About how many bytes the lists and words take, and what writing them will take on top:
+    /// the streams with their arrays' growth slack, and per word its list, interned bytes and
+    /// table entries and the strings, terms and splits a commit makes of it (measured against
+    /// peak RSS on FANG).
+    var estimatedBytes: Int { listBytes * 5 / 4 + lists.count * 300 }
+
+    init() {}
+
+    mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
+        let (id, isNew) = interner.intern(word)
+        if isNew {
+            lists.append(List())
+            capitalized.append(0)
+        }
+        let bytes = lists[id].add(doc: doc, position: position)
+        guard bytes > 0 else { return }
+        listBytes += bytes
+        if isCapitalized { capitalized[id] += 1 }
+    }
+
+    /// Writes every word with its list and capitalized uses to `file` (see `SegmentWriter.spill`).
+    func spill(to file: IndexFileWriter) throws {
+        var out = ByteWriter()
+        out.appendVarint(lists.count)
+        for (id, list) in lists.enumerated() {
+            out.appendString(interner.word(id))
+            out.appendVarint(Int(capitalized[id]))
+            list.spill(to: &out)
+            if out.count >= 1 << 16 {
+                try file.write(out.bytes)
+                out.removeAll()
+            }
+        }
+        try file.write(out.bytes)
+    }
+
+    /// The postings `spill(to:)` wrote, read back.
+    init(spilled reader: inout ByteReader) throws {
+        let count = try reader.readInt()
+        // Each word takes three bytes at least: a damaged count must not allocate wildly.
+        guard count <= (reader.base.count - reader.offset) / 3 else { throw reader.corrupt("word count \(count) does not fit") }
+        lists.reserveCapacity(count)
+        capitalized.reserveCapacity(count)
+        for _ in 0..<count {
+            var word = try reader.readString()
+            let uses = try reader.readInt()
+            let list = try List(spilled: &reader)
+            guard word.withUTF8({ interner.intern($0).isNew }) else { throw reader.corrupt("word \(word) spilled twice") }
+            listBytes += list.byteCount
+            lists.append(list)
+            capitalized.append(Int32(truncatingIfNeeded: uses))
+        }
+    }
+
+    /// The distinct words as strings, by word number (`lists[n]` is word `n`'s list). Builds a
+    /// string per word: a commit calls it once.
+    func distinctWords() -> [String] { lists.indices.map(interner.word) }
+
+    /// Every distinct word of `fields` (whose `distinctWords()` are `words`) with its uses and
+    /// capitalized uses, over all fields.
+    static func wordUses(_ fields: [FieldPostings], words: [[String]]) -> [String: (uses: Int, capitalized: Int)] {
+        var uses: [String: (uses: Int, capitalized: Int)] = [:]
+        for (field, fieldWords) in zip(fields, words) {
+            for (id, word) in fieldWords.enumerated() {
+                uses[word, default: (0, 0)].uses += Int(field.lists[id].positionCount)
+                uses[word, default: (0, 0)].capitalized += Int(field.capitalized[id])
+            }
+        }
+        return uses
+    }
+
+    /// The distinct terms of `terms` (each word's term, by word number) in byte order, each
+    /// with the numbers of the words that have it.
+    static func termGroups(_ terms: [[UInt8]]) -> [(term: [UInt8], words: [Int])] {
+        var groups: [[UInt8]: [Int]] = [:]
+        for (id, term) in terms.enumerated() { groups[term, default: []].append(id) }
+        return groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
+    }
+}
