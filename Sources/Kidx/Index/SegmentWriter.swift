@@ -464,8 +464,6 @@ struct AnalyzedDocument {
 
     private(set) var fields: [FieldWords] = []
 
-    init() {}
-
     init(_ document: Document, analyzer: GermanAnalyzer) {
         fields = Field.allCases.map { field in
             var words = FieldWords()
