@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The framing every binary index file shares: a header naming the file kind and format version,
-/// a CRC-32 of every 64 KiB chunk of the body, and a footer with the body's and the file's
+/// a CRC-32 of every 4 KiB chunk of the body, and a footer with the body's and the file's
 /// length and the whole file's CRC-32. A truncated or foreign file is refused at open; a flipped
 /// bit is caught when a search first reads its chunk (as RocksDB checks blocks), without a
 /// full-file check at every open; `kidx check` verifies everything.
@@ -15,13 +15,16 @@ import Glibc
 /// (UInt64 LE) · CRC-32 of the same bytes (UInt32 LE) · `XDIK`.
 enum IndexFormat {
     /// The on-disk format version this build of kidx reads and writes.
-    static let version: UInt32 = 7
+    static let version: UInt32 = 8
     static let headerMagic = Array("KIDX".utf8)
     static let footerMagic = Array("XDIK".utf8)
     static let headerSize = 12
     static let footerSize = 24
-    /// Body bytes per checksummed chunk, as a power of two.
-    static let chunkShift = 16
+    /// Body bytes per checksummed chunk, as a power of two. A read checks the chunks it
+    /// touches once per process: with 64 KiB chunks a `kidx search` spent 16 % of its
+    /// instructions checking 5.6 MB to read a few term blocks and ten stored documents; the
+    /// checksums take 0.1 % of the body.
+    static let chunkShift = 12
 
     /// The binary file kinds: a segment's five data files and its document table, the
     /// deletion marks a generation keeps beside a segment, and the index's analysis dictionary.

@@ -35,8 +35,41 @@ struct AnalysisDictionary {
 
     /// A word's evidence (by its UTF-8 bytes), when the lexicon has it.
     func evidence(_ word: UnsafeBufferPointer<UInt8>) -> WordEvidence? {
-        guard let info = try? terms.lookup([Field.lexiconSpace] + Array(word)) else { return nil }
+        guard let info = damage.noting({ try terms.lookup([Field.lexiconSpace] + Array(word)) }) else { return nil }
         return WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1)
+    }
+
+    /// Throws the damage a lookup met, if any. The analyzer and the decompounder cannot throw:
+    /// a damaged block answers "no such word" to them, and whoever analyzed with this
+    /// dictionary (a search, a segment writer) checks here before giving an answer built on it.
+    func checkUndamaged() throws {
+        if let error = damage.first { throw error }
+    }
+
+    private let damage = Damage()
+
+    /// The first error a lookup threw, kept for `checkUndamaged()`.
+    private final class Damage: @unchecked Sendable {
+        private let lock = NSLock()
+        private var error: Error?
+
+        var first: Error? {
+            lock.lock()
+            defer { lock.unlock() }
+            return error
+        }
+
+        /// The lookup's answer, or nil when it threw (the error kept).
+        func noting(_ lookup: () throws -> TermInfo?) -> TermInfo? {
+            do {
+                return try lookup()
+            } catch {
+                lock.lock()
+                defer { lock.unlock() }
+                if self.error == nil { self.error = error }
+                return nil
+            }
+        }
     }
 
     /// A decompounder that splits as the build did, remembering its splits (for searches).
@@ -86,11 +119,11 @@ struct AnalysisDictionary {
         guard info.names > 0 else { return nil }
         final class Memo { var terms: [[UInt8]: [UInt8]?] = [:] }
         let memo = Memo()
-        return { [terms] word in
+        return { [terms, damage] word in
             if let known = memo.terms[word] { return known }
             var key = word
             SpellingVariants.stripUmlauts(&key)
-            let found = (try? terms.lookup([Field.nameSpace] + key)).flatMap { $0 }
+            let found = damage.noting { try terms.lookup([Field.nameSpace] + key) }
             let term = found.map { ProperNames.Entry(key: key, dropsGenitive: $0.docFreq == 1).term }
             if memo.terms.count >= 50_000 { memo.terms.removeAll() }
             memo.terms[word] = .some(term)

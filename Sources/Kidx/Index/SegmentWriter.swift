@@ -408,6 +408,7 @@ final class SegmentWriter {
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish()
 
+        if case .shared(let dictionary) = analysis { try dictionary.checkUndamaged() }  // names were looked up in it
         try finishStorage()
         try? FileManager.default.removeItem(atPath: folder + "/" + IndexFormat.Kind.spill.fileName)
 

@@ -200,6 +200,7 @@ public final class Searcher {
             if options.explains { hit.explanation = try explain(query, doc: Int(entry.doc)) }
             hits.append(hit)
         }
+        try reader.analysis.checkUndamaged()  // the query's terms and the snippets read it
         return SearchResults(query: query, totalHits: total, hits: hits)
     }
 
