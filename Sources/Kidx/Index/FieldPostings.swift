@@ -9,7 +9,7 @@ struct FieldPostings {
     /// document, and three arrays per word: a FANG build held so much that it wrote five parts
     /// and merged them. Decoded only to be written (`postings`).
     struct List {
-        private var bytes: [UInt8] = []
+        private var bytes = ByteWriter()
         private var lastDoc: Int32 = -1
         private var lastPosition: Int32 = -1
         /// Documents and positions added.
@@ -28,45 +28,26 @@ struct FieldPostings {
         mutating func add(doc: Int32, position: Int32) -> Int {
             let start = bytes.count
             if doc != lastDoc {
-                append(UInt64(Int64(doc) - Int64(lastDoc)) << 1 | 1)
+                bytes.appendVarint(UInt64(Int64(doc) - Int64(lastDoc)) << 1 | 1)
                 lastDoc = doc
                 lastPosition = -1
                 documentCount += 1
             } else if position <= lastPosition {
-                    return 0
+                return 0
             }
-            append(UInt64(Int64(position) - Int64(lastPosition)) << 1)
+            bytes.appendVarint(UInt64(Int64(position) - Int64(lastPosition)) << 1)
             lastPosition = position
             positionCount += 1
             return bytes.count - start
         }
 
-        private mutating func append(_ value: UInt64) {
-            var value = value
-            while value >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-                value >>= 7
+        /// Calls `body` with each value of the stream (shifted, flagged) in order; throws when
+        /// it is malformed (a value cut off, or longer than 64 bits).
+        private func forEachValue(_ body: (UInt64) -> Void) throws {
+            try bytes.bytes.withUnsafeBytes { raw in
+                var reader = ByteReader(raw, file: "postings in memory")
+                while !reader.isAtEnd { body(try reader.readVarint()) }
             }
-            bytes.append(UInt8(value))
-        }
-
-        /// Calls `body` with each value of `bytes` (shifted, flagged) in order; false when the
-        /// stream is malformed (a value cut off, or longer than 64 bits).
-        private static func forEachValue(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UInt64) -> Void) -> Bool {
-            var index = 0
-            while index < bytes.count {
-                var value: UInt64 = 0, shift: UInt64 = 0
-                while true {
-                    guard index < bytes.count, shift < 64 else { return false }
-                    let byte = bytes[index]
-                    index += 1
-                    value |= UInt64(byte & 0x7F) << shift
-                    if byte < 0x80 { break }
-                    shift += 7
-                }
-                body(value)
-            }
-            return true
         }
 
         /// The postings, decoded for writing.
@@ -76,18 +57,17 @@ struct FieldPostings {
             result.freqs.reserveCapacity(Int(documentCount))
             result.positions.reserveCapacity(Int(positionCount))
             var doc: Int32 = -1, position: Int32 = -1
-            _ = bytes.withUnsafeBufferPointer { bytes in
-                Self.forEachValue(in: bytes) { value in
-                    if value & 1 == 1 {
-                        doc &+= Int32(truncatingIfNeeded: value >> 1)
-                        result.docs.append(doc)
-                        result.freqs.append(0)
-                        position = -1
-                    } else {
-                        position &+= Int32(truncatingIfNeeded: value >> 1)
-                        result.positions.append(position)
-                        result.freqs[result.freqs.count - 1] += 1
-                    }
+            // Well formed: made by `add` or checked by `init(spilled:)`.
+            try? forEachValue { value in
+                if value & 1 == 1 {
+                    doc &+= Int32(truncatingIfNeeded: value >> 1)
+                    result.docs.append(doc)
+                    result.freqs.append(0)
+                    position = -1
+                } else {
+                    position &+= Int32(truncatingIfNeeded: value >> 1)
+                    result.positions.append(position)
+                    result.freqs[result.freqs.count - 1] += 1
                 }
             }
             return result
@@ -96,33 +76,33 @@ struct FieldPostings {
         /// Appends the list to a spill file: the stream's length and bytes.
         func spill(to out: inout ByteWriter) {
             out.appendVarint(bytes.count)
-            out.append(contentsOf: bytes)
+            out.append(contentsOf: bytes.bytes)
         }
 
         /// A list `spill(to:)` wrote; throws unless its stream is well formed (documents
         /// ascending, each with a position, positions ascending within one).
         init(spilled reader: inout ByteReader) throws {
-            let stored = try reader.readBytes(try reader.readInt())
-            bytes = Array(stored)
+            bytes.append(contentsOf: try reader.readBytes(try reader.readInt()))
             var wellFormed = true, doc: Int64 = -1, position: Int64 = -1, documentPositions = 1
-            let complete = bytes.withUnsafeBufferPointer { bytes in
-                Self.forEachValue(in: bytes) { value in
-                    let gap = Int64(truncatingIfNeeded: value >> 1)
-                    if value & 1 == 1 {
-                        wellFormed = wellFormed && documentPositions > 0 && gap > 0 && doc + gap <= Int64(Int32.max)
-                        doc += gap
-                        position = -1
-                        documentPositions = 0
-                        documentCount += 1
-                    } else {
-                        wellFormed = wellFormed && doc >= 0 && gap > 0 && position + gap <= Int64(Int32.max)
-                        position += gap
-                        documentPositions += 1
-                        positionCount += 1
-                    }
+            var documents: Int32 = 0, positions: Int32 = 0
+            let complete = (try? forEachValue { value in
+                let gap = Int64(truncatingIfNeeded: value >> 1)
+                if value & 1 == 1 {
+                    wellFormed = wellFormed && documentPositions > 0 && gap > 0 && doc + gap <= Int64(Int32.max)
+                    doc += gap
+                    position = -1
+                    documentPositions = 0
+                    documents += 1
+                } else {
+                    wellFormed = wellFormed && doc >= 0 && gap > 0 && position + gap <= Int64(Int32.max)
+                    position += gap
+                    documentPositions += 1
+                    positions += 1
                 }
-            }
+            }) != nil
             guard complete, wellFormed, documentPositions > 0 else { throw reader.corrupt("postings of a spilled word malformed") }
+            documentCount = documents
+            positionCount = positions
             lastDoc = Int32(doc)
             lastPosition = Int32(position)
         }

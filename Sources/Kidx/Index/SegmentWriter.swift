@@ -32,10 +32,11 @@ final class SegmentWriter {
     private var sources: [String: [Int32]] = [:]
     private var days: [String: [Int32]] = [:]
 
-    /// Documents added so far.
-    private(set) var documentCount = 0
     /// Documents whose postings are added: all but the batch in flight.
     private var postedCount = 0
+
+    /// Documents added so far.
+    var documentCount: Int { postedCount + (inFlight?.documents.count ?? 0) }
 
     /// The store's zstd dictionary (empty: none) once the stored documents are finished: the
     /// parts of one build share the first part's, so that they merge by copying their blocks.
@@ -93,7 +94,6 @@ final class SegmentWriter {
     /// threads waited for it (a FANG build used 1.1 of 2 cores). `drain()` adds the last one.
     func add(contentsOf documents: [Document]) throws {
         guard let storage else { preconditionFailure("documents added to a spilled segment") }
-        documentCount += documents.count
         let workers = min(threads, documents.count)
         guard workers > 1 else {
             let analyzed = documents.map { AnalyzedDocument($0, analyzer: analyzer) }
@@ -247,11 +247,10 @@ final class SegmentWriter {
         let file = try MappedIndexFile(path: folder + "/" + IndexFormat.Kind.spill.fileName, kind: .spill)
         try file.check(0..<file.body.count)
         var reader = ByteReader(file.body, file: file.name)
-        documentCount = try reader.readInt()
-        postedCount = documentCount
+        postedCount = try reader.readInt()
         for index in fields.indices {
             totalLengths[index] = try reader.readInt()
-            norms[index] = Array(try reader.readBytes(documentCount))
+            norms[index] = Array(try reader.readBytes(postedCount))
             fields[index] = try FieldPostings(spilled: &reader)
         }
         sources = try Self.readDocumentLists(&reader)
