@@ -79,6 +79,29 @@ struct QueryLanguageTests {
         #expect(reversed.count < phrase.count, "word order matters in a phrase")
     }
 
+    @Test("a stop word in a phrase holds its place: its list has no positions, any word stands there")
+    func phraseThroughStopWord() throws {
+        let reader = try IndexReader(directory: try #require(TestSupport.newsIndex))
+        let segment = reader.segments[0]
+        func info(_ word: String) throws -> TermInfo? { try segment.terms.lookup(Field.body.key(reader.makeAnalyzer().queryTerms(of: word)[0])) }
+        let stop = try #require(try info("der"))
+        let content = try #require(try info("Welle"))
+        #expect(!stop.hasPositions && content.hasPositions)
+        let phrase = Set(try run("\"Ende der Woche\"").ids)
+        let adjacent = try Regex("ende[ \\n]+der[ \\n]+woche")
+        let written = ids { Self.plain($0).contains(adjacent) }
+        #expect(written.count >= 3)
+        #expect(written.isSubset(of: phrase), "missing: \(written.subtracting(phrase).sorted().prefix(5))")
+        // Any one word between the two (`Ende dieser Woche`), in the text itself.
+        let gap = try Regex("ende[^a-zäöüß]+[a-zäöüß]+[^a-zäöüß]+woche")
+        #expect(phrase.allSatisfy { text($0).contains(gap) }, "every hit has one word between Ende and Woche")
+        #expect(phrase.count < Set(try run("Ende AND Woche").ids).count)
+        // A phrase of stop words alone: every document with both words.
+        let stopPhrase = Set(try run("\"der die\" AND Impfstoff").ids)
+        let allThree = Set(try run("der AND die AND Impfstoff").ids)
+        #expect(!stopPhrase.isEmpty && stopPhrase == allThree)
+    }
+
     @Test("a prefix finds every word form starting with it, through the dictionary")
     func prefix() throws {
         let results = try searcher.search("Sanktion*", options: SearchOptions(limit: 3_000))

@@ -177,6 +177,10 @@ public final class GermanAnalyzer {
         return result
     }
 
+    /// The index terms of the stop words (`die`, `sein`): their lists are written without
+    /// positions, which only a phrase through a stop word would read.
+    func stopWordTerms() -> Set<[UInt8]> { Set(GermanStopWords.words.map { term(ofWord: Array($0.utf8)) }) }
+
     /// The index terms of `words` as `term(ofWord:)` gives them, on as many threads as there
     /// are `analyzers` (each thread with its own): a commit stems every distinct word of a part.
     static func terms(ofWords words: [String], using analyzers: [GermanAnalyzer]) -> [[UInt8]] {

@@ -1,8 +1,9 @@
 /// German function words that carry no topic: articles, pronouns, prepositions, conjunctions,
 /// auxiliaries and particles. kidx's own list, in case-folded form (`ß` as `ss`).
 ///
-/// Stop words are not indexed but still take a position, so `"Mangel an Impfstoff"` keeps its
-/// word distances for phrase matching.
+/// Stop words are indexed (they help ranking) but their terms' lists have no positions: a phrase
+/// reads a stop word as any word at its place, so `"Mangel an Impfstoff"` keeps its distances.
+/// With stop-word removal on, they are not indexed at all and still take a position.
 enum GermanStopWords {
     static let words: Set<String> = [
         // articles and determiners

@@ -45,8 +45,7 @@ package enum BenchmarkFixtures {
 
         /// Reads every document and frequency; with `positions`, every position too.
         package func run(positions readPositions: Bool) throws -> Int {
-            var cursor = try PostingsCursor(docFreq: address.docFreq, postingsOffset: address.postingsOffset,
-                                            positionsOffset: address.positionsOffset, postings: postings, positions: positions)
+            var cursor = try PostingsCursor(address.termInfo, postings: postings, positions: positions)
             var sum = 0
             var buffer: [Int32] = []
             while try cursor.next() {
@@ -61,8 +60,7 @@ package enum BenchmarkFixtures {
 
         /// Skips through the list with `advance(to:)` to every 64th document id.
         package func runSkipping() throws -> Int {
-            var cursor = try PostingsCursor(docFreq: address.docFreq, postingsOffset: address.postingsOffset,
-                                            positionsOffset: address.positionsOffset, postings: postings, positions: positions)
+            var cursor = try PostingsCursor(address.termInfo, postings: postings, positions: positions)
             var target: Int32 = 0, sum = 0
             while try cursor.advance(to: target) {
                 sum &+= Int(cursor.doc)
@@ -92,7 +90,7 @@ package enum BenchmarkFixtures {
             let file = try IndexFileWriter(path: folder + "/t", kind: .terms)
             let writer = TermDictionaryWriter(file: file)
             for (index, key) in keys.enumerated() {
-                try writer.add(key: key, info: TermInfo(docFreq: index + 1, postingsOffset: index * 8, positionsOffset: index * 4))
+                try writer.add(key: key, info: TermInfo(docFreq: index + 1, postingsOffset: index * 8, positionsOffset: index * 4, hasPositions: true))
             }
             try writer.finish()
             try file.finish()

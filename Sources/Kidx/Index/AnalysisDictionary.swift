@@ -24,10 +24,10 @@ struct AnalysisDictionary {
         let dictionary = TermDictionaryWriter(file: file)
         for (word, evidence) in lexicon {
             try dictionary.add(key: [Field.lexiconSpace] + Array(word.utf8), info: TermInfo(
-                docFreq: evidence.frequency << 1 | (evidence.known ? 1 : 0), postingsOffset: 0, positionsOffset: 0))
+                docFreq: evidence.frequency << 1 | (evidence.known ? 1 : 0), postingsOffset: 0, positionsOffset: 0, hasPositions: false))
         }
         for name in names {
-            try dictionary.add(key: [Field.nameSpace] + name.key, info: TermInfo(docFreq: name.dropsGenitive ? 1 : 0, postingsOffset: 0, positionsOffset: 0))
+            try dictionary.add(key: [Field.nameSpace] + name.key, info: TermInfo(docFreq: name.dropsGenitive ? 1 : 0, postingsOffset: 0, positionsOffset: 0, hasPositions: false))
         }
         try dictionary.finish()
         try file.finish()

@@ -20,6 +20,21 @@ public struct IndexStatistics: Sendable, Codable {
     public var analyzer: AnalyzerOptions
 }
 
+/// What one key space of the term dictionaries (title stems, body compound parts, outlets …)
+/// holds and takes, summed over segments: `kidx stats --spaces`.
+public struct KeySpaceStatistics: Sendable, Codable {
+    /// The space's name (`body stems`).
+    public var name: String
+    /// Distinct keys.
+    public var terms: Int
+    /// Document-term pairs.
+    public var postings: Int
+    /// Bytes of its lists in `postings.kdx` (a list shared with an earlier key counts there).
+    public var postingBytes: Int
+    /// Bytes of its positions in `positions.kdx`.
+    public var positionBytes: Int
+}
+
 /// An open index: the segments of its current generation, memory-mapped, with the BM25
 /// statistics they share. Opening reads the manifest and maps files; nothing is read in
 /// proportion to the corpus.
@@ -155,6 +170,18 @@ public final class IndexReader {
                                files: files, generation: (generation as NSString).lastPathComponent, analyzer: manifest.analyzer)
     }
 
+    /// Terms, postings and list bytes per key space, in key order. Reads every dictionary
+    /// entry, so it takes time in proportion to the terms.
+    public func keySpaceStatistics() throws -> [KeySpaceStatistics] {
+        var spaces: [UInt8: KeySpaceStatistics] = [:]
+        for segment in segments {
+            for (space, figures) in try segment.keySpaceStatistics() {
+                spaces[space, default: KeySpaceStatistics(name: figures.name, terms: 0, postings: 0, postingBytes: 0, positionBytes: 0)].add(figures)
+            }
+        }
+        return spaces.sorted { $0.key < $1.key }.map(\.value)
+    }
+
     /// Verifies every file's checksum and decodes every structure: the analysis dictionary and,
     /// per segment, the dictionary, every posting list with its positions, and every stored
     /// document. Throws the first problem found.
@@ -162,5 +189,27 @@ public final class IndexReader {
         progress("checksum \(analysis.file.name)")
         try analysis.verify()
         for segment in segments { try segment.verify(progress: progress) }
+    }
+}
+
+extension KeySpaceStatistics {
+    /// Adds another segment's figures for the same space.
+    mutating func add(_ other: KeySpaceStatistics) {
+        terms += other.terms
+        postings += other.postings
+        postingBytes += other.postingBytes
+        positionBytes += other.positionBytes
+    }
+
+    /// The name of the key space whose keys start with `space`.
+    static func name(of space: UInt8) -> String {
+        switch space {
+        case Field.title.rawValue, Field.body.rawValue: return "\(Field(rawValue: space)!.name) stems"
+        case Field.title.partSpace, Field.body.partSpace: return "\(Field(rawValue: space - 2)!.name) compound parts"
+        case Field.title.exactSpace, Field.body.exactSpace: return "\(Field(rawValue: space - 4)!.name) word forms"
+        case Field.sourceSpace: return "outlets"
+        case Field.dateSpace: return "days"
+        default: return "space \(space)"
+        }
     }
 }

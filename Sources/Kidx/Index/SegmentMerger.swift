@@ -144,6 +144,7 @@ enum SegmentMerger {
         private struct ListKind {
             /// The field whose norms bound its blocks.
             var field: Int
+            /// Whether lists of this kind may have positions (a stem's list has none for a stop word).
             var withPositions: Bool
             var isStem = false, isExactWord = false
 
@@ -221,6 +222,8 @@ enum SegmentMerger {
             docs.removeAll(keepingCapacity: true)
             freqs.removeAll(keepingCapacity: true)
             positions.removeAll(keepingCapacity: true)
+            // A stop word's term has no positions in any segment (the same analysis made them all).
+            let withPositions = kind.withPositions && holders.allSatisfy { entries[$0].info.hasPositions }
             for source in holders {
                 var cursor = try sources[source].cursor(entries[source].info)
                 let renumbered = renumbering[source]
@@ -234,7 +237,7 @@ enum SegmentMerger {
                         docs.append(cursor.doc + bases[source])
                     }
                     freqs.append(cursor.freq)
-                    if kind.withPositions {
+                    if withPositions {
                         try cursor.positions(into: &documentPositions)
                         positions.append(contentsOf: documentPositions)
                     }
@@ -243,9 +246,9 @@ enum SegmentMerger {
             guard !docs.isEmpty else { return nil }
             let fieldNorms = norms[kind.field]
             let address = try writer.write(docs: docs[...], freqs: freqs[...], positions: positions[...], norms: { fieldNorms[Int($0)] },
-                                           withPositions: kind.withPositions, postings: postingsFile, positionsFile: positionsFile)
+                                           withPositions: withPositions, postings: postingsFile, positionsFile: positionsFile)
             postingCount += address.docFreq
-            return TermInfo(docFreq: address.docFreq, postingsOffset: address.postingsOffset, positionsOffset: address.positionsOffset)
+            return address.termInfo
         }
 
         /// Every 4,096 keys or 8 MiB written, releases the pages of the sources read so far

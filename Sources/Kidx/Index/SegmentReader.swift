@@ -80,8 +80,31 @@ final class SegmentReader {
     }
 
     func cursor(_ info: TermInfo) throws -> PostingsCursor {
-        try PostingsCursor(docFreq: info.docFreq, postingsOffset: info.postingsOffset, positionsOffset: info.positionsOffset,
-                           postings: postingsFile, positions: positionsFile)
+        try PostingsCursor(info, postings: postingsFile, positions: positionsFile)
+    }
+
+    /// Terms, postings and list bytes per key space. A list's bytes run to the next list's
+    /// start in its file; a list that several keys share (an exact word and its stem) counts
+    /// once, for the first key.
+    func keySpaceStatistics() throws -> [UInt8: KeySpaceStatistics] {
+        var spaces: [UInt8: KeySpaceStatistics] = [:]
+        var postingStarts: [Int: UInt8] = [:], positionStarts: [Int: UInt8] = [:]
+        try terms.forEachEntry { key, info in
+            let space = key.first ?? 0
+            spaces[space, default: KeySpaceStatistics(name: KeySpaceStatistics.name(of: space), terms: 0, postings: 0, postingBytes: 0, positionBytes: 0)]
+                .add(KeySpaceStatistics(name: "", terms: 1, postings: info.docFreq, postingBytes: 0, positionBytes: 0))
+            if postingStarts[info.postingsOffset] == nil { postingStarts[info.postingsOffset] = space }
+            if positionStarts[info.positionsOffset] == nil { positionStarts[info.positionsOffset] = space }
+        }
+        for (starts, end, isPositions) in [(postingStarts, postingsFile.body.count, false), (positionStarts, positionsFile.body.count, true)] {
+            let offsets = starts.keys.sorted()
+            for (index, offset) in offsets.enumerated() {
+                let bytes = (index + 1 < offsets.count ? offsets[index + 1] : end) - offset
+                let space = starts[offset]!
+                if isPositions { spaces[space]!.positionBytes += bytes } else { spaces[space]!.postingBytes += bytes }
+            }
+        }
+        return spaces
     }
 
     /// Every document's id and content fingerprint, in document order (`documents.kdx`).
@@ -121,7 +144,7 @@ final class SegmentReader {
                 guard cursor.doc > previous, Int(cursor.doc) < documentCount else {
                     throw KidxError.corruptIndex(file: postingsFile.name, reason: "document \(cursor.doc) out of order or range")
                 }
-                if space < Field.title.exactSpace { try cursor.positions(into: &positions) }
+                if termInfo.hasPositions { try cursor.positions(into: &positions) }
                 previous = cursor.doc
                 count += 1
             }

@@ -361,7 +361,7 @@ final class SegmentWriter {
             let address = try postingsWriter.write(
                 docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
                 norms: { fieldNorms[Int($0)] }, withPositions: withPositions, postings: postingsFile, positionsFile: positionsFile)
-            let info = TermInfo(docFreq: address.docFreq, postingsOffset: address.postingsOffset, positionsOffset: address.positionsOffset)
+            let info = address.termInfo
             try dictionary.add(key: key, info: info)
             postingCount += address.docFreq
             return info
@@ -370,10 +370,12 @@ final class SegmentWriter {
         // outlets, days.
         // A word that is its stem's only form has the stem's list: its exact entry points there.
         var onlyForms: [[Int: TermInfo]] = Field.allCases.map { _ in [:] }
+        let stopWordTerms = analyzer.stopWordTerms()
         for (index, field) in Field.allCases.enumerated() {
             for (term, group) in FieldPostings.termGroups(GermanAnalyzer.terms(ofWords: words[index], using: termAnalyzers)) {
                 // Merged one term at a time: all merged lists at once would double the memory.
-                let info = try write(FieldPostings.Postings.merged(group.map { fields[index].lists[$0] }), key: [field.rawValue] + term, field: index)
+                let info = try write(FieldPostings.Postings.merged(group.map { fields[index].lists[$0] }), key: [field.rawValue] + term, field: index,
+                                     withPositions: !stopWordTerms.contains(term))
                 if group.count == 1 { onlyForms[index][group[0]] = info }
             }
         }

@@ -8,6 +8,8 @@ struct PostingsCursor {
     static let exhausted = Int32.max
 
     let docFreq: Int
+    /// Whether the list has positions (`positions(into:)` may be called).
+    let hasPositions: Bool
     /// The files read, which verify each chunk's checksum the first time it is decoded.
     private let postingsFile: MappedIndexFile
     private let positionsFile: MappedIndexFile
@@ -42,8 +44,11 @@ struct PostingsCursor {
     /// class without copying the cursor).
     private(set) var freq: UInt32 = 0
 
-    init(docFreq: Int, postingsOffset: Int, positionsOffset: Int, postings postingsFile: MappedIndexFile, positions positionsFile: MappedIndexFile) throws {
+    /// A cursor over the list that `info` addresses.
+    init(_ info: TermInfo, postings postingsFile: MappedIndexFile, positions positionsFile: MappedIndexFile) throws {
+        let docFreq = info.docFreq, postingsOffset = info.postingsOffset, positionsOffset = info.positionsOffset
         self.docFreq = docFreq
+        self.hasPositions = info.hasPositions
         self.postingsFile = postingsFile
         self.positionsFile = positionsFile
         let postings = postingsFile.body, positions = positionsFile.body
@@ -186,8 +191,9 @@ struct PostingsCursor {
         return true
     }
 
-    /// The positions of the current document, ascending.
+    /// The positions of the current document, ascending. Only for a list that `hasPositions`.
     mutating func positions(into output: inout [Int32]) throws {
+        precondition(hasPositions, "positions read from a list without them")
         // Variable-byte deltas decoded straight from the mapping into the caller's buffer (this
         // runs once per candidate document of a phrase or proximity query): no reader object
         // per call, and the buffer is resized only when the count changes (clearing and

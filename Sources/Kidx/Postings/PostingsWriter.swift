@@ -16,6 +16,10 @@ struct PostingsWriter {
         var docFreq: Int
         var postingsOffset: Int
         var positionsOffset: Int
+        var hasPositions: Bool
+
+        /// The list's dictionary entry.
+        var termInfo: TermInfo { TermInfo(docFreq: docFreq, postingsOffset: postingsOffset, positionsOffset: positionsOffset, hasPositions: hasPositions) }
     }
 
     /// The bytes of a skip table entry.
@@ -30,13 +34,14 @@ struct PostingsWriter {
     /// Encodes a list given as parallel arrays (documents ascending) and a flat array of
     /// positions (`freqs[i]` positions for document `i`, ascending), and appends it to the two
     /// streams (positions only `withPositions`: lists that serve scoring alone leave them out).
-    /// streams. `norms` gives each document's norm byte in this field, for block-max data.
+    /// `norms` gives each document's norm byte in this field, for block-max data.
     mutating func write(
         docs: ArraySlice<Int32>, freqs: ArraySlice<UInt32>, positions flat: ArraySlice<Int32>,
         norms: (Int32) -> UInt8, withPositions: Bool = true,
         postings: IndexFileWriter, positionsFile: IndexFileWriter
     ) throws -> ListAddress {
-        let address = ListAddress(docFreq: docs.count, postingsOffset: postings.bodyOffset, positionsOffset: positionsFile.bodyOffset)
+        let address = ListAddress(docFreq: docs.count, postingsOffset: postings.bodyOffset, positionsOffset: positionsFile.bodyOffset,
+                                  hasPositions: withPositions)
         skips.removeAll()
         blocks.removeAll()
         positions.removeAll()

@@ -154,9 +154,14 @@ final class TermScorer: DocumentScorer {
 /// Scores documents where the terms of a phrase stand at their offsets, or for a proximity
 /// phrase (`slop` > 0) within `slop` moves of them, BM25 over the number of such matches
 /// weighted by their closeness, with the terms' idf summed (as Lucene weighs phrases).
+///
+/// A stop word's list has no positions: the document must have the word, and any word may
+/// stand at its place (as in Lucene, where stop words leave a gap).
 final class PhraseScorer: DocumentScorer {
     private var cursors: [PostingsCursor]
     private let offsets: [Int]
+    /// The terms whose places are checked: those whose lists have positions.
+    private let placed: [Int]
     private let slop: Int
     private let weight: Float
     private let scoring: FieldScoring
@@ -167,6 +172,7 @@ final class PhraseScorer: DocumentScorer {
     init(_ cursors: [PostingsCursor], offsets: [Int], slop: Int, weight: Float, scoring: FieldScoring) {
         self.cursors = cursors
         self.offsets = offsets
+        placed = cursors.indices.filter { cursors[$0].hasPositions }
         self.slop = slop
         self.weight = weight
         self.scoring = scoring
@@ -205,14 +211,16 @@ final class PhraseScorer: DocumentScorer {
 
     /// Exact phrases: how often the terms stand at their offsets. Proximity phrases: for each
     /// position of the first term, the closest placement of the others within `slop` moves,
-    /// counted as 1 / (1 + moves) like Lucene's sloppy phrases.
+    /// counted as 1 / (1 + moves) like Lucene's sloppy phrases. A phrase of stop words only:
+    /// the smallest of their frequencies.
     private func matchFrequency() throws -> Float {
-        for index in cursors.indices { try cursors[index].positions(into: &positions[index]) }
+        guard let first = placed.first else { return Float(cursors.indices.map { cursors[$0].freq }.min() ?? 0) }
+        for index in placed { try cursors[index].positions(into: &positions[index]) }
         var frequency: Float = 0
-        for start in positions[0] {
-            let anchor = Int(start) - offsets[0]
+        for start in positions[first] {
+            let anchor = Int(start) - offsets[first]
             var moves = 0
-            for index in 1..<cursors.count {
+            for index in placed.dropFirst() {
                 let wanted = anchor + offsets[index]
                 guard let distance = Self.distance(from: wanted, in: positions[index], limit: slop - moves) else {
                     moves = -1

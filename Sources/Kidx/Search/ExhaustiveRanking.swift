@@ -95,14 +95,17 @@ extension SegmentSearcher {
         }
     }
 
-    /// How often the terms stand at their offsets in the current document.
+    /// How often the terms stand at their offsets in the current document; a stop word (a list
+    /// without positions) matches any word, and a phrase of stop words only counts the rarest.
     private func phraseCount(_ cursors: inout [PostingsCursor], offsets: [Int]) throws -> Int {
-        for index in cursors.indices { try cursors[index].positions(into: &positionBuffers[index]) }
+        let placed = cursors.indices.filter { cursors[$0].hasPositions }
+        guard let first = placed.first else { return Int(cursors.map(\.freq).min() ?? 0) }
+        for index in placed { try cursors[index].positions(into: &positionBuffers[index]) }
         var count = 0
-        for start in positionBuffers[0] {
-            let anchor = Int(start) - offsets[0]
+        for start in positionBuffers[first] {
+            let anchor = Int(start) - offsets[first]
             var all = true
-            for index in 1..<cursors.count {
+            for index in placed.dropFirst() {
                 let wanted = Int32(anchor + offsets[index])
                 if !Self.contains(positionBuffers[index], wanted) { all = false; break }
             }

@@ -189,7 +189,8 @@ extension SegmentSearcher {
             var idfSum: Float = 0
             for part in clause.compoundParts {
                 let keys = [field.key(part), field.partKey(part)]
-                let lists = try keys.compactMap { try reader.postings($0) }
+                // A stop word's term has no positions to be near with.
+                let lists = try keys.compactMap { try reader.postings($0) }.filter(\.hasPositions)
                 guard !lists.isEmpty else { continue fields }
                 let union = UnionCursor(lists)
                 parts.append(union)

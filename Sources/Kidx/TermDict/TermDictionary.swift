@@ -4,6 +4,13 @@ struct TermInfo: Equatable {
     var docFreq: Int
     var postingsOffset: Int
     var positionsOffset: Int
+    /// Whether the list has positions: not for exact words, outlets and days, nor for the terms
+    /// of stop words (their positions were two fifths of a news index's, and only a phrase
+    /// through a stop word would read them).
+    var hasPositions: Bool
+
+    /// No list: the start of delta coding, and entries of the analysis dictionary.
+    static let none = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0, hasPositions: false)
 }
 
 /// The index fields. A dictionary key is the field's byte followed by the term's UTF-8 bytes,
@@ -68,7 +75,8 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 }
 
 /// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed
-/// against the previous one and its offsets delta-coded, and a trailer with the byte offset and
+/// against the previous one, its document frequency with a bit for positions, and its offsets
+/// delta-coded, and a trailer with the byte offset and
 /// the first eight key bytes of every block, so a lookup binary-searches the trailer (decoding a
 /// block's first key only where eight bytes do not decide) and scans one block.
 ///
@@ -83,7 +91,7 @@ final class TermDictionaryWriter {
     private var blockPrefixes: [UInt64] = []
     private var entriesInBlock = 0
     private var previousKey: [UInt8] = []
-    private var previousInfo = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
+    private var previousInfo = TermInfo.none
     private(set) var termCount = 0
 
     init(file: IndexFileWriter) { self.file = file }
@@ -101,7 +109,7 @@ final class TermDictionaryWriter {
         block.appendVarint(shared)
         block.appendVarint(key.count - shared)
         block.append(contentsOf: key[shared...])
-        block.appendVarint(info.docFreq)
+        block.appendVarint(info.docFreq << 1 | (info.hasPositions ? 1 : 0))
         // Offsets usually grow from entry to entry, but an entry may point back at a list
         // written earlier (an exact word sharing its stem's list): deltas are zigzag-coded.
         block.appendVarint(first ? UInt64(info.postingsOffset) : Self.zigzag(info.postingsOffset - previousInfo.postingsOffset))
@@ -215,7 +223,7 @@ struct TermDictionary {
     private func find(_ key: [UInt8], inBlock index: Int) throws -> TermInfo? {
         let range = try blockRange(index)
         var reader = ByteReader(body, offset: range.lowerBound, file: file)
-        var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
+        var info = TermInfo.none
         // How many leading bytes of `key` the previous entry has (it sorts before `key`), and its length.
         var matched = 0, previousLength = 0
         return try key.withUnsafeBytes { target -> TermInfo? in
@@ -272,7 +280,7 @@ struct TermDictionary {
         /// The current entry's key (empty before the first `next()`).
         private(set) var key: [UInt8] = []
         /// The current entry's info.
-        private(set) var info = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0)
+        private(set) var info = TermInfo.none
 
         /// The entries from the start of block `index` (all of them from block 0).
         init(_ dictionary: TermDictionary, fromBlock index: Int = 0) {
@@ -316,7 +324,9 @@ struct TermDictionary {
         let shared = try reader.readInt()
         let suffix = try reader.readBytes(try reader.readInt())
         guard shared <= previousLength else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
-        info.docFreq = try reader.readInt()
+        let docFreq = try reader.readInt()
+        info.docFreq = docFreq >> 1
+        info.hasPositions = docFreq & 1 == 1
         let postings = try reader.readVarint(), positions = try reader.readVarint()
         info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
         info.positionsOffset = first ? Int(truncatingIfNeeded: positions) : info.positionsOffset &+ TermDictionaryWriter.unzigzag(positions)
