@@ -4,6 +4,7 @@ import Kidx
 
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "analyze",
         abstract: "Show the tokens a text becomes: term, word form, position, offsets, kind.",
         discussion: """
         Kinds: word (as written), hyphenPart and hyphenJoined (Nord-Korea), compoundPart (a word inside a \

@@ -4,6 +4,7 @@ import Kidx
 
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "build",
         abstract: "Index a folder of German news articles (.txt, .md, .jsonl, .jsonl.gz).",
         discussion: """
             On an existing index, indexes only documents that are new or changed (by id and content) and deletes \
@@ -184,6 +185,7 @@ struct DocumentFeeder {
 /// `kidx add`: indexes documents into an existing index (or a new one), replacing changed ones.
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "add",
         abstract: "Add documents (files or folders) to the index; a document with an indexed id replaces it.")
 
     @Argument(help: "Files or folders of documents.")
@@ -212,7 +214,7 @@ struct Add: ParsableCommand {
 
 /// `kidx delete`: withdraws documents by id.
 struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete documents from the index by id.")
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete documents from the index by id.")
 
     @Argument(help: "Document ids.")
     var ids: [String]
@@ -243,6 +245,7 @@ struct Delete: ParsableCommand {
 /// `kidx optimize`: one segment, deletions purged, analysis evidence gathered afresh.
 struct Optimize: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "optimize",
         abstract: "Merge the index into one segment (as few as the memory budget allows), dropping deleted documents and analyzing every document afresh.")
 
     @OptionGroup var indexOptions: IndexOptions

@@ -6,6 +6,7 @@ import Kidx
 /// document lands.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "eval",
         abstract: "Measure ranking quality: MRR@10, P@1, Recall@10 and Recall@100 over queries with TREC qrels.",
         discussion: "Build the index first (for ../shared/eval/known-item: `kidx build --no-titles`); Tools/eval runs every analysis variant.")
 

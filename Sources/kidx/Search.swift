@@ -4,6 +4,7 @@ import Kidx
 
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "search",
         abstract: "Search the index and print ranked hits with snippets.",
         discussion: """
         Words are matched after German analysis (Sanktionen = Sanktion, Straße = Strasse, \
@@ -118,7 +119,7 @@ struct Search: ParsableCommand {
 }
 
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print one stored document by its id.")
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Print one stored document by its id.")
 
     @Argument(help: "The document id (as search results show it).")
     var id: String

@@ -3,7 +3,7 @@ import Foundation
 import Kidx
 
 struct Stats: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print documents, terms, postings and bytes per file.")
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Print documents, terms, postings and bytes per file.")
 
     @OptionGroup var indexOptions: IndexOptions
 
@@ -53,7 +53,7 @@ struct Stats: ParsableCommand {
 }
 
 struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Verify every checksum and decode every structure of the index.")
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Verify every checksum and decode every structure of the index.")
 
     @OptionGroup var indexOptions: IndexOptions
 

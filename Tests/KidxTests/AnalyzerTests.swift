@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Kidx
 
@@ -76,5 +77,35 @@ struct AnalyzerTests {
     func numbers() {
         #expect(terms("3,5 Prozent im Jahr 2024").contains("2024"))
         #expect(terms("3,5 Prozent").contains("3,5"))
+    }
+
+    @Test("a word's term is a prefix of the word or of the word without umlauts, with every stemmer and with names")
+    func termsArePrefixes() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        _ = try TestSupport.buildIndex(of: TestSupport.sampleCorpus, at: folder)
+        let reader = try IndexReader(directory: folder)
+        var texts: [String] = []
+        try CorpusReader(root: TestSupport.sampleCorpus).read({ document, _ in texts.append(document.title + "\n" + document.body) }, problem: { _ in })
+        let analyzers = [reader.makeAnalyzer(), GermanAnalyzer(options: AnalyzerOptions(stemmer: .light)),
+                         GermanAnalyzer(options: AnalyzerOptions(stemming: false)), GermanAnalyzer(options: AnalyzerOptions(stemming: false, spellingVariants: false))]
+        #expect(analyzers[0].nameTerm != nil, "the sample corpus has names")
+        for analyzer in analyzers {
+            var checked = 0, changed = 0
+            for var text in texts {
+                text.withUTF8 { utf8 in
+                    analyzer.forEachWord(inUTF8: utf8) { word, _, _, _ in
+                        let folded = Array(word)
+                        var plain = folded
+                        SpellingVariants.stripUmlauts(&plain)
+                        let term = analyzer.term(ofWord: folded)
+                        #expect(folded.starts(with: term) || plain.starts(with: term), "\(String(decoding: folded, as: UTF8.self)) → \(String(decoding: term, as: UTF8.self))")
+                        checked += 1
+                        if term != folded { changed += 1 }
+                    }
+                }
+            }
+            #expect(checked > 5_000 && (analyzer.options.stemming ? changed > 1_000 : true))
+        }
     }
 }

@@ -164,6 +164,10 @@ public final class GermanAnalyzer {
     }
 
     /// The index term of a word as `forEachWord` reports it (folded, not yet stemmed).
+    ///
+    /// Every stage only cuts the word's end once umlauts are stripped (Snowball's and the light
+    /// stemmer's suffixes, the genitive `-s`, a name's genitive), so the term is a prefix of the
+    /// word or of the word without umlauts: the highlighter relies on it to skip stemming.
     func term(ofWord word: [UInt8]) -> [UInt8] {
         var result = word
         finish(&result)
