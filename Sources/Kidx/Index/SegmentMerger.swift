@@ -152,7 +152,7 @@ enum SegmentMerger {
                 if let index = Field.allCases.firstIndex(where: { $0.rawValue == space }) {
                     self.init(field: index, withPositions: true, isStem: true)
                 } else if let index = Field.allCases.firstIndex(where: { $0.partSpace == space }) {
-                    self.init(field: index, withPositions: true)
+                    self.init(field: index, withPositions: false)
                 } else if let index = Field.allCases.firstIndex(where: { $0.exactSpace == space }) {
                     self.init(field: index, withPositions: false, isExactWord: true)
                 } else if space == Field.sourceSpace || space == Field.dateSpace {

@@ -381,7 +381,7 @@ final class SegmentWriter {
         }
         for (index, field) in Field.allCases.enumerated() {
             for (term, lists) in decompounding.partLists(field: index) {
-                _ = try write(FieldPostings.Postings.merged(lists), key: [field.partSpace] + term, field: index)
+                _ = try write(FieldPostings.Postings.merged(lists), key: [field.partSpace] + term, field: index, withPositions: false)
             }
         }
         for (index, field) in Field.allCases.enumerated() {
@@ -482,7 +482,7 @@ struct AnalyzedDocument {
 
 /// The decompounding step of a commit: builds the lexicon from the corpus's words and the system
 /// word list, splits every distinct word, and gathers each part's postings from the compounds
-/// that contain it (at the compounds' positions).
+/// that contain it (merged by the compounds' positions, written without them).
 struct Decompounding {
     /// Words that may be parts, and words that may be compounds, in key order, with their evidence.
     private(set) var lexicon: [(String, WordEvidence)] = []

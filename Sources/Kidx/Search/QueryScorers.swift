@@ -185,16 +185,14 @@ extension SegmentSearcher {
         guard ranking.nearBoost > 0, !clause.isPhrase, clause.expansion == nil, clause.compoundParts.count >= 2 else { return [] }
         var components: [Component] = []
         fields: for field in clause.fields {
-            var parts: [UnionCursor] = []
+            var parts: [PostingsCursor] = []
             var idfSum: Float = 0
             for part in clause.compoundParts {
-                let keys = [field.key(part), field.partKey(part)]
-                // A stop word's term has no positions to be near with.
-                let lists = try keys.compactMap { try reader.postings($0) }.filter(\.hasPositions)
-                guard !lists.isEmpty else { continue fields }
-                let union = UnionCursor(lists)
-                parts.append(union)
-                idfSum += statistics.idf(largestOf: keys, local: union.docFreq)
+                // The part as a word: lists of parts inside compounds have no positions, and a
+                // stop word's term has none either.
+                guard let list = try reader.postings(field.key(part)), list.hasPositions else { continue fields }
+                parts.append(list)
+                idfSum += statistics.idf(field.key(part), local: list.docFreq)
             }
             let weight = ranking.nearBoost * (field == .title ? ranking.titleBoost : 1) * idfSum
             // The parts' own lists (`wordLists`) bring up every document that has all parts.

@@ -26,16 +26,7 @@ final class CollectionStatistics {
     /// The inverse document frequency of `key`, whose list in the asking segment has `local`
     /// documents (with one segment, that is all there is to know).
     func idf(_ key: [UInt8], local: Int) -> Float {
-        idf(largestOf: [key], local: local)
-    }
-
-    /// The inverse document frequency of the lists of `keys` read as one (`UnionCursor`): the
-    /// largest of their document frequencies (`local` in the asking segment).
-    func idf(largestOf keys: [[UInt8]], local: Int) -> Float {
-        var docFreq = local
-        if segments.count > 1 {
-            docFreq = keys.map(documentFrequency).max() ?? 0
-        }
+        let docFreq = segments.count > 1 ? documentFrequency(key) : local
         let n = Float(documents), df = Float(docFreq)
         return log(1 + (n - df + 0.5) / (df + 0.5))
     }

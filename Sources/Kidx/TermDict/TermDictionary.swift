@@ -31,7 +31,7 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     func partKey(_ term: String) -> [UInt8] { [partSpace] + Array(term.utf8) }
 
     /// The first key byte of this field's compound parts: documents whose compounds contain a
-    /// term, at the compound's positions (`trikot` for `Fußballtrikot`).
+    /// term (`trikot` for `Fußballtrikot`), as often as they do (lists without positions).
     var partSpace: UInt8 { rawValue + 2 }
 
     /// The dictionary key of `word` (folded, not stemmed) as written in this field: the strong
