@@ -140,7 +140,10 @@ struct CodecTests {
         let file = try IndexFileWriter(path: folder + "/t", kind: .terms)
         let writer = TermDictionaryWriter(file: file)
         // Every third list without positions: the flag shares a number with the frequency.
-        func info(_ index: Int) -> TermInfo { TermInfo(docFreq: index + 1, postingsOffset: index * 10, positionsOffset: index * 7, hasPositions: index % 3 != 0) }
+        func info(_ index: Int) -> TermInfo {
+            index % 3 == 0 ? TermInfo(docFreq: index + 1, postingsOffset: index * 10, positionsOffset: 0, hasPositions: false)
+                : TermInfo(docFreq: index + 1, postingsOffset: index * 10, positionsOffset: index * 7, hasPositions: true)
+        }
         for (index, key) in keys.enumerated() { try writer.add(key: key, info: info(index)) }
         try writer.finish()
         try file.finish()

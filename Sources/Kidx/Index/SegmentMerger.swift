@@ -177,7 +177,7 @@ enum SegmentMerger {
                 guard !key.isEmpty else { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }
                 let kind = try ListKind(space: key[0], file: IndexFormat.Kind.terms.fileName)
                 if kind.isExactWord, let stem = sharedStem(holders) {
-                    try dictionary.add(key: key, info: stems[stem].info)
+                    try dictionary.add(key: key, info: stems[stem].info.withoutPositions)
                 } else if let info = try writeList(holders, kind: kind) {
                     try dictionary.add(key: key, info: info)
                     if kind.isStem {

@@ -388,7 +388,7 @@ final class SegmentWriter {
             for id in words[index].indices.sorted(by: { words[index][$0].utf8.lexicographicallyPrecedes(words[index][$1].utf8) }) {
                 let word = words[index][id], list = fields[index].lists[id]
                 if let shared = onlyForms[index][id] {
-                    try dictionary.add(key: field.exactKey(word), info: shared)
+                    try dictionary.add(key: field.exactKey(word), info: shared.withoutPositions)
                 } else {
                     _ = try write(list.postings, key: field.exactKey(word), field: index, withPositions: false)
                 }

@@ -19,7 +19,9 @@ struct PostingsWriter {
         var hasPositions: Bool
 
         /// The list's dictionary entry.
-        var termInfo: TermInfo { TermInfo(docFreq: docFreq, postingsOffset: postingsOffset, positionsOffset: positionsOffset, hasPositions: hasPositions) }
+        var termInfo: TermInfo {
+            TermInfo(docFreq: docFreq, postingsOffset: postingsOffset, positionsOffset: hasPositions ? positionsOffset : 0, hasPositions: hasPositions)
+        }
     }
 
     /// The bytes of a skip table entry.

@@ -11,6 +11,10 @@ struct TermInfo: Equatable {
 
     /// No list: the start of delta coding, and entries of the analysis dictionary.
     static let none = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0, hasPositions: false)
+
+    /// The same list read without positions (an exact word sharing its stem's list): the
+    /// dictionary then stores no positions offset for it.
+    var withoutPositions: TermInfo { TermInfo(docFreq: docFreq, postingsOffset: postingsOffset, positionsOffset: 0, hasPositions: false) }
 }
 
 /// The index fields. A dictionary key is the field's byte followed by the term's UTF-8 bytes,
@@ -76,7 +80,8 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 
 /// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed
 /// against the previous one, its document frequency with a bit for positions, and its offsets
-/// delta-coded, and a trailer with the byte offset and
+/// delta-coded (the positions offset only where the list has positions, from the block's
+/// previous entry that has one), and a trailer with the byte offset and
 /// the first eight key bytes of every block, so a lookup binary-searches the trailer (decoding a
 /// block's first key only where eight bytes do not decide) and scans one block.
 ///
@@ -92,6 +97,8 @@ final class TermDictionaryWriter {
     private var entriesInBlock = 0
     private var previousKey: [UInt8] = []
     private var previousInfo = TermInfo.none
+    /// The positions offset of the block's last entry with positions (nil: none yet).
+    private var previousPositions: Int?
     private(set) var termCount = 0
 
     init(file: IndexFileWriter) { self.file = file }
@@ -104,6 +111,7 @@ final class TermDictionaryWriter {
         if first {
             blockOffsets.append(UInt64(file.bodyOffset))
             blockPrefixes.append(TermDictionary.keyPrefix(key))
+            previousPositions = nil
         }
         let shared = first ? 0 : zip(key, previousKey).prefix(while: { $0 == $1 }).count
         block.appendVarint(shared)
@@ -113,7 +121,11 @@ final class TermDictionaryWriter {
         // Offsets usually grow from entry to entry, but an entry may point back at a list
         // written earlier (an exact word sharing its stem's list): deltas are zigzag-coded.
         block.appendVarint(first ? UInt64(info.postingsOffset) : Self.zigzag(info.postingsOffset - previousInfo.postingsOffset))
-        block.appendVarint(first ? UInt64(info.positionsOffset) : Self.zigzag(info.positionsOffset - previousInfo.positionsOffset))
+        // Two fifths of the entries have no positions (exact words, parts, stop words).
+        if info.hasPositions {
+            block.appendVarint(previousPositions.map { Self.zigzag(info.positionsOffset - $0) } ?? UInt64(info.positionsOffset))
+            previousPositions = info.positionsOffset
+        }
         previousKey = key
         previousInfo = info
         entriesInBlock += 1
@@ -224,12 +236,13 @@ struct TermDictionary {
         let range = try blockRange(index)
         var reader = ByteReader(body, offset: range.lowerBound, file: file)
         var info = TermInfo.none
+        var positionsBase: Int?
         // How many leading bytes of `key` the previous entry has (it sorts before `key`), and its length.
         var matched = 0, previousLength = 0
         return try key.withUnsafeBytes { target -> TermInfo? in
             while reader.offset < range.upperBound {
                 let first = reader.offset == range.lowerBound
-                let (shared, suffix) = try Self.readEntry(&reader, first: first, previousLength: previousLength, into: &info)
+                let (shared, suffix) = try Self.readEntry(&reader, first: first, previousLength: previousLength, into: &info, positionsBase: &positionsBase)
                 previousLength = shared + suffix.count
                 // Sharing more than the previous entry matched: it differs where that one did, so it
                 // still sorts before `key`. Sharing less: it differs from `key` by a larger byte.
@@ -281,6 +294,8 @@ struct TermDictionary {
         private(set) var key: [UInt8] = []
         /// The current entry's info.
         private(set) var info = TermInfo.none
+        /// The positions offset of the block's last entry with positions.
+        private var positionsBase: Int?
 
         /// The entries from the start of block `index` (all of them from block 0).
         init(_ dictionary: TermDictionary, fromBlock index: Int = 0) {
@@ -297,7 +312,8 @@ struct TermDictionary {
                 nextBlock += 1
             }
             var reader = ByteReader(dictionary.body, offset: offset, file: dictionary.file)
-            let (shared, suffix) = try TermDictionary.readEntry(&reader, first: offset == block.lowerBound, previousLength: key.count, into: &info)
+            let (shared, suffix) = try TermDictionary.readEntry(&reader, first: offset == block.lowerBound, previousLength: key.count,
+                                                                into: &info, positionsBase: &positionsBase)
             guard reader.offset <= block.upperBound else { throw reader.corrupt("term entry runs past its block") }
             // Shrinking and appending from the mapped bytes: no generic range replacement.
             key.removeLast(key.count - shared)
@@ -318,18 +334,26 @@ struct TermDictionary {
 
     /// Decodes the next entry of a block: how many bytes its key shares with the previous key
     /// (of `previousLength` bytes), the rest of its key, and its info into `info` (offsets are
-    /// deltas from the entry before, except in a block's first entry).
+    /// deltas from the entry before, except in a block's first entry; a positions offset is a
+    /// delta from `positionsBase`, the block's last one, which the call updates).
     private static func readEntry(_ reader: inout ByteReader, first: Bool, previousLength: Int,
-                                  into info: inout TermInfo) throws -> (shared: Int, suffix: UnsafeRawBufferPointer) {
+                                  into info: inout TermInfo, positionsBase: inout Int?) throws -> (shared: Int, suffix: UnsafeRawBufferPointer) {
         let shared = try reader.readInt()
         let suffix = try reader.readBytes(try reader.readInt())
         guard shared <= previousLength else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
         let docFreq = try reader.readInt()
         info.docFreq = docFreq >> 1
         info.hasPositions = docFreq & 1 == 1
-        let postings = try reader.readVarint(), positions = try reader.readVarint()
+        let postings = try reader.readVarint()
         info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
-        info.positionsOffset = first ? Int(truncatingIfNeeded: positions) : info.positionsOffset &+ TermDictionaryWriter.unzigzag(positions)
+        if first { positionsBase = nil }
+        if info.hasPositions {
+            let positions = try reader.readVarint()
+            info.positionsOffset = positionsBase.map { $0 &+ TermDictionaryWriter.unzigzag(positions) } ?? Int(truncatingIfNeeded: positions)
+            positionsBase = info.positionsOffset
+        } else {
+            info.positionsOffset = 0
+        }
         return (shared, suffix)
     }
 
