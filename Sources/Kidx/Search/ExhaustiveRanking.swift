@@ -96,7 +96,8 @@ extension SegmentSearcher {
     }
 
     /// How often the terms stand at their offsets in the current document; a stop word (a list
-    /// without positions) matches any word, and a phrase of stop words only counts the rarest.
+    /// without positions) matches any word, and a phrase of stop words only counts as often as
+    /// its least frequent word.
     private func phraseCount(_ cursors: inout [PostingsCursor], offsets: [Int]) throws -> Int {
         let placed = cursors.indices.filter { cursors[$0].hasPositions }
         guard let first = placed.first else { return Int(cursors.map(\.freq).min() ?? 0) }
