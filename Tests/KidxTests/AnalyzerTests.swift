@@ -26,6 +26,10 @@ struct AnalyzerTests {
         #expect(terms("Pjoengjang") == reference)
         #expect(terms("Pjongjang") == reference)
         #expect(terms("Müller") == terms("Mueller"))
+        // A `u` after a vowel closes a diphthong: `ue` there is no `ü`.
+        #expect(terms("Frauen") == terms("Frau") && terms("Steuern") == terms("Steuer") && terms("Bauern") == terms("Bauer"))
+        #expect(terms("neuen") == terms("neue") && terms("neuen") != terms("neun"))
+        #expect(terms("Schuelerin") == terms("Schülerin") && terms("Duesseldorf") == terms("Düsseldorf"))
         // `ue` after `q` is not an umlaut.
         #expect(terms("Quelle") == ["quell"])
     }

@@ -102,6 +102,17 @@ struct QueryLanguageTests {
         #expect(!stopPhrase.isEmpty && stopPhrase == allThree)
     }
 
+    @Test("a diphthong's u is no umlaut: Frau finds Frauen, Steuer finds Steuern")
+    func diphthongs() throws {
+        for (query, form) in [("Frau", "frauen"), ("Steuer", "steuern")] {
+            let found = Set(try run(query, mode: .any).ids)
+            let written = try Regex("(^|[^a-zäöüß])\(form)($|[^a-zäöüß])")
+            let withForm = ids { Self.plain($0).contains(written) }
+            #expect(withForm.count >= 5, "\(form) is in the news")
+            #expect(withForm.isSubset(of: found), "\(query) misses \(withForm.subtracting(found).sorted().prefix(5))")
+        }
+    }
+
     @Test("a prefix finds every word form starting with it, through the dictionary")
     func prefix() throws {
         let results = try searcher.search("Sanktion*", options: SearchOptions(limit: 3_000))

@@ -6,8 +6,10 @@ enum SpellingVariants {
     private static let e = UInt8(ascii: "e"), q = UInt8(ascii: "q")
     private static let lead: UInt8 = 0xC3, aUmlaut: UInt8 = 0xA4, oUmlaut: UInt8 = 0xB6, uUmlaut: UInt8 = 0xBC
 
-    /// Rewrites `ae`, `oe`, `ue` as `ä`, `ö`, `ü` (not `ue` after `q`: `Quelle`), as Snowball's
-    /// `german2` variant did. The German stemmer then removes the umlaut, so all spellings share a stem.
+    /// Rewrites `ae`, `oe`, `ue` as `ä`, `ö`, `ü`, as Snowball's `german2` variant did, but not
+    /// `ue` after `q` (`Quelle`) or after a vowel: there the `u` closes a diphthong (`Frauen`,
+    /// `neuen`, `Steuer`), and reading it as `ü` parted `Frauen` from `Frau` and made `neuen`
+    /// the stem of `neun`. The German stemmer then removes the umlaut, so all spellings share a stem.
     static func digraphsToUmlauts(_ word: inout [UInt8]) {
         guard word.count >= 2 else { return }
         var index = 0
@@ -15,7 +17,7 @@ enum SpellingVariants {
         var output: [UInt8] = []
         while index < word.count {
             let byte = word[index]
-            if index + 1 < word.count, word[index + 1] == e, byte == a || byte == o || (byte == u && (index == 0 || word[index - 1] != q)) {
+            if index + 1 < word.count, word[index + 1] == e, byte == a || byte == o || (byte == u && !closesDiphthongOrQu(word, at: index)) {
                 if !changed {
                     output.reserveCapacity(word.count)
                     output.append(contentsOf: word[0..<index])
@@ -30,6 +32,16 @@ enum SpellingVariants {
             index += 1
         }
         if changed { word = output }
+    }
+
+    /// Whether the `u` at `index` follows a `q` or a vowel (`ä`, `ö`, `ü` included).
+    private static func closesDiphthongOrQu(_ word: [UInt8], at index: Int) -> Bool {
+        guard index > 0 else { return false }
+        switch word[index - 1] {
+        case q, a, e, o, u, UInt8(ascii: "i"), UInt8(ascii: "y"): return true
+        case aUmlaut, oUmlaut, uUmlaut: return index > 1 && word[index - 2] == lead
+        default: return false
+        }
     }
 
     /// Replaces `ä`, `ö`, `ü` by `a`, `o`, `u` (used when the stemmer, which does this itself, is off).
