@@ -52,6 +52,23 @@ struct SearchTests {
         #expect(Set(try TestSupport.ids(searcher, "Mueller")) == Set(try TestSupport.ids(searcher, "Müller")))
     }
 
+    @Test("key spaces add up to the index: terms, postings, both files' bytes; only stems have positions, not stop words'")
+    func keySpaces() throws {
+        let index = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        _ = try TestSupport.buildIndex(of: TestSupport.sampleCorpus, at: index)
+        let reader = try IndexReader(directory: index)
+        let spaces = try reader.keySpaceStatistics(), totals = reader.statistics()
+        #expect(spaces.map(\.name) == ["title stems", "body stems", "title compound parts", "body compound parts",
+                                       "title word forms", "body word forms", "outlets", "days"])
+        #expect(spaces.reduce(0) { $0 + $1.terms } == totals.terms && spaces.reduce(0) { $0 + $1.postings } == totals.postings)
+        #expect(spaces.reduce(0) { $0 + $1.postingBytes } == reader.segments[0].postingsFile.body.count)
+        #expect(spaces.reduce(0) { $0 + $1.positionBytes } == reader.segments[0].positionsFile.body.count)
+        #expect(spaces.allSatisfy { $0.name.hasSuffix("stems") == ($0.positionBytes > 0) })
+        let die = try #require(try reader.segments[0].terms.lookup(Field.body.key("die")))
+        #expect(die.docFreq > 10 && !die.hasPositions)
+    }
+
     @Test("ranking: a title match outranks a body match, AND mode requires every word, paging")
     func ranking() throws {
         let index = try TestSupport.temporaryFolder()

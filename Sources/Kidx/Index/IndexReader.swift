@@ -27,9 +27,9 @@ public struct KeySpaceStatistics: Sendable, Codable {
     public var name: String
     /// Distinct keys.
     public var terms: Int
-    /// Document-term pairs.
+    /// Document-term pairs of its lists (a list shared with an earlier key counts there).
     public var postings: Int
-    /// Bytes of its lists in `postings.kdx` (a list shared with an earlier key counts there).
+    /// Bytes of its lists in `postings.kdx`.
     public var postingBytes: Int
     /// Bytes of its positions in `positions.kdx`.
     public var positionBytes: Int

@@ -85,16 +85,17 @@ final class SegmentReader {
 
     /// Terms, postings and list bytes per key space. A list's bytes run to the next list's
     /// start in its file; a list that several keys share (an exact word and its stem) counts
-    /// once, for the first key.
+    /// once, postings and bytes, for the first key.
     func keySpaceStatistics() throws -> [UInt8: KeySpaceStatistics] {
         var spaces: [UInt8: KeySpaceStatistics] = [:]
         var postingStarts: [Int: UInt8] = [:], positionStarts: [Int: UInt8] = [:]
         try terms.forEachEntry { key, info in
             let space = key.first ?? 0
+            let owns = postingStarts[info.postingsOffset] == nil
             spaces[space, default: KeySpaceStatistics(name: KeySpaceStatistics.name(of: space), terms: 0, postings: 0, postingBytes: 0, positionBytes: 0)]
-                .add(KeySpaceStatistics(name: "", terms: 1, postings: info.docFreq, postingBytes: 0, positionBytes: 0))
-            if postingStarts[info.postingsOffset] == nil { postingStarts[info.postingsOffset] = space }
-            if positionStarts[info.positionsOffset] == nil { positionStarts[info.positionsOffset] = space }
+                .add(KeySpaceStatistics(name: "", terms: 1, postings: owns ? info.docFreq : 0, postingBytes: 0, positionBytes: 0))
+            if owns { postingStarts[info.postingsOffset] = space }
+            if info.hasPositions, positionStarts[info.positionsOffset] == nil { positionStarts[info.positionsOffset] = space }
         }
         for (starts, end, isPositions) in [(postingStarts, postingsFile.body.count, false), (positionStarts, positionsFile.body.count, true)] {
             let offsets = starts.keys.sorted()
