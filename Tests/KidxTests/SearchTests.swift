@@ -54,10 +54,7 @@ struct SearchTests {
 
     @Test("key spaces add up to the index: terms, postings, both files' bytes; only stems have positions, not stop words'")
     func keySpaces() throws {
-        let index = try TestSupport.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: index) }
-        _ = try TestSupport.buildIndex(of: TestSupport.sampleCorpus, at: index)
-        let reader = try IndexReader(directory: index)
+        let reader = try IndexReader(directory: try #require(TestSupport.sampleIndex))
         let spaces = try reader.keySpaceStatistics(), totals = reader.statistics()
         #expect(spaces.map(\.name) == ["title stems", "body stems", "title compound parts", "body compound parts",
                                        "title word forms", "body word forms", "outlets", "days"])

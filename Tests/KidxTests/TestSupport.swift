@@ -69,6 +69,12 @@ enum TestSupport {
         return (try? buildIndex(documents, at: index)) == nil ? nil : index
     }()
 
+    /// An index of the shipped sample corpus, built once, for tests that only read it.
+    static let sampleIndex: String? = {
+        guard let index = try? temporaryFolder("sample") else { return nil }
+        return (try? buildIndex(of: sampleCorpus, at: index)) == nil ? nil : index
+    }()
+
     /// The ids of the hits of `query`, best first.
     static func ids(_ searcher: Searcher, _ query: String, limit: Int = 100, mode: SearchOptions.Mode = .any) throws -> [String] {
         try searcher.search(query, options: SearchOptions(limit: limit, mode: mode)).hits.compactMap { $0.document?.id }
