@@ -90,7 +90,7 @@ struct Highlighter {
     }
 
     /// A cheap test before stemming a word: a word's term is a prefix of the word or of the word
-    /// without umlauts (`GermanAnalyzer.termIsPrefix`), so a word that starts with no query
+    /// without umlauts (see `GermanAnalyzer.term(ofWord:)`), so a word that starts with no query
     /// term cannot have one. Stemming ten articles' words and looking them up among the names
     /// took a sixth of a `kidx search`'s instructions, for the few words that start right.
     private func mayHaveQueryTerm(_ folded: [UInt8]) -> Bool {
