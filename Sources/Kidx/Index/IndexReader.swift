@@ -203,10 +203,10 @@ extension KeySpaceStatistics {
 
     /// The name of the key space whose keys start with `space`.
     static func name(of space: UInt8) -> String {
+        if let field = Field(rawValue: space) { return "\(field.name) stems" }
+        if let field = Field.allCases.first(where: { $0.partSpace == space }) { return "\(field.name) compound parts" }
+        if let field = Field.allCases.first(where: { $0.exactSpace == space }) { return "\(field.name) word forms" }
         switch space {
-        case Field.title.rawValue, Field.body.rawValue: return "\(Field(rawValue: space)!.name) stems"
-        case Field.title.partSpace, Field.body.partSpace: return "\(Field(rawValue: space - 2)!.name) compound parts"
-        case Field.title.exactSpace, Field.body.exactSpace: return "\(Field(rawValue: space - 4)!.name) word forms"
         case Field.sourceSpace: return "outlets"
         case Field.dateSpace: return "days"
         default: return "space \(space)"

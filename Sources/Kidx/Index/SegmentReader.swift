@@ -91,10 +91,11 @@ final class SegmentReader {
         var postingStarts: [Int: UInt8] = [:], positionStarts: [Int: UInt8] = [:]
         try terms.forEachEntry { key, info in
             let space = key.first ?? 0
-            let owns = postingStarts[info.postingsOffset] == nil
-            spaces[space, default: KeySpaceStatistics(name: KeySpaceStatistics.name(of: space), terms: 0, postings: 0, postingBytes: 0, positionBytes: 0)]
-                .add(KeySpaceStatistics(name: "", terms: 1, postings: owns ? info.docFreq : 0, postingBytes: 0, positionBytes: 0))
-            if owns { postingStarts[info.postingsOffset] = space }
+            spaces[space, default: KeySpaceStatistics(name: KeySpaceStatistics.name(of: space), terms: 0, postings: 0, postingBytes: 0, positionBytes: 0)].terms += 1
+            if postingStarts[info.postingsOffset] == nil {
+                postingStarts[info.postingsOffset] = space
+                spaces[space]!.postings += info.docFreq
+            }
             if info.hasPositions, positionStarts[info.positionsOffset] == nil { positionStarts[info.positionsOffset] = space }
         }
         for (starts, end, isPositions) in [(postingStarts, postingsFile.body.count, false), (positionStarts, positionsFile.body.count, true)] {
