@@ -103,6 +103,64 @@ struct CodecTests {
         try roundTrip(lists)
     }
 
+    @Test("lists encoded on several threads in batches are written as one thread writes them, and an error stops the run")
+    func listEncodingOnThreads() throws {
+        // Batches end by count and by documents, and a few long lists share them out unevenly.
+        let limit = ListEncoding.BatchLimit(documents: 5000, lists: 400)
+        var lists: [[(doc: Int32, positions: [Int32])]] = (0..<3000).map { _ in randomList(count: Int.random(in: 1...20), maxGap: 500, maxFreq: 4) }
+        for index in stride(from: 0, to: lists.count, by: 250) { lists[index] = randomList(count: 3000, maxGap: 3, maxFreq: 2) }
+        func input(_ list: [(doc: Int32, positions: [Int32])]) -> (docs: [Int32], freqs: [UInt32], positions: [Int32]) {
+            (list.map(\.doc), list.map { UInt32($0.positions.count) }, list.flatMap(\.positions))
+        }
+        func norms(_ doc: Int32) -> UInt8 { UInt8(truncatingIfNeeded: doc) }
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var written: [[UInt8]] = []
+        var addresses: [[Int]] = []
+        for threads in [1, 3] {
+            let postings = try IndexFileWriter(path: folder + "/p\(threads)", kind: .postings)
+            let positions = try IndexFileWriter(path: folder + "/q\(threads)", kind: .positions)
+            var offsets: [Int] = []
+            if threads == 1 {
+                var writer = PostingsWriter()
+                for list in lists {
+                    let (docs, freqs, flat) = input(list)
+                    // Every third list without positions, as stop words' and parts' lists are.
+                    let address = try writer.write(docs: docs[...], freqs: freqs[...], positions: flat[...], norms: norms,
+                                                   withPositions: (offsets.count / 3) % 3 != 0, postings: postings, positionsFile: positions)
+                    offsets += [address.postingsOffset, address.positionsOffset, address.docFreq]
+                }
+            } else {
+                try ListEncoding.run(threads: threads, count: lists.count, documents: { lists[$0].count }, limit: limit, encode: { item, writer in
+                    let (docs, freqs, flat) = input(lists[item])
+                    return try writer.encode(docs: docs[...], freqs: freqs[...], positions: flat[...], norms: norms, withPositions: item % 3 != 0)
+                }, write: { item, list, writer in
+                    #expect(offsets.count == item * 3)
+                    let address = try writer.append(list!, postings: postings, positionsFile: positions)
+                    offsets += [address.postingsOffset, address.positionsOffset, address.docFreq]
+                })
+            }
+            try postings.finish()
+            try positions.finish()
+            addresses.append(offsets)
+            written.append(try [folder + "/p\(threads)", folder + "/q\(threads)"].flatMap { Array(try Data(contentsOf: URL(fileURLWithPath: $0))) })
+        }
+        #expect(addresses[0] == addresses[1])
+        #expect(written[0] == written[1])
+
+        // A failing item stops the run before anything after its batch is written.
+        struct Failure: Error {}
+        var lastWritten = -1
+        #expect(throws: Failure.self) {
+            try ListEncoding.run(threads: 2, count: lists.count, documents: { lists[$0].count }, limit: limit, encode: { item, writer in
+                if item == 2000 { throw Failure() }
+                let (docs, freqs, flat) = input(lists[item])
+                return try writer.encode(docs: docs[...], freqs: freqs[...], positions: flat[...], norms: norms, withPositions: true)
+            }, write: { item, _, _ in lastWritten = item })
+        }
+        #expect(lastWritten >= 0 && lastWritten < 2000)
+    }
+
     @Test("advance(to:) skips blocks and lands on the first document at or after the target")
     func advance() throws {
         let list = randomList(count: 1500, maxGap: 20, maxFreq: 3)

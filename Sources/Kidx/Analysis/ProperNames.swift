@@ -68,7 +68,7 @@ struct ProperNames {
         var bare: [String] = []  // names recorded without a genitive s
         // In byte order: where two names read the same without umlauts, the first one wins, the
         // same one in every build (a dictionary's order changes from process to process).
-        let candidates = words.keys.filter { $0.utf8.count >= 3 && $0.unicodeScalars.allSatisfy(\.properties.isAlphabetic) && isNameLike($0) }
+        let candidates = words.keys.filter { $0.utf8.count >= 3 && GermanAnalyzer.isAllLetters($0) && isNameLike($0) }
         for word in candidates.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             var key = Array(word.utf8)
             SpellingVariants.stripUmlauts(&key)

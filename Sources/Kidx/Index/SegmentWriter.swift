@@ -356,48 +356,83 @@ final class SegmentWriter {
         for termAnalyzer in termAnalyzers { termAnalyzer.nameTerm = nameLookup() }
         decompounding.gatherParts(fields: fields, words: words, termAnalyzers: termAnalyzers)
 
-        func write(_ list: FieldPostings.Postings, key: [UInt8], field: Int, withPositions: Bool = true) throws -> TermInfo {
-            let fieldNorms = norms[field]
-            let address = try postingsWriter.write(
-                docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
-                norms: { fieldNorms[Int($0)] }, withPositions: withPositions, postings: postingsFile, positionsFile: positionsFile)
-            let info = address.termInfo
+        // Lists are encoded on every thread, a batch at a time, and written here in key order.
+        // The threads read the lists, terms and norms through buffers, not arrays: both threads
+        // retaining and releasing the same arrays for every list cost more than they gained.
+        let normBuffers = norms.map { fieldNorms in
+            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: fieldNorms.count)
+            _ = buffer.initialize(from: fieldNorms)
+            return UnsafeBufferPointer(buffer)
+        }
+        defer { for buffer in normBuffers { buffer.deallocate() } }
+        func encode(_ list: FieldPostings.Postings, field: Int, withPositions: Bool, with writer: inout PostingsWriter) throws -> PostingsWriter.EncodedList {
+            let norms = normBuffers[field]
+            return try writer.encode(docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
+                                     norms: { norms[Int($0)] }, withPositions: withPositions)
+        }
+        func write(_ list: PostingsWriter.EncodedList, of writer: PostingsWriter, key: [UInt8]) throws -> TermInfo {
+            let info = try writer.append(list, postings: postingsFile, positionsFile: positionsFile).termInfo
             try dictionary.add(key: key, info: info)
-            postingCount += address.docFreq
+            postingCount += list.docFreq
             return info
         }
         // Key order: stems of each field, compound parts of each field, exact words of each field,
         // outlets, days.
         // A word that is its stem's only form has the stem's list: its exact entry points there.
-        var onlyForms: [[Int: TermInfo]] = Field.allCases.map { _ in [:] }
+        var onlyForms: [[TermInfo?]] = words.map { [TermInfo?](repeating: nil, count: $0.count) }
         let stopWordTerms = analyzer.stopWordTerms()
         for (index, field) in Field.allCases.enumerated() {
-            for (term, group) in FieldPostings.termGroups(GermanAnalyzer.terms(ofWords: words[index], using: termAnalyzers)) {
-                // Merged one term at a time: all merged lists at once would double the memory.
-                let info = try write(FieldPostings.Postings.merged(group.map { fields[index].lists[$0] }), key: [field.rawValue] + term, field: index,
-                                     withPositions: !stopWordTerms.contains(term))
-                if group.count == 1 { onlyForms[index][group[0]] = info }
+            let groups = FieldPostings.termGroups(GermanAnalyzer.terms(ofWords: words[index], using: termAnalyzers))
+            let withPositions = groups.map { !stopWordTerms.contains($0.term) }
+            try groups.withUnsafeBufferPointer { groups in
+                try fields[index].lists.withUnsafeBufferPointer { lists in
+                    try ListEncoding.run(threads: threads, count: groups.count, documents: { groups[$0].words.reduce(0) { $0 + Int(lists[$1].documentCount) } },
+                                         encode: { item, writer in
+                                             // Merged one term at a time: all merged lists at once would double the memory.
+                                             try encode(.merged(groups[item].words.map { lists[$0] }), field: index, withPositions: withPositions[item], with: &writer)
+                                         },
+                                         write: { item, list, writer in
+                                             let info = try write(list!, of: writer, key: [field.rawValue] + groups[item].term)
+                                             if groups[item].words.count == 1 { onlyForms[index][groups[item].words[0]] = info }
+                                         })
+                }
             }
         }
         for (index, field) in Field.allCases.enumerated() {
-            for (term, lists) in decompounding.partLists(field: index) {
-                _ = try write(FieldPostings.Postings.merged(lists), key: [field.partSpace] + term, field: index, withPositions: false)
+            try decompounding.partLists(field: index).withUnsafeBufferPointer { parts in
+                try ListEncoding.run(threads: threads, count: parts.count, documents: { parts[$0].lists.reduce(0) { $0 + Int($1.documentCount) } },
+                                     encode: { item, writer in try encode(.merged(parts[item].lists), field: index, withPositions: false, with: &writer) },
+                                     write: { item, list, writer in _ = try write(list!, of: writer, key: [field.partSpace] + parts[item].term) })
             }
         }
         for (index, field) in Field.allCases.enumerated() {
-            for id in words[index].indices.sorted(by: { words[index][$0].utf8.lexicographicallyPrecedes(words[index][$1].utf8) }) {
-                let word = words[index][id], list = fields[index].lists[id]
-                if let shared = onlyForms[index][id] {
-                    try dictionary.add(key: field.exactKey(word), info: shared.withoutPositions)
-                } else {
-                    _ = try write(list.postings, key: field.exactKey(word), field: index, withPositions: false)
+            let ids = words[index].indices.sorted { words[index][$0].utf8.lexicographicallyPrecedes(words[index][$1].utf8) }
+            try ids.withUnsafeBufferPointer { ids in
+                try fields[index].lists.withUnsafeBufferPointer { lists in
+                    try onlyForms[index].withUnsafeBufferPointer { shared in
+                        try ListEncoding.run(threads: threads, count: ids.count, documents: { shared[ids[$0]] == nil ? Int(lists[ids[$0]].documentCount) : 0 },
+                                             encode: { item, writer in
+                                                 guard shared[ids[item]] == nil else { return nil }
+                                                 return try encode(lists[ids[item]].postings, field: index, withPositions: false, with: &writer)
+                                             },
+                                             write: { item, list, writer in
+                                                 let key = field.exactKey(words[index][ids[item]])
+                                                 if let list {
+                                                     _ = try write(list, of: writer, key: key)
+                                                 } else {
+                                                     try dictionary.add(key: key, info: shared[ids[item]]!.withoutPositions)
+                                                 }
+                                             })
+                    }
                 }
             }
         }
         for (space, lists) in [(Field.sourceSpace, sources), (Field.dateSpace, days)] {
             for (name, docs) in lists.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
                 let list = FieldPostings.Postings(docs: docs, freqs: Array(repeating: 1, count: docs.count), positions: [])
-                _ = try write(list, key: [space] + Array(name.utf8), field: Field.allCases.firstIndex(of: .body)!, withPositions: false)
+                postingsWriter.removeEncoded()
+                let encoded = try encode(list, field: Field.allCases.firstIndex(of: .body)!, withPositions: false, with: &postingsWriter)
+                _ = try write(encoded, of: postingsWriter, key: [space] + Array(name.utf8))
             }
         }
         try dictionary.finish()
@@ -509,7 +544,7 @@ struct Decompounding {
 
     /// Whether the decompounder is asked to split `word`: long and all letters.
     private static func mayBeCompound(_ word: String) -> Bool {
-        word.utf8.count >= GermanDecompounder.minimumCompound && word.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
+        word.utf8.count >= GermanDecompounder.minimumCompound && GermanAnalyzer.isAllLetters(word)
     }
 
     /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
@@ -649,7 +684,7 @@ struct Decompounding {
 
     /// The part terms of field number `field`, in key order, each with the lists of the
     /// compounds that contain it (to merge one term at a time).
-    func partLists(field: Int) -> [([UInt8], [FieldPostings.List])] {
+    func partLists(field: Int) -> [(term: [UInt8], lists: [FieldPostings.List])] {
         parts[field].sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
     }
 }

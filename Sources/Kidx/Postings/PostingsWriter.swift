@@ -33,17 +33,53 @@ struct PostingsWriter {
     private var gapBuffer = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var freqBuffer = [UInt32](repeating: 0, count: BitPacking.blockSize)
 
-    /// Encodes a list given as parallel arrays (documents ascending) and a flat array of
-    /// positions (`freqs[i]` positions for document `i`, ascending), and appends it to the two
-    /// streams (positions only `withPositions`: lists that serve scoring alone leave them out).
-    /// `norms` gives each document's norm byte in this field, for block-max data.
+    /// Lists encoded since `removeEncoded()`, back to back: lists are encoded on several
+    /// threads, each with its own writer, and appended to the files in key order (see
+    /// `ListEncoding`).
+    private var encodedPostings = ByteWriter(), encodedPositions = ByteWriter()
+
+    /// Where an encoded list's bytes are in its writer.
+    struct EncodedList {
+        var docFreq: Int
+        var postings: Range<Int>
+        var positions: Range<Int>
+        var hasPositions: Bool
+    }
+
+    /// Encodes a list and appends it to the two streams: `encode` then `append`.
     mutating func write(
         docs: ArraySlice<Int32>, freqs: ArraySlice<UInt32>, positions flat: ArraySlice<Int32>,
         norms: (Int32) -> UInt8, withPositions: Bool = true,
         postings: IndexFileWriter, positionsFile: IndexFileWriter
     ) throws -> ListAddress {
-        let address = ListAddress(docFreq: docs.count, postingsOffset: postings.bodyOffset, positionsOffset: positionsFile.bodyOffset,
-                                  hasPositions: withPositions)
+        removeEncoded()
+        let list = try encode(docs: docs, freqs: freqs, positions: flat, norms: norms, withPositions: withPositions)
+        return try append(list, postings: postings, positionsFile: positionsFile)
+    }
+
+    /// Appends a list this writer encoded to the two streams and says where it went.
+    func append(_ list: EncodedList, postings: IndexFileWriter, positionsFile: IndexFileWriter) throws -> ListAddress {
+        let address = ListAddress(docFreq: list.docFreq, postingsOffset: postings.bodyOffset, positionsOffset: positionsFile.bodyOffset,
+                                  hasPositions: list.hasPositions)
+        try encodedPostings.bytes.withUnsafeBytes { try postings.write(UnsafeRawBufferPointer(rebasing: $0[list.postings])) }
+        try encodedPositions.bytes.withUnsafeBytes { try positionsFile.write(UnsafeRawBufferPointer(rebasing: $0[list.positions])) }
+        return address
+    }
+
+    /// Forgets the lists encoded so far (their buffers' capacity stays).
+    mutating func removeEncoded() {
+        encodedPostings.removeAll()
+        encodedPositions.removeAll()
+    }
+
+    /// Encodes a list given as parallel arrays (documents ascending) and a flat array of
+    /// positions (`freqs[i]` positions for document `i`, ascending) after the lists encoded
+    /// before; positions only `withPositions` (lists that serve scoring alone leave them out).
+    /// `norms` gives each document's norm byte in this field, for block-max data.
+    mutating func encode(
+        docs: ArraySlice<Int32>, freqs: ArraySlice<UInt32>, positions flat: ArraySlice<Int32>,
+        norms: (Int32) -> UInt8, withPositions: Bool = true
+    ) throws -> EncodedList {
         skips.removeAll()
         blocks.removeAll()
         positions.removeAll()
@@ -87,7 +123,7 @@ struct PostingsWriter {
                 }
             }
             guard blocks.count <= UInt32.max, positions.count <= UInt32.max else {
-                throw KidxError.io(path: postings.path, reason: "a posting list over 4 GiB")
+                throw KidxError.io(path: IndexFormat.Kind.postings.fileName, reason: "a posting list over 4 GiB")
             }
             skips.appendUInt32(UInt32(previousDoc))
             skips.appendUInt32(UInt32(blocks.count))
@@ -118,9 +154,11 @@ struct PostingsWriter {
             skips.appendVarint(UInt64(tailMaxFreq))
             skips.append(tailMinNorm)
         }
-        try postings.write(skips.bytes)
-        try postings.write(blocks.bytes)
-        try positionsFile.write(positions.bytes)
-        return address
+        let postingsStart = encodedPostings.count, positionsStart = encodedPositions.count
+        encodedPostings.append(contentsOf: skips.bytes)
+        encodedPostings.append(contentsOf: blocks.bytes)
+        encodedPositions.append(contentsOf: positions.bytes)
+        return EncodedList(docFreq: docs.count, postings: postingsStart..<encodedPostings.count,
+                           positions: positionsStart..<encodedPositions.count, hasPositions: withPositions)
     }
 }
