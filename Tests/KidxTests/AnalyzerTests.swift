@@ -15,6 +15,20 @@ struct AnalyzerTests {
         #expect(terms("Nordkoreas") == terms("Nordkorea"))
     }
 
+    @Test("letters told from bytes where ASCII agree with Unicode's letter property on every word of the sample corpus")
+    func allLetters() throws {
+        for word in ["atomwaffen", "Nordkorea", "straße", "pjöngjang", "zürich", "ελλάδα"] { #expect(GermanAnalyzer.isAllLetters(word), "\(word)") }
+        for word in ["covid19", "nord-korea", "a@b", "[x]", "x_y", "über`"] { #expect(!GermanAnalyzer.isAllLetters(word), "\(word)") }
+        var checked = 0
+        try CorpusReader(root: TestSupport.sampleCorpus).read({ document, _ in
+            for word in (document.title + " " + document.body).split(whereSeparator: { $0.isWhitespace }).map(String.init) {
+                #expect(GermanAnalyzer.isAllLetters(word) == word.unicodeScalars.allSatisfy(\.properties.isAlphabetic), "\(word)")
+                checked += 1
+            }
+        }, problem: { _ in })
+        #expect(checked > 1000)
+    }
+
     @Test("ß and ss meet: Straße = Strasse")
     func sharpS() {
         #expect(terms("Die Straße war gesperrt") == terms("Die Strasse war gesperrt"))
