@@ -533,7 +533,9 @@ struct Decompounding {
     private(set) var wordList: String?
     /// The decompounder's frequency thresholds, recorded for queries.
     private(set) var thresholds = GermanDecompounder.Thresholds(corpusWords: 0)
-    private var parts: [[[UInt8]: [FieldPostings.List]]] = []
+    /// Per field, the part terms in key order, each with the lists of the compounds containing
+    /// it (see `gatherParts`).
+    private var parts: [[(term: [UInt8], lists: [FieldPostings.List])]] = []
 
     /// Those of `words` that were split, or, where neither splits nor compounds were kept, that
     /// split now (on `threads` threads).
@@ -662,31 +664,58 @@ struct Decompounding {
 
     /// Gathers each part's postings from the compounds containing it, under the part's term.
     mutating func gatherParts(fields: [FieldPostings], words: [[String]], termAnalyzers: [GermanAnalyzer]) {
-        parts = fields.map { _ in [:] }
+        parts = fields.map { _ in [] }
         guard !splits.isEmpty else { return }
-        // Each distinct part stemmed once.
-        var distinct = Set<String>()
-        for fieldWords in words {
-            for word in fieldWords { if let pieces = splits[word] { distinct.formUnion(pieces) } }
+        // Each distinct piece numbered and stemmed once, and the compounds' lists gathered by
+        // term number: hashing every compound's part terms as byte arrays, with a set per
+        // compound, took most of this step.
+        var pieceNumbers: [String: Int] = [:], pieces: [String] = []
+        // Per field, each compound's word number and its pieces' numbers in `compoundPieces`.
+        var compounds: [[(word: Int, pieces: Range<Int>)]] = fields.map { _ in [] }
+        var compoundPieces: [Int] = []
+        for (index, fieldWords) in words.enumerated() {
+            for (word, text) in fieldWords.enumerated() {
+                guard let split = splits[text] else { continue }
+                let start = compoundPieces.count
+                for piece in split {
+                    if let number = pieceNumbers[piece] {
+                        compoundPieces.append(number)
+                    } else {
+                        pieceNumbers[piece] = pieces.count
+                        compoundPieces.append(pieces.count)
+                        pieces.append(piece)
+                    }
+                }
+                compounds[index].append((word, start..<compoundPieces.count))
+            }
         }
-        let pieces = Array(distinct)
-        let terms = Dictionary(uniqueKeysWithValues: zip(pieces, GermanAnalyzer.terms(ofWords: pieces, using: termAnalyzers)))
+        pieceNumbers = [:]
+        // Pieces with the same term (`Waffe`, `Waffen`) share its number.
+        var termNumbers: [[UInt8]: Int] = [:], terms: [[UInt8]] = []
+        let pieceTerms = GermanAnalyzer.terms(ofWords: pieces, using: termAnalyzers).map { term in
+            if let number = termNumbers[term] { return number }
+            termNumbers[term] = terms.count
+            terms.append(term)
+            return terms.count - 1
+        }
+        let order = terms.indices.sorted { terms[$0].lexicographicallyPrecedes(terms[$1]) }
         for (index, field) in fields.enumerated() {
-            for (word, list) in zip(words[index], field.lists) {
-                guard let pieces = splits[word] else { continue }
-                var seen = Set<[UInt8]>()
-                for part in pieces {
-                    let term = terms[part]!
-                    if seen.insert(term).inserted { parts[index][term, default: []].append(list) }
+            var lists = [[FieldPostings.List]](repeating: [], count: terms.count)
+            for (word, range) in compounds[index] {
+                for slot in range {
+                    // A term twice in one compound (`Wahlwahl`) takes its list once.
+                    let term = pieceTerms[compoundPieces[slot]]
+                    if !compoundPieces[range.lowerBound..<slot].contains(where: { pieceTerms[$0] == term }) {
+                        lists[term].append(field.lists[word])
+                    }
                 }
             }
+            parts[index] = order.filter { !lists[$0].isEmpty }.map { (terms[$0], lists[$0]) }
         }
     }
 
     /// The part terms of field number `field`, in key order, each with the lists of the
     /// compounds that contain it (to merge one term at a time).
-    func partLists(field: Int) -> [(term: [UInt8], lists: [FieldPostings.List])] {
-        parts[field].sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
-    }
+    func partLists(field: Int) -> [(term: [UInt8], lists: [FieldPostings.List])] { parts[field] }
 }
 
