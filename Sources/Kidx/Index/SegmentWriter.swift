@@ -703,7 +703,7 @@ struct Decompounding {
             var lists = [[FieldPostings.List]](repeating: [], count: terms.count)
             for (word, range) in compounds[index] {
                 for slot in range {
-                    // A term twice in one compound (`Wahlwahl`) takes its list once.
+                    // A term twice in one compound takes the compound's list once.
                     let term = pieceTerms[compoundPieces[slot]]
                     if !compoundPieces[range.lowerBound..<slot].contains(where: { pieceTerms[$0] == term }) {
                         lists[term].append(field.lists[word])
