@@ -347,6 +347,36 @@ struct CodecTests {
         #expect(interner.id(of: "xyzzy-nicht-da") == nil)
     }
 
+    @Test("lexicon table: every word added is found with its evidence, no word left out is, at any size")
+    func lexiconTable() {
+        var generator = SystemRandomNumberGenerator()
+        let letters = Array("aeiounrstäöüß")
+        // Sized below, at and above the words added: the filter may only say "maybe" too often.
+        for (words, capacity) in [(0, 0), (1, 1), (5_000, 100), (20_000, 20_000)] {
+            var added: [String: WordEvidence] = [:]
+            while added.count < words {
+                let word = String((0..<Int.random(in: 1...20, using: &generator)).map { _ in letters.randomElement(using: &generator)! })
+                added[word] = WordEvidence(frequency: Int.random(in: 0...1_000, using: &generator), known: Bool.random(using: &generator))
+            }
+            var table = LexiconTable(capacity: capacity)
+            for (word, evidence) in added {
+                var bytes = word
+                bytes.withUTF8 { table.add($0, evidence) }
+            }
+            for (word, evidence) in added {
+                var bytes = word
+                #expect(bytes.withUTF8 { table.evidence($0) } == evidence)
+            }
+            var absent = 0
+            while absent < 5_000 {
+                var word = String((0..<Int.random(in: 0...21, using: &generator)).map { _ in letters.randomElement(using: &generator)! })
+                guard added[word] == nil else { continue }
+                #expect(word.withUTF8 { table.evidence($0) } == nil)
+                absent += 1
+            }
+        }
+    }
+
     @Test("in-memory postings: random lists, one use, maximum ids and gaps, dropped repeats; a spill reads back and a damaged one is refused")
     func inMemoryPostings() throws {
         var generator = SystemRandomNumberGenerator()

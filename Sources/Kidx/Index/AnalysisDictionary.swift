@@ -88,7 +88,7 @@ struct AnalysisDictionary {
     }
 
     private func readLexicon() throws -> LexiconTable {
-        var table = LexiconTable()
+        var table = LexiconTable(capacity: info.lexiconWords)
         try terms.forEach(withPrefix: [Field.lexiconSpace]) { key, info in
             table.add(UnsafeRawBufferPointer(rebasing: key.dropFirst()).assumingMemoryBound(to: UInt8.self),
                       WordEvidence(frequency: info.docFreq >> 1, known: info.docFreq & 1 == 1))
@@ -150,18 +150,49 @@ struct AnalysisDictionary {
 
 /// A decompounding lexicon in memory: each word's evidence, found by its bytes without making a
 /// string (about 50 bytes a word: 10 MB for FANG's 214,000).
+///
+/// Most lookups are of no word at all (every piece of every candidate split is looked up), and
+/// the table of a large lexicon does not fit a core's cache: each such lookup waited on memory.
+/// A Bloom filter of about a byte per word, which does fit, answers most of them first.
 struct LexiconTable {
     private var words = WordInterner()
     private var evidence: [WordEvidence] = []
+    /// One 64-bit word per hash (a "register-blocked" Bloom filter): three bits of it per word.
+    private var filter: [UInt64]
+
+    /// An empty table sized for about `capacity` words (more may be added, with more false
+    /// positives of the filter; a capacity read from a damaged file cannot ask for more than 16 MB).
+    init(capacity: Int) {
+        let wanted = max(min(capacity, 1 << 24) / 8, 64)
+        filter = [UInt64](repeating: 0, count: 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount))
+    }
 
     /// Adds a word (its UTF-8 bytes; new to the table) with its evidence.
     mutating func add(_ word: UnsafeBufferPointer<UInt8>, _ found: WordEvidence) {
         _ = words.intern(word)
         evidence.append(found)
+        let (index, bits) = filterBits(WordInterner.hash(word))
+        filter[index] |= bits
+    }
+
+    /// The evidence of a word, or nil when it is not in the table.
+    func evidence(_ word: UnsafeBufferPointer<UInt8>) -> WordEvidence? {
+        let hash = WordInterner.hash(word)
+        let (index, bits) = filterBits(hash)
+        guard filter[index] & bits == bits else { return nil }
+        return words.id(of: word, hash: hash).map { evidence[$0] }
+    }
+
+    /// The filter word and bits of a hash: from its high half (the table slots by the low half).
+    @inline(__always)
+    private func filterBits(_ hash: UInt64) -> (index: Int, bits: UInt64) {
+        let high = hash >> 32
+        let bits: UInt64 = 1 << (high & 63) | 1 << ((high >> 6) & 63) | 1 << ((high >> 12) & 63)
+        return (Int(truncatingIfNeeded: high >> 18) & (filter.count - 1), bits)
     }
 
     /// A decompounder that looks words up in this table.
     func decompounder(hasWordList: Bool, thresholds: GermanDecompounder.Thresholds) -> GermanDecompounder {
-        GermanDecompounder(evidence: { [words, evidence] in words.id(of: $0).map { evidence[$0] } }, hasWordList: hasWordList, thresholds: thresholds)
+        GermanDecompounder(evidence: { [self] in evidence($0) }, hasWordList: hasWordList, thresholds: thresholds)
     }
 }

@@ -605,7 +605,7 @@ struct Decompounding {
         // lexicon in memory, as the index's later segments are, which splits alike (a word left
         // out has no weight as a part and counts as used once) and makes no string per lookup.
         addLexicon(pieces: [], partTest: makeUsesDecompounder())
-        var table = LexiconTable()
+        var table = LexiconTable(capacity: lexicon.count)
         for (word, found) in lexicon {
             var word = word
             word.withUTF8 { table.add($0, found) }

@@ -7,9 +7,9 @@ struct WordInterner {
     /// Every word's bytes, one after the other; word `n` spans `starts[n]..<starts[n + 1]`.
     private var arena: [UInt8] = []
     private var starts: [Int32] = [0]
-    /// By hash slot: a word's hash in the high half and its number plus one in the low half;
-    /// 0 for an empty slot. With the hash beside the number, a probe that meets another word
-    /// reads nothing else. The count is a power of two.
+    /// By hash slot: the low half of a word's `hash(_:)` in the high half and its number plus one
+    /// in the low half; 0 for an empty slot. With the hash beside the number, a probe that meets
+    /// another word reads nothing else. The count is a power of two.
     private var slots = [UInt64](repeating: 0, count: 1 << 12)
 
     /// How many distinct words there are.
@@ -17,7 +17,7 @@ struct WordInterner {
 
     /// The number of `word`, adding it when new.
     mutating func intern(_ word: UnsafeBufferPointer<UInt8>) -> (id: Int, isNew: Bool) {
-        let hash = Self.hash(word)
+        let hash = UInt32(truncatingIfNeeded: Self.hash(word))
         let mask = slots.count - 1
         var slot = Int(hash) & mask
         while true {
@@ -44,7 +44,12 @@ struct WordInterner {
 
     /// The number of the word of these bytes, or nil when it was never interned.
     func id(of word: UnsafeBufferPointer<UInt8>) -> Int? {
-        let hash = Self.hash(word)
+        id(of: word, hash: Self.hash(word))
+    }
+
+    /// `id(of:)` with the word's `hash(_:)` already computed.
+    func id(of word: UnsafeBufferPointer<UInt8>, hash fullHash: UInt64) -> Int? {
+        let hash = UInt32(truncatingIfNeeded: fullHash)
         let mask = slots.count - 1
         var slot = Int(hash) & mask
         while true {
@@ -81,12 +86,34 @@ struct WordInterner {
         slots = larger
     }
 
-    /// FNV-1a over the bytes, with a final mix so the low bits (the slot) depend on every byte.
-    private static func hash(_ word: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in word { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        hash ^= hash >> 29
+    /// A 64-bit hash of the bytes, eight at a time: the table keeps its low half (slot and
+    /// check), `LexiconTable`'s filter uses the high half. Byte-at-a-time FNV-1a chained one
+    /// multiplication per byte and was most of a lookup's own work in the decompounder, which
+    /// looks up every piece of every candidate split.
+    static func hash(_ word: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(word.count)
+        guard let base = UnsafeRawPointer(word.baseAddress) else { return mix(hash) }
+        var offset = 0
+        while offset + 8 <= word.count {
+            hash = (hash ^ base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            hash ^= hash >> 31
+            offset += 8
+        }
+        if offset < word.count {
+            var rest: UInt64 = 0
+            for index in offset..<word.count { rest |= UInt64(word[index]) << UInt64(8 * (index - offset)) }
+            hash = (hash ^ rest) &* 0xBF58_476D_1CE4_E5B9
+        }
+        return mix(hash)
+    }
+
+    /// A final mix so every bit of the hash depends on every byte (splitmix64's finalizer).
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var hash = value
+        hash ^= hash >> 30
         hash &*= 0xBF58_476D_1CE4_E5B9
-        return UInt32(truncatingIfNeeded: hash ^ (hash >> 32))
+        hash ^= hash >> 27
+        hash &*= 0x94D0_49BB_1331_11EB
+        return hash ^ (hash >> 31)
     }
 }
