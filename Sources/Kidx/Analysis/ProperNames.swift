@@ -69,7 +69,7 @@ struct ProperNames {
         // In byte order: where two names read the same without umlauts, the first one wins, the
         // same one in every build (a dictionary's order changes from process to process).
         let candidates = words.keys.filter { $0.utf8.count >= 3 && GermanAnalyzer.isAllLetters($0) && isNameLike($0) }
-        for word in candidates.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+        for word in candidates.sorted(by: ByteOrder.precedes) {
             var key = Array(word.utf8)
             SpellingVariants.stripUmlauts(&key)
             let dropsGenitive = word.hasSuffix("s") && isNameLike(String(word.dropLast()))
@@ -89,7 +89,7 @@ struct ProperNames {
             terms[key] = entry.term
             entries.append(entry)
         }
-        entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        entries.sort { ByteOrder.precedes($0.key, $1.key) }
     }
 
     /// The term of a folded word when it is a name (a lookup for the build).

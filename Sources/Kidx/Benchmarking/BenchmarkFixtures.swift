@@ -86,7 +86,7 @@ package enum BenchmarkFixtures {
             while words.count < terms {
                 words.insert((0..<Int.random(in: 2...6, using: &generator)).map { _ in syllables.randomElement(using: &generator)! }.joined())
             }
-            let keys = words.map { Field.body.key($0) }.sorted { $0.lexicographicallyPrecedes($1) }
+            let keys = words.map { Field.body.key($0) }.sorted(by: ByteOrder.precedes)
             let file = try IndexFileWriter(path: folder + "/t", kind: .terms)
             let writer = TermDictionaryWriter(file: file)
             for (index, key) in keys.enumerated() {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Appends little-endian integers, variable-byte integers and bytes to a growing buffer.
 struct ByteWriter {
     var bytes: [UInt8] = []
@@ -127,5 +129,32 @@ struct ByteReader {
         let length = try readInt()
         let bytes = try readBytes(length)
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The order of keys and words as byte strings (dictionary keys, words in key order), compared
+/// with `memcmp`: the generic `lexicographicallyPrecedes` compares element by element through
+/// iterators, which made sorting a part's words and terms a visible share of a commit.
+enum ByteOrder {
+    /// -1, 0 or 1 as `a` sorts before, with or after `b`.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let count = min(a.count, b.count)
+        let order = count == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, count)
+        if order != 0 { return order < 0 ? -1 : 1 }
+        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+
+    /// Whether the bytes of `a` sort before those of `b`.
+    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { a in b.withUnsafeBytes { b in compare(a, b) < 0 } }
+    }
+
+    /// Whether the UTF-8 bytes of `a` sort before those of `b`.
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        // Native strings lend their bytes; others (bridged, never here) are compared as copies.
+        let fast = a.utf8.withContiguousStorageIfAvailable { a in
+            b.utf8.withContiguousStorageIfAvailable { b in compare(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b)) < 0 }
+        }
+        return (fast ?? nil) ?? precedes(Array(a.utf8), Array(b.utf8))
     }
 }

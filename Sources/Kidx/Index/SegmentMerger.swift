@@ -171,7 +171,7 @@ enum SegmentMerger {
         }
 
         mutating func run() throws {
-            while let first = entries.indices.filter({ hasEntry[$0] }).min(by: { entries[$0].key.lexicographicallyPrecedes(entries[$1].key) }) {
+            while let first = entries.indices.filter({ hasEntry[$0] }).min(by: { ByteOrder.precedes(entries[$0].key, entries[$1].key) }) {
                 let key = entries[first].key
                 let holders = entries.indices.filter { hasEntry[$0] && entries[$0].key == key }
                 guard !key.isEmpty else { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }

@@ -407,7 +407,8 @@ final class SegmentWriter {
             }
         }
         for (index, field) in Field.allCases.enumerated() {
-            let ids = words[index].indices.sorted { words[index][$0].utf8.lexicographicallyPrecedes(words[index][$1].utf8) }
+            let fieldWords = words[index]
+            let ids = fieldWords.indices.sorted { ByteOrder.precedes(fieldWords[$0], fieldWords[$1]) }
             try ids.withUnsafeBufferPointer { ids in
                 try fields[index].lists.withUnsafeBufferPointer { lists in
                     try onlyForms[index].withUnsafeBufferPointer { shared in
@@ -429,7 +430,7 @@ final class SegmentWriter {
             }
         }
         for (space, lists) in [(Field.sourceSpace, sources), (Field.dateSpace, days)] {
-            for (name, docs) in lists.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            for (name, docs) in lists.sorted(by: { ByteOrder.precedes($0.key, $1.key) }) {
                 let list = FieldPostings.Postings(docs: docs, freqs: Array(repeating: 1, count: docs.count), positions: [])
                 postingsWriter.removeEncoded()
                 let encoded = try encode(list, field: Field.allCases.firstIndex(of: .body)!, withPositions: false, with: &postingsWriter)
@@ -580,7 +581,7 @@ struct Decompounding {
             for word in pieces where uses[word] == nil {
                 if let found = lookup(word) { lexicon.append((word, found)) }
             }
-            lexicon.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+            lexicon.sort { ByteOrder.precedes($0.0, $1.0) }
         }
         let makeUsesDecompounder = { GermanDecompounder(wordEvidence: lookup, hasWordList: hasWordList, thresholds: thresholds) }
         guard thresholds.listed > 0 else {
@@ -698,7 +699,7 @@ struct Decompounding {
             terms.append(term)
             return terms.count - 1
         }
-        let order = terms.indices.sorted { terms[$0].lexicographicallyPrecedes(terms[$1]) }
+        let order = terms.indices.sorted { ByteOrder.precedes(terms[$0], terms[$1]) }
         for (index, field) in fields.enumerated() {
             var lists = [[FieldPostings.List]](repeating: [], count: terms.count)
             for (word, range) in compounds[index] {

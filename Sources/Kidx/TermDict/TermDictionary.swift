@@ -105,7 +105,7 @@ final class TermDictionaryWriter {
 
     /// Adds the next key; keys must come in strictly ascending byte order.
     func add(key: [UInt8], info: TermInfo) throws {
-        precondition(termCount == 0 || key.lexicographicallyPrecedes(previousKey) == false && key != previousKey, "terms out of order")
+        precondition(termCount == 0 || ByteOrder.precedes(previousKey, key), "terms out of order")
         if entriesInBlock == Self.blockSize { try flushBlock() }
         let first = entriesInBlock == 0
         if first {
@@ -366,9 +366,6 @@ struct TermDictionary {
     }
 
     private func compare(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int {
-        let count = min(a.count, b.count)
-        let order = count == 0 ? 0 : b.withUnsafeBytes { memcmp(a.baseAddress!, $0.baseAddress!, count) }
-        if order != 0 { return order < 0 ? -1 : 1 }
-        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+        b.withUnsafeBytes { ByteOrder.compare(a, $0) }
     }
 }
