@@ -141,7 +141,7 @@ struct DocumentFeeder {
             }
         }
         var problems: [CorpusProblem] = []
-        try CorpusReader(root: path).read({ document, location in
+        try CorpusReader(root: path, threads: writer.threads).read({ document, location in
             var document = document
             adjust(&document)
             textBytes += document.title.utf8.count + document.body.utf8.count

@@ -219,6 +219,49 @@ struct RobustnessTests {
         #expect(problems.count == 3)
     }
 
+    @Test("JSON lines parsed on several threads come out as on one: the same documents, problems and lines, in order")
+    func jsonLinesOnThreads() throws {
+        var sample: [Document] = []
+        try CorpusReader(root: TestSupport.sampleCorpus).read({ document, _ in sample.append(document) }, problem: { _ in })
+        // More lines than two parsing batches, with bad, blank and decomposed (NFD) lines between.
+        var lines: [[UInt8]] = []
+        for round in 0..<20 {
+            for (index, document) in sample.enumerated() {
+                var object: [String: String] = ["title": document.title, "body": document.body]
+                if (round + index) % 5 != 0 { object["id"] = "\(document.id)-\(round)" }
+                if index % 7 == 3 { object["title"] = document.title.decomposedStringWithCanonicalMapping }
+                lines.append(Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+                switch (round + index) % 11 {
+                case 0: lines.append(Array(#"{"id": "kaputt", "body": "#.utf8))
+                case 1: lines.append(Array("   ".utf8))
+                case 2: lines.append(Array(#"{"id": "nul", "body": "a"#.utf8) + [0x00] + Array(#"b"}"#.utf8))
+                case 3: lines.append(Array(#"{"id": "ohne"}"#.utf8))
+                default: break
+                }
+            }
+        }
+        #expect(lines.count > 2 * CorpusReader.parsingBatch)
+        let corpus = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: corpus) }
+        try Data(lines.joined(separator: [0x0A])).write(to: URL(fileURLWithPath: corpus + "/meldungen.jsonl"))
+
+        func read(threads: Int) throws -> (documents: [Document], locations: [CorpusLocation], problems: [CorpusProblem]) {
+            var documents: [Document] = [], locations: [CorpusLocation] = [], problems: [CorpusProblem] = []
+            try CorpusReader(root: corpus, threads: threads).read({ documents.append($0); locations.append($1) }, problem: { problems.append($0) })
+            return (documents, locations, problems)
+        }
+        let one = try read(threads: 1), three = try read(threads: 3)
+        #expect(one.documents.count == 20 * sample.count)
+        #expect(three.documents == one.documents)
+        #expect(three.locations == one.locations)
+        #expect(three.problems == one.problems)
+        #expect(!one.problems.isEmpty && one.problems.allSatisfy { $0.line != nil })
+        // Titles come out composed (NFC) whichever way they were written.
+        #expect(one.documents.allSatisfy { $0.title == $0.title.precomposedStringWithCanonicalMapping })
+        // A line without an id is named by its file and line.
+        #expect(one.documents.contains { $0.id == "meldungen:\(one.locations[one.documents.firstIndex(of: $0)!].line!)" })
+    }
+
     @Test("unreadable files are reported and skipped", .enabled(if: geteuid() != 0, "root reads every file"))
     func unreadableFile() throws {
         let corpus = try TestSupport.temporaryFolder()

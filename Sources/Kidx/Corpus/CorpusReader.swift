@@ -63,8 +63,15 @@ public struct CorpusReader {
     /// reported and skipped without being held in memory whole.
     public static let maximumDocumentBytes = 64 << 20
 
-    /// Creates a reader of `root`.
-    public init(root: String) { self.root = root }
+    /// Threads that parse JSON lines: a batch of lines is parsed and normalized on all of them,
+    /// then handed on in order.
+    public let threads: Int
+
+    /// Creates a reader of `root` that parses JSON lines on `threads` threads.
+    public init(root: String, threads: Int = 1) {
+        self.root = root
+        self.threads = max(1, threads)
+    }
 
     /// The files that will be read, relative to `root`, sorted. Follows symbolic links once
     /// (a link loop is reported, not followed).
@@ -207,8 +214,12 @@ public struct CorpusReader {
     }
 
     /// Parses one JSON line into a document; `fallbackID` names documents without an `id`.
-    static func jsonDocument(_ line: ArraySlice<UInt8>, fallbackID: String) -> Result<Document, TextError> {
-        guard case .success = decodeText(line) else { return .failure(TextError(message: "invalid UTF-8 or NUL bytes, line skipped")) }
+    static func jsonDocument(_ line: some Collection<UInt8>, fallbackID: String) -> Result<Document, TextError> {
+        // Checked, not decoded: the title and body are normalized once parsed (normalizing the
+        // whole line as well doubled the reading's cost).
+        guard !line.contains(0), String(validating: line, as: UTF8.self) != nil else {
+            return .failure(TextError(message: "invalid UTF-8 or NUL bytes, line skipped"))
+        }
         guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
             return .failure(TextError(message: "malformed JSON, line skipped"))
         }
@@ -225,6 +236,48 @@ public struct CorpusReader {
                                  date: string("date"), url: string("url"), source: string("source")))
     }
 
+    /// Lines parsed together: each thread parses a share of a batch.
+    static let parsingBatch = 256
+
+    /// Lines read and not yet parsed: their bytes back to back, each with its number, or, for a
+    /// line too long to keep, its length.
+    private struct LineBatch {
+        var bytes: [UInt8] = []
+        var lines: [(number: Int, bytes: Range<Int>, overlong: Int)] = []
+
+        mutating func append(_ line: ArraySlice<UInt8>, number: Int) {
+            lines.append((number, bytes.count..<(bytes.count + line.count), 0))
+            bytes.append(contentsOf: line)
+        }
+
+        mutating func removeAll() {
+            bytes.removeAll(keepingCapacity: true)
+            lines.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Each line of `batch` parsed (nil for an overlong line), on `threads` threads.
+    private static func parse(_ batch: LineBatch, fileID: String, threads: Int) -> [Result<Document, TextError>?] {
+        var results = [Result<Document, TextError>?](repeating: nil, count: batch.lines.count)
+        let workers = min(threads, batch.lines.count)
+        batch.bytes.withUnsafeBufferPointer { bytes in
+            batch.lines.withUnsafeBufferPointer { lines in
+                results.withUnsafeMutableBufferPointer { results in
+                    // Buffers, not the arrays: arrays read on several threads are retained and
+                    // released by all of them.
+                    let (bytes, lines, results) = (bytes, lines, results)
+                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                        for index in (lines.count * worker / workers)..<(lines.count * (worker + 1) / workers) where lines[index].overlong == 0 {
+                            results[index] = jsonDocument(UnsafeBufferPointer(rebasing: bytes[lines[index].bytes]),
+                                                          fallbackID: "\(fileID):\(lines[index].number)")
+                        }
+                    }
+                }
+            }
+        }
+        return results
+    }
+
     private func readJSONLines(path: String, name: String, _ body: (Document, CorpusLocation) throws -> Void,
                                problem: (CorpusProblem) -> Void) throws {
         guard let file = gzopen(path, "rb") else {
@@ -237,23 +290,35 @@ public struct CorpusReader {
         var lineNumber = 0
         // Bytes of an overlong line seen so far: the line is dropped as it streams by.
         var overlong = 0
+        var batch = LineBatch()
+        let fileID = Self.id(forPath: name)
+        // Parses the batch and hands on its documents and problems in the order of the lines.
+        func flush() throws {
+            for (line, result) in zip(batch.lines, Self.parse(batch, fileID: fileID, threads: threads)) {
+                switch result {
+                case .success(let document): try body(document, CorpusLocation(path: name, line: line.number))
+                case .failure(let error): problem(CorpusProblem(path: name, line: line.number, reason: error.message))
+                case nil:
+                    problem(CorpusProblem(path: name, line: line.number,
+                                          reason: "line of \(line.overlong) bytes is longer than the \(Self.maximumDocumentBytes >> 20) MiB a document may have, skipped"))
+                }
+            }
+            batch.removeAll()
+        }
         func emit(_ line: ArraySlice<UInt8>) throws {
             lineNumber += 1
             if overlong > 0 {
-                problem(CorpusProblem(path: name, line: lineNumber,
-                                      reason: "line of \(overlong + line.count) bytes is longer than the \(Self.maximumDocumentBytes >> 20) MiB a document may have, skipped"))
+                batch.lines.append((lineNumber, 0..<0, overlong + line.count))
                 overlong = 0
-                return
+            } else if !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) {
+                batch.append(line, number: lineNumber)
             }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
-            switch Self.jsonDocument(line, fallbackID: "\(Self.id(forPath: name)):\(lineNumber)") {
-            case .success(let document): try body(document, CorpusLocation(path: name, line: lineNumber))
-            case .failure(let error): problem(CorpusProblem(path: name, line: lineNumber, reason: error.message))
-            }
+            if batch.lines.count >= Self.parsingBatch { try flush() }
         }
         while true {
             let count = chunk.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
             if count < 0 {
+                try flush()
                 problem(CorpusProblem(path: name, line: lineNumber + 1, reason: "cannot decompress (damaged gzip?), rest of file skipped"))
                 return
             }
@@ -277,5 +342,6 @@ public struct CorpusReader {
             }
         }
         if !pending.isEmpty || overlong > 0 { try emit(pending[...]) }
+        try flush()
     }
 }
