@@ -62,21 +62,20 @@ enum UnicodeNormalizer {
     ) -> Bool {
         var capacity = max(16, bytes.count * 3)
         while true {
-            output.removeAll(keepingCapacity: true)
-            output.append(contentsOf: repeatElement(0, count: capacity))
-            let written = Int(bytes.withMemoryRebound(to: CChar.self) { source in
-                output.withUnsafeMutableBufferPointer { target in
-                    target.withMemoryRebound(to: CChar.self) {
+            // Written into uninitialized memory: filling the buffer with zeros first, a repeated
+            // zero appended byte by byte, took 2 % of a build's reading and analysis (perf).
+            var written: Int32 = 0
+            output = bytes.withMemoryRebound(to: CChar.self) { source in
+                [UInt8](unsafeUninitializedCapacity: capacity) { target, initialized in
+                    written = target.withMemoryRebound(to: CChar.self) {
                         function(source.baseAddress, Int32(source.count), $0.baseAddress, Int32(capacity))
                     }
+                    initialized = written >= 0 && Int(written) <= capacity ? Int(written) : 0
                 }
-            })
-            if written < 0 { return false }
-            if written <= capacity {
-                output.removeLast(capacity - written)
-                return true
             }
-            capacity = written
+            if written < 0 { return false }
+            if Int(written) <= capacity { return true }
+            capacity = Int(written)
         }
     }
 }
