@@ -215,8 +215,8 @@ public struct CorpusReader {
 
     /// Parses one JSON line into a document; `fallbackID` names documents without an `id`.
     static func jsonDocument(_ line: some Collection<UInt8>, fallbackID: String) -> Result<Document, TextError> {
-        // Checked, not decoded: the title and body are normalized once parsed (normalizing the
-        // whole line as well doubled the reading's cost).
+        // Checked, not decoded: the title and body are normalized once parsed, and normalizing
+        // the whole line before did that work twice.
         guard !line.contains(0), String(validating: line, as: UTF8.self) != nil else {
             return .failure(TextError(message: "invalid UTF-8 or NUL bytes, line skipped"))
         }

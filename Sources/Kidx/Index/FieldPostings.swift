@@ -249,7 +249,7 @@ struct FieldPostings {
     /// with the numbers of the words that have it.
     static func termGroups(_ terms: [[UInt8]]) -> [(term: [UInt8], words: [Int])] {
         // Terms numbered by an interner: a dictionary keyed by byte arrays hashed each byte
-        // through `Hasher`, and grouping took a second of every part's commit on FANG.
+        // through `Hasher`, and grouping took 0.8 s of a large part's commit on FANG.
         var interner = WordInterner()
         var groups: [[Int]] = [], firstWords: [Int] = []
         for (word, term) in terms.enumerated() {
