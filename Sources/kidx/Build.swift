@@ -83,7 +83,7 @@ struct Build: ParsableCommand {
 
 /// Options of every command that writes an index.
 struct WriterOptions: ParsableArguments {
-    @Option(name: .long, help: "Threads that analyze documents and split compounds (default: every core).")
+    @Option(name: .long, help: "Threads that parse JSON lines, analyze documents and split compounds (default: every core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(name: .long, help: "Memory budget in MiB: postings are written out as a part at 45 % of it; the parts are merged at the end.")
