@@ -345,6 +345,8 @@ struct CodecTests {
             #expect(interner.id(of: word) == id)
         }
         #expect(interner.id(of: "xyzzy-nicht-da") == nil)
+        // Numbers in the words' byte order, as the generic comparison of their bytes sorts them.
+        #expect(interner.idsInByteOrder().map(interner.word) == expected.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
     @Test("lexicon table: every word added is found with its evidence, no word left out is, at any size")

@@ -232,6 +232,9 @@ struct FieldPostings {
     /// string per word: a commit calls it once.
     func distinctWords() -> [String] { lists.indices.map(interner.word) }
 
+    /// The word numbers in the byte order of the words.
+    func wordsInByteOrder() -> [Int] { interner.idsInByteOrder() }
+
     /// Every distinct word of `fields` (whose `distinctWords()` are `words`) with its uses and
     /// capitalized uses, over all fields.
     static func wordUses(_ fields: [FieldPostings], words: [[String]]) -> [String: (uses: Int, capitalized: Int)] {
@@ -260,7 +263,6 @@ struct FieldPostings {
             }
             groups[number].append(word)
         }
-        return groups.indices.sorted { ByteOrder.precedes(terms[firstWords[$0]], terms[firstWords[$1]]) }
-            .map { (terms[firstWords[$0]], groups[$0]) }
+        return interner.idsInByteOrder().map { (terms[firstWords[$0]], groups[$0]) }
     }
 }

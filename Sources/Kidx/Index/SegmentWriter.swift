@@ -407,8 +407,7 @@ final class SegmentWriter {
             }
         }
         for (index, field) in Field.allCases.enumerated() {
-            let fieldWords = words[index]
-            let ids = fieldWords.indices.sorted { ByteOrder.precedes(fieldWords[$0], fieldWords[$1]) }
+            let ids = fields[index].wordsInByteOrder()
             try ids.withUnsafeBufferPointer { ids in
                 try fields[index].lists.withUnsafeBufferPointer { lists in
                     try onlyForms[index].withUnsafeBufferPointer { shared in

@@ -62,6 +62,19 @@ struct WordInterner {
         }
     }
 
+    /// The word numbers in the byte order of their words, compared in the arena: sorting the
+    /// words as strings, or as byte arrays, retained and released them for every comparison.
+    func idsInByteOrder() -> [Int] {
+        arena.withUnsafeBytes { arena in
+            starts.withUnsafeBufferPointer { starts in
+                (0..<count).sorted { a, b in
+                    ByteOrder.compare(UnsafeRawBufferPointer(rebasing: arena[Int(starts[a])..<Int(starts[a + 1])]),
+                                      UnsafeRawBufferPointer(rebasing: arena[Int(starts[b])..<Int(starts[b + 1])])) < 0
+                }
+            }
+        }
+    }
+
     /// Word number `id` as a string.
     func word(_ id: Int) -> String {
         arena.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(starts[id])..<Int(starts[id + 1])]), as: UTF8.self) }
