@@ -690,15 +690,12 @@ struct Decompounding {
             }
         }
         pieceNumbers = [:]
-        // Pieces with the same term (`Waffe`, `Waffen`) share its number.
-        var termNumbers: [[UInt8]: Int] = [:], terms: [[UInt8]] = []
-        let pieceTerms = GermanAnalyzer.terms(ofWords: pieces, using: termAnalyzers).map { term in
-            if let number = termNumbers[term] { return number }
-            termNumbers[term] = terms.count
-            terms.append(term)
-            return terms.count - 1
+        // Pieces with the same term (`Waffe`, `Waffen`) share its number: its place in key order.
+        let terms = FieldPostings.termGroups(GermanAnalyzer.terms(ofWords: pieces, using: termAnalyzers))
+        var pieceTerms = [Int](repeating: 0, count: pieces.count)
+        for (number, group) in terms.enumerated() {
+            for piece in group.words { pieceTerms[piece] = number }
         }
-        let order = terms.indices.sorted { ByteOrder.precedes(terms[$0], terms[$1]) }
         for (index, field) in fields.enumerated() {
             var lists = [[FieldPostings.List]](repeating: [], count: terms.count)
             for (word, range) in compounds[index] {
@@ -710,7 +707,7 @@ struct Decompounding {
                     }
                 }
             }
-            parts[index] = order.filter { !lists[$0].isEmpty }.map { (terms[$0], lists[$0]) }
+            parts[index] = terms.indices.filter { !lists[$0].isEmpty }.map { (terms[$0].term, lists[$0]) }
         }
     }
 
