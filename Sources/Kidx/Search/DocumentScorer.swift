@@ -21,6 +21,9 @@ class DocumentScorer {
         self.isCostly = isCostly
     }
 
+    /// About how many documents the scorer stops at: a conjunction moves the cheapest first.
+    var cost: Int { .max }
+
     /// Moves to the first matching document at or after `target` and returns it.
     func advance(to target: Int32) throws -> Int32 { preconditionFailure("\(Self.self) overrides advance(to:)") }
     /// The score of the current document.
@@ -93,6 +96,7 @@ final class TermScorer: DocumentScorer {
     /// The cursor's skip table: block summaries, the tail last.
     private let skips: SkipTable
     private var shallowBlock = 0
+    private let docFreq: Int
 
     /// A scorer of `cursor`'s list with weight `weight` (boost × idf).
     init(_ cursor: PostingsCursor, weight: Float, scoring: FieldScoring) {
@@ -101,6 +105,7 @@ final class TermScorer: DocumentScorer {
         self.scoring = scoring
         let skips = cursor.skips
         self.skips = skips
+        docFreq = cursor.docFreq
         var best: Float = 0
         for index in 0..<skips.summaryCount {
             let summary = skips.summary(ofBlock: index)
@@ -108,6 +113,8 @@ final class TermScorer: DocumentScorer {
         }
         super.init(maxScore: best)
     }
+
+    override var cost: Int { docFreq }
 
     override func advance(to target: Int32) throws -> Int32 {
         _ = try cursor.advance(to: target)
@@ -180,6 +187,8 @@ final class PhraseScorer: DocumentScorer {
         // Phrase frequencies have no stored maximum: the limit of BM25 as frequency grows.
         super.init(maxScore: weight * scoring.saturation * 1.0001)
     }
+
+    override var cost: Int { cursors.map(\.docFreq).min() ?? 0 }
 
     override func advance(to target: Int32) throws -> Int32 {
         if doc >= target { return doc }
@@ -314,8 +323,13 @@ final class DisjunctionScorer: DocumentScorer {
         self.finders = ScorerGroup(finders)
         self.dependents = dependents
         all = ScorerGroup(scorers)
+        findersCost = finders.reduce(0) { $0.addingReportingOverflow($1.cost).overflow ? .max : $0 + $1.cost }
         super.init(maxScore: all.maxScore)
     }
+
+    /// The finders' costs summed.
+    private let findersCost: Int
+    override var cost: Int { findersCost }
 
     override func advance(to target: Int32) throws -> Int32 {
         if doc >= target { return doc }
@@ -356,13 +370,18 @@ final class ConjunctionScorer: DocumentScorer {
 
     init(required: [DocumentScorer], optional: [DocumentScorer] = [], excluded: [DocumentScorer] = []) {
         precondition(!required.isEmpty, "a conjunction needs a required scorer")
-        self.required = ScorerGroup(required)
+        // The rarest first: it proposes the documents the others are moved to.
+        self.required = ScorerGroup(required.sorted { $0.cost < $1.cost })
         self.optional = ScorerGroup(optional.sorted { ($0.isCostly ? 1 : 0, -$0.maxScore) < ($1.isCostly ? 1 : 0, -$1.maxScore) })
         self.excluded = ScorerGroup(excluded)
         scoring = ScorerGroup(required + optional)
         optionalMaxScore = self.optional.maxScore
+        requiredCost = required.map(\.cost).min()!
         super.init(maxScore: scoring.maxScore)
     }
+
+    private let requiredCost: Int
+    override var cost: Int { requiredCost }
 
     override func advance(to target: Int32) throws -> Int32 {
         if doc >= target { return doc }
@@ -450,6 +469,8 @@ final class NearScorer: DocumentScorer {
         positions = Array(repeating: [], count: parts.count)
         super.init(maxScore: weight * scoring.saturation * 1.0001, isCostly: true)
     }
+
+    override var cost: Int { parts.map(\.docFreq).min() ?? 0 }
 
     override func advance(to target: Int32) throws -> Int32 {
         if doc >= target { return doc }
