@@ -44,6 +44,62 @@ struct CodecTests {
         }
     }
 
+    @Test("patched blocks: outliers become exceptions, blocks shrink, damaged tokens and exceptions are refused")
+    func patchedBlocks() {
+        var generator = SystemRandomNumberGenerator()
+        func small() -> [UInt32] { (0..<BitPacking.blockSize).map { _ in UInt32.random(in: 0...5, using: &generator) } }
+        var blocks: [[UInt32]] = [
+            Array(repeating: 0, count: BitPacking.blockSize),
+            Array(repeating: .max, count: BitPacking.blockSize),
+            (0..<BitPacking.blockSize).map { _ in UInt32.random(in: 0...UInt32.max, using: &generator) },
+        ]
+        // One to four outliers, at the first and last index too, up to every bit set.
+        for outliers in 1...4 {
+            var block = small()
+            for (number, index) in [0, 127, 64, 3].prefix(outliers).enumerated() { block[index] = number == 0 ? .max : UInt32(1_000 << number) }
+            blocks.append(block)
+        }
+        var all = small()
+        all[17] = 1 << 31
+        blocks.append(all)
+        for values in blocks {
+            var writer = ByteWriter()
+            values.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &writer) }
+            let width = values.withUnsafeBufferPointer { BitPacking.bitWidth($0) }
+            // Never larger than packing every value at the block's full width, plus its token.
+            #expect(writer.count <= 1 + BitPacking.blockBytes(width: width))
+            var output = [UInt32](repeating: 7, count: BitPacking.blockSize)
+            let (read, offset) = writer.bytes.withUnsafeBytes { raw in
+                var offset = 0
+                let read = output.withUnsafeMutableBufferPointer { BitPacking.readPatched(raw, &offset, into: $0.baseAddress!) }
+                return (read, offset)
+            }
+            #expect(read && offset == writer.count)
+            #expect(output == values)
+        }
+        // A block of small values and one large one keeps the large one out of the width.
+        var outlier = small()
+        outlier[40] = 1 << 20
+        var writer = ByteWriter()
+        outlier.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &writer) }
+        #expect(writer.count < 1 + BitPacking.blockBytes(width: 21) / 4)
+        // Damage: a width over 32, an exception index past the block, a cut-off block.
+        var damaged = writer.bytes
+        damaged[0] = 33
+        var cutOff = writer.bytes
+        cutOff.removeLast()
+        var badIndex = writer.bytes
+        badIndex[badIndex.count - 4] = 200  // the exception's index byte (its high bits take three)
+        for bytes in [damaged, cutOff, badIndex, []] {
+            var output = [UInt32](repeating: 0, count: BitPacking.blockSize)
+            let read = bytes.withUnsafeBytes { raw in
+                var offset = 0
+                return output.withUnsafeMutableBufferPointer { BitPacking.readPatched(raw, &offset, into: $0.baseAddress!) }
+            }
+            #expect(!read)
+        }
+    }
+
     /// Writes posting lists, maps them back, and compares documents, frequencies and positions.
     private func roundTrip(_ lists: [[(doc: Int32, positions: [Int32])]]) throws {
         let folder = try TestSupport.temporaryFolder()

@@ -142,22 +142,13 @@ struct PostingsCursor {
             previous = index == 0 ? -1 : skips.lastDoc(ofBlock: index - 1)
             let bounds = try blockBounds(index)
             let start = bounds.postings.lowerBound
-            var reader = ByteReader(postings, offset: start, file: file)
-            for target in 0..<2 {
-                let width = Int(try reader.readByte())
-                guard width <= 32 else { throw KidxError.corruptIndex(file: file, reason: "bit width \(width) at byte \(reader.offset)") }
-                let size = BitPacking.blockBytes(width: width)
-                let bytes = try reader.readBytes(size)
-                let source = bytes.baseAddress ?? UnsafeRawPointer(postings.baseAddress!)
-                if target == 0 {
-                    docs.withUnsafeMutableBufferPointer { output in
-                        output.withMemoryRebound(to: UInt32.self) { BitPacking.unpackBlock(source, width: width, into: $0.baseAddress!) }
-                    }
-                } else {
-                    freqs.withUnsafeMutableBufferPointer { BitPacking.unpackBlock(source, width: width, into: $0.baseAddress!) }
-                }
-            }
-            try postingsFile.check(start..<reader.offset)
+            var offset = start
+            let postings = postings
+            let read = docs.withUnsafeMutableBufferPointer { output in
+                output.withMemoryRebound(to: UInt32.self) { BitPacking.readPatched(postings, &offset, into: $0.baseAddress!) }
+            } && freqs.withUnsafeMutableBufferPointer { BitPacking.readPatched(postings, &offset, into: $0.baseAddress!) }
+            guard read else { throw KidxError.corruptIndex(file: file, reason: "block \(index) is damaged at byte \(offset)") }
+            try postingsFile.check(start..<offset)
             // Gaps to ids and frequencies back from `freq - 1`, through the buffers directly: the
             // arrays are ours alone, and this loop runs once per 128 postings read.
             docs.withUnsafeMutableBufferPointer { docs in
@@ -170,7 +161,7 @@ struct PostingsCursor {
                 for slot in 0..<BitPacking.blockSize { freqs[slot] &+= 1 }
             }
             // Damaged data shows as ids that do not ascend or overrun the skip table's last id.
-            guard docs[0] >= 0, previous == skips.lastDoc(ofBlock: index), reader.offset == bounds.postings.upperBound else {
+            guard docs[0] >= 0, previous == skips.lastDoc(ofBlock: index), offset == bounds.postings.upperBound else {
                 throw KidxError.corruptIndex(file: file, reason: "block \(index) does not match its skip entry")
             }
             blockCount = BitPacking.blockSize

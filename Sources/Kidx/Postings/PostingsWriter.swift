@@ -7,7 +7,8 @@
 ///   so a cursor reads an entry where it stands without decoding the table;
 /// - when the list has a tail, the tail's maximum term frequency (variable-byte: most lists are
 ///   a short tail alone) and minimum norm byte, so block-max pruning bounds the tail too;
-/// - the full blocks: document gaps and frequencies, each a width byte and a `BitPacking` block;
+/// - the full blocks: document gaps and frequencies, each a patched `BitPacking` block (a
+///   token byte, the values packed at one width, and up to three larger values patched in);
 /// - a variable-byte tail for the last `docFreq % 128` documents.
 /// Positions stream, per document in list order: `freq` variable-byte position gaps.
 struct PostingsWriter {
@@ -115,13 +116,8 @@ struct PostingsWriter {
                 index += 1
                 freqIndex += 1
             }
-            for buffer in [gapBuffer, freqBuffer] {
-                buffer.withUnsafeBufferPointer { values in
-                    let width = BitPacking.bitWidth(values)
-                    blocks.append(UInt8(width))
-                    BitPacking.packBlock(values, width: width, into: &blocks.bytes)
-                }
-            }
+            gapBuffer.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &blocks) }
+            freqBuffer.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &blocks) }
             guard blocks.count <= UInt32.max, positions.count <= UInt32.max else {
                 throw KidxError.io(path: IndexFormat.Kind.postings.fileName, reason: "a posting list over 4 GiB")
             }
