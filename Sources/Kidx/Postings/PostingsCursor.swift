@@ -143,6 +143,7 @@ struct PostingsCursor {
             let bounds = try blockBounds(index)
             let start = bounds.postings.lowerBound
             var offset = start
+            // A copy: the closures below hold the decoded buffers, parts of `self`, for writing.
             let postings = postings
             let read = docs.withUnsafeMutableBufferPointer { output in
                 output.withMemoryRebound(to: UInt32.self) { BitPacking.readPatched(postings, &offset, into: $0.baseAddress!) }
