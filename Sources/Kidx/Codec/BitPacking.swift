@@ -104,18 +104,8 @@ enum BitPacking {
             guard offset < base.count else { return false }
             let index = Int(base[offset])
             offset += 1
-            // The bits above the width: variable-byte, at most 32 bits.
-            var high: UInt64 = 0, shift: UInt64 = 0
-            while true {
-                guard offset < base.count, shift < 35 else { return false }
-                let byte = base[offset]
-                offset += 1
-                high |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { break }
-                shift += 7
-            }
-            guard index < blockSize, high <= UInt64(UInt32.max >> UInt32(width)) else { return false }
-            output[index] |= UInt32(high) << UInt32(width)
+            guard let high = ByteReader.varint32(base, &offset), index < blockSize, high <= UInt32.max >> UInt32(width) else { return false }
+            output[index] |= high << UInt32(width)
         }
         return true
     }

@@ -224,7 +224,7 @@ struct PostingsCursor {
         let complete = output.withUnsafeMutableBufferPointer { buffer in
             var position: Int32 = 0
             for index in 0..<count {
-                guard let delta = Self.varint(data, &offset) else { return false }
+                guard let delta = ByteReader.varint32(data, &offset) else { return false }
                 position = position &+ Int32(truncatingIfNeeded: delta)
                 buffer[index] = position
             }
@@ -232,21 +232,6 @@ struct PostingsCursor {
         }
         guard complete else { throw positionsDamaged(at: offset) }
         try positionsFile.check(skipStart..<offset)
-    }
-
-    /// A variable-byte number at `offset`, which moves past it; nil past the end or when longer
-    /// than five bytes.
-    @inline(__always)
-    private static func varint(_ data: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt32? {
-        var result: UInt32 = 0, shift: UInt32 = 0
-        while offset < data.count, shift < 35 {
-            let byte = data.load(fromByteOffset: offset, as: UInt8.self)
-            offset += 1
-            result |= UInt32(byte & 0x7F) &<< shift
-            if byte < 0x80 { return result }
-            shift += 7
-        }
-        return nil
     }
 
     /// Moves `offset` past `count` variable-byte numbers without decoding them: it counts their
