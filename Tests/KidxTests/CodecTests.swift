@@ -156,6 +156,8 @@ struct CodecTests {
         lists.append([(Int32.max - 1, [0, Int32.max - 1])])
         lists.append((0..<300).map { (Int32($0), [Int32(3)]) })   // dense, every frequency 1
         lists.append((0..<130).map { (Int32($0) * 1_000_000, [1, 2, 3]) })  // wide gaps, equal frequencies
+        // A full block's positions packed at 31 bits: every other gap is the largest there is.
+        lists.append((0..<200).map { (Int32($0), [0, Int32.max - 1]) })
         try roundTrip(lists)
     }
 

@@ -32,13 +32,21 @@ struct PostingsCursor {
     private var slot = -1
     private var readTail = false
 
-    /// Position reading state: the offset of the current block's positions, and where the
-    /// positions of the block's document `positionsSlot` start. Moving through a block leaves
-    /// them be: the positions to skip are counted from the frequencies only when positions are
-    /// read (for a few candidates of a phrase or proximity query).
-    private var positionsOffset = 0
+    /// Position reading state. Moving through a block leaves it be: positions are decoded only
+    /// when asked for (for a few candidates of a phrase or proximity query), and the ones to
+    /// pass over are counted from the frequencies then. `positionsReadUpTo` is where the next
+    /// undecoded bytes of the block's positions start, `positionsEnd` where a full block's end;
+    /// `positionsSlot` is the document whose positions start at gap `positionsIndex`
+    /// (in a full block) or at `positionsReadUpTo` (in the tail).
     private var positionsSlot = 0
+    private var positionsIndex = 0
     private var positionsReadUpTo = 0
+    private var positionsEnd = 0
+    /// A full block's position gaps decoded so far (`decodedGaps` of them, in chunks of 128),
+    /// out of `blockGaps` (-1: not counted yet).
+    private var gaps: [UInt32] = []
+    private var decodedGaps = 0
+    private var blockGaps = -1
 
     private(set) var doc: Int32 = -1
 
@@ -166,7 +174,8 @@ struct PostingsCursor {
                 throw KidxError.corruptIndex(file: file, reason: "block \(index) does not match its skip entry")
             }
             blockCount = BitPacking.blockSize
-            positionsOffset = bounds.positions.lowerBound
+            positionsReadUpTo = bounds.positions.lowerBound
+            positionsEnd = bounds.positions.upperBound
         } else if index == skips.fullBlocks, !readTail, docFreq % BitPacking.blockSize > 0 {
             readTail = true
             previous = skips.fullBlocks == 0 ? -1 : skips.lastDoc(ofBlock: skips.fullBlocks - 1)
@@ -181,7 +190,7 @@ struct PostingsCursor {
                 freqs[slot] = code & 1 == 1 ? 1 : UInt32(truncatingIfNeeded: try reader.readVarint())
             }
             try postingsFile.check(tailOffset..<reader.offset)
-            positionsOffset = tailPositionsOffset
+            positionsReadUpTo = tailPositionsOffset
         } else {
             doc = Self.exhausted
             blockIndex = skips.fullBlocks + 1
@@ -190,7 +199,9 @@ struct PostingsCursor {
         blockIndex = index
         slot = 0
         positionsSlot = 0
-        positionsReadUpTo = positionsOffset
+        positionsIndex = 0
+        decodedGaps = 0
+        blockGaps = -1
         doc = docs[0]
         freq = freqs[0]
         guard doc >= 0 else { throw KidxError.corruptIndex(file: file, reason: "negative document id in a posting list") }
@@ -200,10 +211,78 @@ struct PostingsCursor {
     /// The positions of the current document, ascending. Only for a list that `hasPositions`.
     mutating func positions(into output: inout [Int32]) throws {
         precondition(hasPositions, "positions read from a list without them")
-        // Variable-byte deltas decoded straight from the mapping into the caller's buffer (this
-        // runs once per candidate document of a phrase or proximity query): no reader object
-        // per call, and the buffer is resized only when the count changes (clearing and
-        // appending cost more than the decoding).
+        if blockIndex < skips.fullBlocks {
+            try blockPositions(into: &output)
+        } else {
+            try tailPositions(into: &output)
+        }
+    }
+
+    /// `positions(into:)` in a full block: its gaps are decoded up to the current document's
+    /// last, 128 at a time, and summed into the caller's buffer.
+    private mutating func blockPositions(into output: inout [Int32]) throws {
+        if blockGaps < 0 {
+            var total = 0
+            for slot in 0..<blockCount { total += Int(freqs[slot]) }
+            // A chunk of 128 gaps takes a byte at least, a variable-byte gap one: a damaged
+            // frequency must not size the buffer beyond what the block's bytes can hold.
+            guard total <= BitPacking.blockSize * (positionsEnd - positionsReadUpTo) else { throw positionsDamaged(at: positionsReadUpTo) }
+            blockGaps = total
+            let rounded = (total + BitPacking.blockSize - 1) / BitPacking.blockSize * BitPacking.blockSize
+            if gaps.count < rounded { gaps.append(contentsOf: repeatElement(0, count: rounded - gaps.count)) }
+        }
+        for earlier in positionsSlot..<slot { positionsIndex += Int(freqs[earlier]) }
+        positionsSlot = slot
+        let start = positionsIndex, count = Int(freqs[slot])
+        // The block's bytes only: a damaged chunk cannot read into the next block's.
+        let data = UnsafeRawBufferPointer(rebasing: positionsData[..<positionsEnd])
+        var offset = positionsReadUpTo, decoded = decodedGaps
+        let total = blockGaps
+        let complete = gaps.withUnsafeMutableBufferPointer { gaps in
+            while decoded < start + count {
+                if total - decoded >= BitPacking.blockSize {
+                    guard BitPacking.readPatched(data, &offset, into: gaps.baseAddress! + decoded) else { return false }
+                    decoded += BitPacking.blockSize
+                } else {
+                    for index in decoded..<total {
+                        guard let gap = ByteReader.varint32(data, &offset) else { return false }
+                        gaps[index] = gap
+                    }
+                    decoded = total
+                }
+            }
+            return true
+        }
+        decodedGaps = decoded
+        guard complete, decoded < total || offset == positionsEnd else { throw positionsDamaged(at: offset) }
+        try positionsFile.check(positionsReadUpTo..<offset)
+        positionsReadUpTo = offset
+        resize(&output, to: count)
+        output.withUnsafeMutableBufferPointer { buffer in
+            gaps.withUnsafeBufferPointer { gaps in
+                var position: Int32 = 0
+                for index in 0..<count {
+                    position = position &+ Int32(truncatingIfNeeded: gaps[start + index])
+                    buffer[index] = position
+                }
+            }
+        }
+    }
+
+    /// Sets `output`'s count, without clearing it: clearing and appending cost more than the
+    /// decoding (this runs once per candidate document of a phrase or proximity query).
+    private func resize(_ output: inout [Int32], to count: Int) {
+        if output.count > count {
+            output.removeLast(output.count - count)
+        } else if output.count < count {
+            output.append(contentsOf: repeatElement(0, count: count - output.count))
+        }
+    }
+
+    /// `positions(into:)` in the tail.
+    private mutating func tailPositions(into output: inout [Int32]) throws {
+        // Variable-byte gaps decoded straight from the mapping into the caller's buffer: no
+        // reader object per call.
         let skipStart = positionsReadUpTo
         var offset = skipStart
         var skipped = 0
@@ -215,11 +294,7 @@ struct PostingsCursor {
         let count = Int(freqs[slot])
         // Each position takes a byte at least: a damaged frequency must not size the buffer.
         guard count <= positionsData.count - offset else { throw positionsDamaged(at: offset) }
-        if output.count > count {
-            output.removeLast(output.count - count)
-        } else if output.count < count {
-            output.append(contentsOf: repeatElement(0, count: count - output.count))
-        }
+        resize(&output, to: count)
         let data = positionsData
         let complete = output.withUnsafeMutableBufferPointer { buffer in
             var position: Int32 = 0

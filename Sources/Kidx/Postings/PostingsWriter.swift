@@ -10,7 +10,11 @@
 /// - the full blocks: document gaps and frequencies, each a patched `BitPacking` block (a
 ///   token byte, the values packed at one width, and up to three larger values patched in);
 /// - a variable-byte tail for the last `docFreq % 128` documents.
-/// Positions stream, per document in list order: `freq` variable-byte position gaps.
+/// Positions stream, per document in list order, `freq` position gaps (the first from 0): a full
+/// block's gaps, all its documents' together, as patched `BitPacking` chunks of 128 and the
+/// remainder (under 128) variable-byte; the tail's gaps variable-byte. A full block's positions
+/// end where its skip entry says, which bounds what a damaged frequency can make a reader
+/// decode; the tail's end is not stored, and one byte at least per gap bounds it.
 struct PostingsWriter {
     /// What a written list needs in the term dictionary.
     struct ListAddress {
@@ -33,6 +37,8 @@ struct PostingsWriter {
     private var positions = ByteWriter()
     private var gapBuffer = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var freqBuffer = [UInt32](repeating: 0, count: BitPacking.blockSize)
+    /// The position gaps of the block being encoded.
+    private var positionGaps: [UInt32] = []
 
     /// Lists encoded since `removeEncoded()`, back to back: lists are encoded on several
     /// threads, each with its own writer, and appended to the files in key order (see
@@ -91,15 +97,30 @@ struct PostingsWriter {
         var index = docs.startIndex
         var freqIndex = freqs.startIndex
 
-        func writePositions(count: UInt32) {
+        func gatherPositions(count: UInt32) {
             guard withPositions else { return }
             var previous: Int32 = 0
             for _ in 0..<Int(count) {
                 let position = flat[positionCursor]
-                positions.appendVarint(UInt64(position - previous))
+                positionGaps.append(UInt32(position - previous))
                 previous = position
                 positionCursor += 1
             }
+        }
+        // Position gaps are mostly 8 to 11 bits (a word's first place in an article): packed,
+        // FANG's positions take 2.9 MB (15 %) less than as variable-byte numbers.
+        func writePositions(packing: Bool) {
+            var start = 0
+            if packing {
+                positionGaps.withUnsafeBufferPointer { gaps in
+                    while gaps.count - start >= BitPacking.blockSize {
+                        BitPacking.appendPatched(UnsafeBufferPointer(rebasing: gaps[start..<start + BitPacking.blockSize]), to: &positions)
+                        start += BitPacking.blockSize
+                    }
+                }
+            }
+            for gap in positionGaps[start...] { positions.appendVarint(UInt64(gap)) }
+            positionGaps.removeAll(keepingCapacity: true)
         }
 
         for _ in 0..<fullBlocks {
@@ -111,13 +132,14 @@ struct PostingsWriter {
                 freqBuffer[slot] = freqs[freqIndex] - 1
                 maxFreq = max(maxFreq, freqs[freqIndex])
                 minNorm = min(minNorm, norms(doc))
-                writePositions(count: freqs[freqIndex])
+                gatherPositions(count: freqs[freqIndex])
                 previousDoc = doc
                 index += 1
                 freqIndex += 1
             }
             gapBuffer.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &blocks) }
             freqBuffer.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &blocks) }
+            writePositions(packing: true)
             guard blocks.count <= UInt32.max, positions.count <= UInt32.max else {
                 throw KidxError.io(path: IndexFormat.Kind.postings.fileName, reason: "a posting list over 4 GiB")
             }
@@ -141,11 +163,12 @@ struct PostingsWriter {
                 blocks.appendVarint(gap << 1)
                 blocks.appendVarint(UInt64(freq))
             }
-            writePositions(count: freq)
+            gatherPositions(count: freq)
             previousDoc = doc
             index += 1
             freqIndex += 1
         }
+        writePositions(packing: false)
         if tailMaxFreq > 0 {
             skips.appendVarint(UInt64(tailMaxFreq))
             skips.append(tailMinNorm)
