@@ -253,11 +253,14 @@ struct CodecTests {
         #expect(try cursor.advance(to: target) == false)
     }
 
-    @Test("term dictionary: lookups of present and absent keys, prefix scans")
+    @Test("term dictionary: lookups of present and absent keys, long shared prefixes and suffixes, prefix scans")
     func termDictionary() throws {
         let folder = try TestSupport.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let words = Set((0..<2000).map { _ in String((0..<Int.random(in: 1...12)).map { _ in "abcdeäöüß".randomElement()! }) })
+        var words = Set((0..<2000).map { _ in String((0..<Int.random(in: 1...12)).map { _ in "abcdeäöüß".randomElement()! }) })
+        // Shared prefixes and suffixes of 15 bytes and more take a longer entry.
+        let ship = "donaudampfschifffahrtsgesellschaft"
+        words.formUnion([ship, ship + "en", ship + "skapitän", ship + "skapitänsmützenabzeichen", String(ship.prefix(15))])
         let keys = words.map { Field.body.key($0) }.sorted { $0.lexicographicallyPrecedes($1) }
         let file = try IndexFileWriter(path: folder + "/t", kind: .terms)
         let writer = TermDictionaryWriter(file: file)

@@ -79,7 +79,7 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 }
 
 /// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed
-/// against the previous one, its document frequency with a bit for positions, and its offsets
+/// against the previous one (the two lengths in a byte), its document frequency with a bit for positions, and its offsets
 /// delta-coded (the positions offset only where the list has positions, from the block's
 /// previous entry that has one), and a trailer with the byte offset and
 /// the first eight key bytes of every block, so a lookup binary-searches the trailer (decoding a
@@ -114,8 +114,7 @@ final class TermDictionaryWriter {
             previousPositions = nil
         }
         let shared = first ? 0 : zip(key, previousKey).prefix(while: { $0 == $1 }).count
-        block.appendVarint(shared)
-        block.appendVarint(key.count - shared)
+        Self.appendLengths(shared: shared, suffix: key.count - shared, to: &block)
         block.append(contentsOf: key[shared...])
         block.appendVarint(info.docFreq << 1 | (info.hasPositions ? 1 : 0))
         // Offsets usually grow from entry to entry, but an entry may point back at a list
@@ -130,6 +129,27 @@ final class TermDictionaryWriter {
         previousInfo = info
         entriesInBlock += 1
         termCount += 1
+    }
+
+    /// An entry's shared prefix and suffix lengths in one byte, four bits each, when both are
+    /// under 15 (nine entries in ten on FANG: 0.8 MB less than two variable-byte numbers); a
+    /// nibble of 15 says that the length less 15 follows, variable-byte.
+    static func appendLengths(shared: Int, suffix: Int, to block: inout ByteWriter) {
+        block.append(UInt8(min(shared, 15) << 4 | min(suffix, 15)))
+        if shared >= 15 { block.appendVarint(UInt64(shared - 15)) }
+        if suffix >= 15 { block.appendVarint(UInt64(suffix - 15)) }
+    }
+
+    /// Reads what `appendLengths` wrote.
+    @inline(__always)
+    static func readLengths(_ reader: inout ByteReader) throws -> (shared: Int, suffix: Int) {
+        let nibbles = try reader.readByte()
+        var shared = Int(nibbles >> 4), suffix = Int(nibbles & 15)
+        if shared == 15 { shared &+= try reader.readInt() }
+        if suffix == 15 { suffix &+= try reader.readInt() }
+        // Sums of damaged numbers may wrap: a key is far shorter than this.
+        guard shared >= 0, suffix >= 0, shared < 1 << 20 else { throw reader.corrupt("key length out of range at byte \(reader.offset)") }
+        return (shared, suffix)
     }
 
     static func zigzag(_ value: Int) -> UInt64 { UInt64(bitPattern: Int64((value << 1) ^ (value >> 63))) }
@@ -216,9 +236,7 @@ struct TermDictionary {
     private func firstKey(ofBlock index: Int) throws -> UnsafeRawBufferPointer {
         let start = try blockOffset(index)
         var reader = ByteReader(body, offset: start, file: file)
-        _ = try reader.readInt()
-        let length = try reader.readInt()
-        let key = try reader.readBytes(length)
+        let key = try reader.readBytes(try TermDictionaryWriter.readLengths(&reader).suffix)
         try mapped.check(start..<reader.offset)
         return key
     }
@@ -338,8 +356,8 @@ struct TermDictionary {
     /// delta from `positionsBase`, the block's last one, which the call updates).
     private static func readEntry(_ reader: inout ByteReader, first: Bool, previousLength: Int,
                                   into info: inout TermInfo, positionsBase: inout Int?) throws -> (shared: Int, suffix: UnsafeRawBufferPointer) {
-        let shared = try reader.readInt()
-        let suffix = try reader.readBytes(try reader.readInt())
+        let (shared, suffixLength) = try TermDictionaryWriter.readLengths(&reader)
+        let suffix = try reader.readBytes(suffixLength)
         guard shared <= previousLength else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
         let docFreq = try reader.readInt()
         info.docFreq = docFreq >> 1
