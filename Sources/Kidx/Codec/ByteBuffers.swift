@@ -98,6 +98,25 @@ struct ByteReader {
         return nil
     }
 
+    /// A variable-byte number of at most 64 bits at `offset` in `data`, which moves past it; nil
+    /// past the end or when longer. Not throwing, for decoders that report damage once.
+    @inline(__always)
+    static func varint64(_ data: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
+        guard offset < data.count else { return nil }
+        let first = data.load(fromByteOffset: offset, as: UInt8.self)
+        offset += 1
+        if first < 0x80 { return UInt64(first) }
+        var result = UInt64(first & 0x7F), shift: UInt64 = 7
+        while offset < data.count, shift < 64 {
+            let byte = data.load(fromByteOffset: offset, as: UInt8.self)
+            offset += 1
+            result |= UInt64(byte & 0x7F) &<< shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
     private mutating func readLongVarint() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0

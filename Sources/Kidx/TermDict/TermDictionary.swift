@@ -140,15 +140,22 @@ final class TermDictionaryWriter {
         if suffix >= 15 { block.appendVarint(UInt64(suffix - 15)) }
     }
 
-    /// Reads what `appendLengths` wrote.
+    /// Reads what `appendLengths` wrote at `offset` in `data`; nil when damaged.
     @inline(__always)
-    static func readLengths(_ reader: inout ByteReader) throws -> (shared: Int, suffix: Int) {
-        let nibbles = try reader.readByte()
+    static func readLengths(_ data: UnsafeRawBufferPointer, _ offset: inout Int) -> (shared: Int, suffix: Int)? {
+        guard offset < data.count else { return nil }
+        let nibbles = data.load(fromByteOffset: offset, as: UInt8.self)
+        offset += 1
         var shared = Int(nibbles >> 4), suffix = Int(nibbles & 15)
-        if shared == 15 { shared &+= try reader.readInt() }
-        if suffix == 15 { suffix &+= try reader.readInt() }
-        // Sums of damaged numbers may wrap: a key is far shorter than this.
-        guard shared >= 0, suffix >= 0, shared < 1 << 20 else { throw reader.corrupt("key length out of range at byte \(reader.offset)") }
+        // A key is far shorter than 2^20 bytes: a damaged length must not overflow a sum.
+        if shared == 15 {
+            guard let more = ByteReader.varint64(data, &offset), more < 1 << 20 else { return nil }
+            shared += Int(more)
+        }
+        if suffix == 15 {
+            guard let more = ByteReader.varint64(data, &offset), more < 1 << 20 else { return nil }
+            suffix += Int(more)
+        }
         return (shared, suffix)
     }
 
@@ -232,13 +239,20 @@ struct TermDictionary {
         return low
     }
 
-    /// Compares the first key of block `index` with `key`.
+    /// The first key of block `index`.
     private func firstKey(ofBlock index: Int) throws -> UnsafeRawBufferPointer {
         let start = try blockOffset(index)
-        var reader = ByteReader(body, offset: start, file: file)
-        let key = try reader.readBytes(try TermDictionaryWriter.readLengths(&reader).suffix)
-        try mapped.check(start..<reader.offset)
-        return key
+        let data = UnsafeRawBufferPointer(rebasing: body[start..<blockTable])
+        var offset = 0
+        guard let lengths = TermDictionaryWriter.readLengths(data, &offset), lengths.suffix <= data.count - offset else {
+            throw damagedEntry(inBlock: index)
+        }
+        try mapped.check(start..<start + offset + lengths.suffix)
+        return UnsafeRawBufferPointer(rebasing: data[offset..<offset + lengths.suffix])
+    }
+
+    private func damagedEntry(inBlock index: Int) -> KidxError {
+        .corruptIndex(file: file, reason: "a term entry of block \(index) is damaged")
     }
 
     /// The info of `key`, or nil when the dictionary does not have it.
@@ -251,21 +265,22 @@ struct TermDictionary {
     /// as they are decoded, without assembling them: every entry shares `shared` bytes with the
     /// one before, which tells its order against `key` from how much of `key` that one matched.
     private func find(_ key: [UInt8], inBlock index: Int) throws -> TermInfo? {
-        let range = try blockRange(index)
-        var reader = ByteReader(body, offset: range.lowerBound, file: file)
+        let block = try blockBytes(index)
+        var offset = 0
         var info = TermInfo.none
         var positionsBase: Int?
         // How many leading bytes of `key` the previous entry has (it sorts before `key`), and its length.
         var matched = 0, previousLength = 0
-        return try key.withUnsafeBytes { target -> TermInfo? in
-            while reader.offset < range.upperBound {
-                let first = reader.offset == range.lowerBound
-                let (shared, suffix) = try Self.readEntry(&reader, first: first, previousLength: previousLength, into: &info, positionsBase: &positionsBase)
+        let found = key.withUnsafeBytes { target -> TermInfo?? in
+            while offset < block.count {
+                let first = offset == 0
+                guard let (shared, suffix) = Self.decodeEntry(block, &offset, first: first, previousLength: previousLength,
+                                                              into: &info, positionsBase: &positionsBase) else { return nil }
                 previousLength = shared + suffix.count
                 // Sharing more than the previous entry matched: it differs where that one did, so it
                 // still sorts before `key`. Sharing less: it differs from `key` by a larger byte.
                 if shared > matched { continue }
-                if shared < matched { return nil }
+                if shared < matched { return .some(nil) }
                 let rest = target.count - shared
                 var common = 0
                 while common < suffix.count, common < rest, suffix[common] == target[shared + common] { common += 1 }
@@ -274,11 +289,13 @@ struct TermDictionary {
                     matched = shared + common  // a prefix of `key`
                     continue
                 }
-                if common == rest || suffix[common] > target[shared + common] { return nil }
+                if common == rest || suffix[common] > target[shared + common] { return .some(nil) }
                 matched = shared + common
             }
-            return nil
+            return .some(nil)
         }
+        guard let found else { throw damagedEntry(inBlock: index) }
+        return found
     }
 
     /// Calls `body` with every key and info from the first key >= `prefix` on, in order, while
@@ -306,7 +323,8 @@ struct TermDictionary {
     struct Entries {
         private let dictionary: TermDictionary
         private var nextBlock: Int
-        private var block: Range<Int> = 0..<0
+        /// The current block's bytes, and where the next entry starts in them.
+        private var block = UnsafeRawBufferPointer(start: nil, count: 0)
         private var offset = 0
         /// The current entry's key (empty before the first `next()`).
         private(set) var key: [UInt8] = []
@@ -323,50 +341,53 @@ struct TermDictionary {
 
         /// Moves to the next entry. Returns false after the last.
         mutating func next() throws -> Bool {
-            while offset == block.upperBound {
+            while offset == block.count {
                 guard nextBlock < dictionary.blockCount else { return false }
-                block = try dictionary.blockRange(nextBlock)
-                offset = block.lowerBound
+                block = try dictionary.blockBytes(nextBlock)
+                offset = 0
                 nextBlock += 1
             }
-            var reader = ByteReader(dictionary.body, offset: offset, file: dictionary.file)
-            let (shared, suffix) = try TermDictionary.readEntry(&reader, first: offset == block.lowerBound, previousLength: key.count,
-                                                                into: &info, positionsBase: &positionsBase)
-            guard reader.offset <= block.upperBound else { throw reader.corrupt("term entry runs past its block") }
+            guard let (shared, suffix) = TermDictionary.decodeEntry(block, &offset, first: offset == 0, previousLength: key.count,
+                                                                    into: &info, positionsBase: &positionsBase) else {
+                throw dictionary.damagedEntry(inBlock: nextBlock - 1)
+            }
             // Shrinking and appending from the mapped bytes: no generic range replacement.
             key.removeLast(key.count - shared)
             key.append(contentsOf: UnsafeBufferPointer(start: suffix.baseAddress?.assumingMemoryBound(to: UInt8.self), count: suffix.count))
-            offset = reader.offset
             return true
         }
     }
 
     /// The bytes of block `index`, checked.
-    private func blockRange(_ index: Int) throws -> Range<Int> {
+    private func blockBytes(_ index: Int) throws -> UnsafeRawBufferPointer {
         let start = try blockOffset(index)
         let end = index + 1 < blockCount ? try blockOffset(index + 1) : blockTable
         guard start <= end else { throw KidxError.corruptIndex(file: file, reason: "term block \(index) starts past the next one") }
         try mapped.check(start..<end)
-        return start..<end
+        return UnsafeRawBufferPointer(rebasing: body[start..<end])
     }
 
-    /// Decodes the next entry of a block: how many bytes its key shares with the previous key
-    /// (of `previousLength` bytes), the rest of its key, and its info into `info` (offsets are
-    /// deltas from the entry before, except in a block's first entry; a positions offset is a
-    /// delta from `positionsBase`, the block's last one, which the call updates).
-    private static func readEntry(_ reader: inout ByteReader, first: Bool, previousLength: Int,
-                                  into info: inout TermInfo, positionsBase: inout Int?) throws -> (shared: Int, suffix: UnsafeRawBufferPointer) {
-        let (shared, suffixLength) = try TermDictionaryWriter.readLengths(&reader)
-        let suffix = try reader.readBytes(suffixLength)
-        guard shared <= previousLength else { throw reader.corrupt("prefix length \(shared) longer than the previous term") }
-        let docFreq = try reader.readInt()
-        info.docFreq = docFreq >> 1
+    /// Decodes the entry at `offset` in `block` (a block's bytes) and moves past it: how many
+    /// bytes its key shares with the previous key (of `previousLength` bytes), the rest of its
+    /// key, and its info into `info` (offsets are deltas from the entry before, except in a
+    /// block's first entry; a positions offset is a delta from `positionsBase`, the block's last
+    /// one, which the call updates). Nil when the entry is damaged or runs past the block. Not
+    /// throwing: a lookup decodes up to 32 entries (FANG queries: 0.8 % fewer instructions than
+    /// with a throwing reader).
+    @inline(__always)
+    private static func decodeEntry(_ block: UnsafeRawBufferPointer, _ offset: inout Int, first: Bool, previousLength: Int,
+                                    into info: inout TermInfo, positionsBase: inout Int?) -> (shared: Int, suffix: UnsafeRawBufferPointer)? {
+        guard let (shared, suffixLength) = TermDictionaryWriter.readLengths(block, &offset), shared <= previousLength,
+              suffixLength <= block.count - offset else { return nil }
+        let suffix = UnsafeRawBufferPointer(rebasing: block[offset..<offset + suffixLength])
+        offset += suffixLength
+        guard let docFreq = ByteReader.varint64(block, &offset), let postings = ByteReader.varint64(block, &offset) else { return nil }
+        info.docFreq = Int(truncatingIfNeeded: docFreq >> 1)
         info.hasPositions = docFreq & 1 == 1
-        let postings = try reader.readVarint()
         info.postingsOffset = first ? Int(truncatingIfNeeded: postings) : info.postingsOffset &+ TermDictionaryWriter.unzigzag(postings)
         if first { positionsBase = nil }
         if info.hasPositions {
-            let positions = try reader.readVarint()
+            guard let positions = ByteReader.varint64(block, &offset) else { return nil }
             info.positionsOffset = positionsBase.map { $0 &+ TermDictionaryWriter.unzigzag(positions) } ?? Int(truncatingIfNeeded: positions)
             positionsBase = info.positionsOffset
         } else {
