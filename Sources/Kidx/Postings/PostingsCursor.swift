@@ -69,17 +69,31 @@ struct PostingsCursor {
         let fullBlocks = docFreq / BitPacking.blockSize
         // A damaged count or offset must fail here, before anything is read through them.
         guard docFreq > 0, postingsOffset >= 0, positionsOffset >= 0, positionsOffset <= positions.count,
-              postingsOffset <= postings.count, fullBlocks * PostingsWriter.skipEntrySize <= postings.count - postingsOffset else {
+              postingsOffset < postings.count else {
             throw KidxError.corruptIndex(file: file, reason: "posting list address out of range")
         }
-        var reader = ByteReader(postings, offset: postingsOffset + fullBlocks * PostingsWriter.skipEntrySize, file: file)
+        // Whether the skip entries hold positions' lengths: the list's, which an exact word
+        // read without positions may share with its stem.
+        var tableStart = postingsOffset, withPositionLengths = false
+        if fullBlocks > 0 {
+            try postingsFile.check(postingsOffset..<postingsOffset + 1)
+            let flag = postings[postingsOffset]
+            guard flag <= 1, flag == 1 || !info.hasPositions else { throw KidxError.corruptIndex(file: file, reason: "posting list header damaged") }
+            withPositionLengths = flag == 1
+            tableStart += 1
+        }
+        let skipTableSize = fullBlocks * PostingsWriter.skipEntrySize(withPositions: withPositionLengths)
+        guard skipTableSize <= postings.count - tableStart else {
+            throw KidxError.corruptIndex(file: file, reason: "posting list address out of range")
+        }
+        var reader = ByteReader(postings, offset: tableStart + skipTableSize, file: file)
         var tail = SkipTable.BlockSummary(lastDoc: Self.exhausted - 1, maxFreq: 0, minNorm: 0)
         if docFreq % BitPacking.blockSize > 0 {
             tail.maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
             tail.minNorm = try reader.readByte()
         }
         try postingsFile.check(postingsOffset..<reader.offset)
-        skips = SkipTable(start: postings.baseAddress! + postingsOffset, docFreq: docFreq, tail: tail)
+        skips = SkipTable(start: postings.baseAddress! + tableStart, docFreq: docFreq, withPositionLengths: withPositionLengths, tail: tail)
         dataStart = reader.offset
         positionsStart = positionsOffset
         tailOffset = dataStart
@@ -355,6 +369,10 @@ struct SkipTable {
 
     /// The first entry (in the mapped, checked postings body).
     private let start: UnsafeRawPointer
+    /// Whether entries hold where the blocks' positions end.
+    let withPositionLengths: Bool
+    /// The bytes of an entry (`PostingsWriter.skipEntrySize`).
+    private let entrySize: Int
     /// The number of full blocks of 128 documents.
     let fullBlocks: Int
     /// The number of summaries: the full blocks and the tail, if any.
@@ -362,33 +380,42 @@ struct SkipTable {
     /// The tail's summary (decoded when the cursor opens).
     private let tail: BlockSummary
 
-    init(start: UnsafeRawPointer, docFreq: Int, tail: BlockSummary) {
+    init(start: UnsafeRawPointer, docFreq: Int, withPositionLengths: Bool, tail: BlockSummary) {
         self.start = start
         self.tail = tail
+        self.withPositionLengths = withPositionLengths
+        entrySize = PostingsWriter.skipEntrySize(withPositions: withPositionLengths)
         fullBlocks = docFreq / BitPacking.blockSize
         summaryCount = fullBlocks + (docFreq % BitPacking.blockSize > 0 ? 1 : 0)
     }
 
-    /// The UInt32 `field` bytes into entry `index`.
-    @inline(__always)
-    private func value(_ index: Int, _ field: Int) -> UInt32 {
-        UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * PostingsWriter.skipEntrySize + field, as: UInt32.self))
-    }
-
     /// The last document of full block `index`.
     @inline(__always)
-    func lastDoc(ofBlock index: Int) -> Int32 { Int32(bitPattern: value(index, 0)) }
+    func lastDoc(ofBlock index: Int) -> Int32 {
+        Int32(littleEndian: start.loadUnaligned(fromByteOffset: index * entrySize, as: Int32.self))
+    }
 
     /// Where full block `index` ends, in bytes from the list's first block.
-    func blockEnd(_ index: Int) -> Int { Int(value(index, 4)) }
+    @inline(__always)
+    func blockEnd(_ index: Int) -> Int {
+        Int(UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * entrySize + 4, as: UInt32.self)))
+    }
 
-    /// Where full block `index`'s positions end, in bytes from the list's first position.
-    func positionsEnd(_ index: Int) -> Int { Int(value(index, 8)) }
+    /// Where full block `index`'s positions end, in bytes from the list's first position (0
+    /// without `withPositionLengths`).
+    @inline(__always)
+    func positionsEnd(_ index: Int) -> Int {
+        guard withPositionLengths else { return 0 }
+        return Int(UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * entrySize + 11, as: UInt32.self)))
+    }
 
     /// The summary of block `index`: a full block, or the tail at `fullBlocks`.
     func summary(ofBlock index: Int) -> BlockSummary {
         guard index < fullBlocks else { return tail }
-        return BlockSummary(lastDoc: lastDoc(ofBlock: index), maxFreq: value(index, 12),
-                            minNorm: start.load(fromByteOffset: index * PostingsWriter.skipEntrySize + 16, as: UInt8.self))
+        let entry = start + index * entrySize
+        let maxFreq = UInt32(UInt16(littleEndian: entry.loadUnaligned(fromByteOffset: 8, as: UInt16.self)))
+        return BlockSummary(lastDoc: lastDoc(ofBlock: index),
+                            maxFreq: maxFreq == PostingsWriter.saturatedFrequency ? .max : maxFreq,
+                            minNorm: entry.load(fromByteOffset: 10, as: UInt8.self))
     }
 }

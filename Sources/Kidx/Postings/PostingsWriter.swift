@@ -1,10 +1,15 @@
 /// Encodes one posting list (documents, term frequencies, positions) of a field-term.
 ///
 /// Postings stream, per list:
+/// - when the list has full blocks, a byte saying whether their skip entries hold where their
+///   positions end (1) or not (0): an exact word's entry may point at its stem's list, with
+///   positions, and read it as a list without;
 /// - the skip table, one fixed-width entry per full block of 128 documents (`skipEntrySize`
-///   bytes: last document, end of the block's bytes and of its positions counted from the
-///   list's start in each stream, maximum term frequency, all UInt32 LE, and minimum norm byte),
-///   so a cursor reads an entry where it stands without decoding the table;
+///   bytes, little-endian: last document and end of the block's bytes counted from the first
+///   block's (UInt32 each), maximum term frequency (UInt16, 65,535 for that or more), minimum
+///   norm byte and, in a list with positions, the end of the block's positions counted from
+///   the list's first (UInt32)), so a cursor reads an entry where it stands without decoding
+///   the table;
 /// - when the list has a tail, the tail's maximum term frequency (variable-byte: most lists are
 ///   a short tail alone) and minimum norm byte, so block-max pruning bounds the tail too;
 /// - the full blocks: document gaps and frequencies, each a patched `BitPacking` block (a
@@ -29,8 +34,15 @@ struct PostingsWriter {
         }
     }
 
-    /// The bytes of a skip table entry.
-    static let skipEntrySize = 17
+    /// The bytes of a skip table entry in a list with positions or without: 15 or 11 (FANG's
+    /// postings: 0.65 MB less than with 17-byte entries holding every number in 32 bits, a
+    /// positions end in every list among them). Entries that held blocks' lengths instead of
+    /// their ends (13 or 9 bytes: 0.88 MB less) cost a query 1.7 % more instructions, adding
+    /// up the lengths of the blocks a cursor passes.
+    static func skipEntrySize(withPositions: Bool) -> Int { withPositions ? 15 : 11 }
+
+    /// A block's maximum frequency as a skip entry holds it: 65,535 stands for that or more.
+    static let saturatedFrequency = UInt32(UInt16.max)
 
     private var skips = ByteWriter()
     private var blocks = ByteWriter()
@@ -145,9 +157,9 @@ struct PostingsWriter {
             }
             skips.appendUInt32(UInt32(previousDoc))
             skips.appendUInt32(UInt32(blocks.count))
-            skips.appendUInt32(UInt32(positions.count))
-            skips.appendUInt32(maxFreq)
+            skips.appendUInt16(UInt16(min(maxFreq, Self.saturatedFrequency)))
             skips.append(minNorm)
+            if withPositions { skips.appendUInt32(UInt32(positions.count)) }
         }
         var tailMaxFreq: UInt32 = 0
         var tailMinNorm = UInt8.max
@@ -174,6 +186,7 @@ struct PostingsWriter {
             skips.append(tailMinNorm)
         }
         let postingsStart = encodedPostings.count, positionsStart = encodedPositions.count
+        if fullBlocks > 0 { encodedPostings.append(withPositions ? 1 : 0) }
         encodedPostings.append(contentsOf: skips.bytes)
         encodedPostings.append(contentsOf: blocks.bytes)
         encodedPositions.append(contentsOf: positions.bytes)
