@@ -35,9 +35,9 @@ struct PostingsCursor {
     /// Position reading state. Moving through a block leaves it be: positions are decoded only
     /// when asked for (for a few candidates of a phrase or proximity query), and the ones to
     /// pass over are counted from the frequencies then. `positionsReadUpTo` is where the next
-    /// undecoded bytes of the block's positions start, `positionsEnd` where a full block's end;
-    /// `positionsSlot` is the document whose positions start at gap `positionsIndex`
-    /// (in a full block) or at `positionsReadUpTo` (in the tail).
+    /// undecoded bytes of the block's positions start, `positionsEnd` where a full block's
+    /// positions end; `positionsSlot` is the document whose positions start at gap
+    /// `positionsIndex` (in a full block) or at `positionsReadUpTo` (in the tail).
     private var positionsSlot = 0
     private var positionsIndex = 0
     private var positionsReadUpTo = 0
@@ -72,17 +72,17 @@ struct PostingsCursor {
               postingsOffset < postings.count else {
             throw KidxError.corruptIndex(file: file, reason: "posting list address out of range")
         }
-        // Whether the skip entries hold positions' lengths: the list's, which an exact word
-        // read without positions may share with its stem.
-        var tableStart = postingsOffset, withPositionLengths = false
+        // Whether the skip entries say where the blocks' positions end: as the list was
+        // written, for an exact word may read its stem's list without positions.
+        var tableStart = postingsOffset, withPositionEnds = false
         if fullBlocks > 0 {
             try postingsFile.check(postingsOffset..<postingsOffset + 1)
             let flag = postings[postingsOffset]
             guard flag <= 1, flag == 1 || !info.hasPositions else { throw KidxError.corruptIndex(file: file, reason: "posting list header damaged") }
-            withPositionLengths = flag == 1
+            withPositionEnds = flag == 1
             tableStart += 1
         }
-        let skipTableSize = fullBlocks * PostingsWriter.skipEntrySize(withPositions: withPositionLengths)
+        let skipTableSize = fullBlocks * PostingsWriter.skipEntrySize(withPositions: withPositionEnds)
         guard skipTableSize <= postings.count - tableStart else {
             throw KidxError.corruptIndex(file: file, reason: "posting list address out of range")
         }
@@ -93,7 +93,7 @@ struct PostingsCursor {
             tail.minNorm = try reader.readByte()
         }
         try postingsFile.check(postingsOffset..<reader.offset)
-        skips = SkipTable(start: postings.baseAddress! + tableStart, docFreq: docFreq, withPositionLengths: withPositionLengths, tail: tail)
+        skips = SkipTable(start: postings.baseAddress! + tableStart, docFreq: docFreq, withPositionEnds: withPositionEnds, tail: tail)
         dataStart = reader.offset
         positionsStart = positionsOffset
         tailOffset = dataStart
@@ -370,7 +370,7 @@ struct SkipTable {
     /// The first entry (in the mapped, checked postings body).
     private let start: UnsafeRawPointer
     /// Whether entries hold where the blocks' positions end.
-    let withPositionLengths: Bool
+    let withPositionEnds: Bool
     /// The bytes of an entry (`PostingsWriter.skipEntrySize`).
     private let entrySize: Int
     /// The number of full blocks of 128 documents.
@@ -380,11 +380,11 @@ struct SkipTable {
     /// The tail's summary (decoded when the cursor opens).
     private let tail: BlockSummary
 
-    init(start: UnsafeRawPointer, docFreq: Int, withPositionLengths: Bool, tail: BlockSummary) {
+    init(start: UnsafeRawPointer, docFreq: Int, withPositionEnds: Bool, tail: BlockSummary) {
         self.start = start
         self.tail = tail
-        self.withPositionLengths = withPositionLengths
-        entrySize = PostingsWriter.skipEntrySize(withPositions: withPositionLengths)
+        self.withPositionEnds = withPositionEnds
+        entrySize = PostingsWriter.skipEntrySize(withPositions: withPositionEnds)
         fullBlocks = docFreq / BitPacking.blockSize
         summaryCount = fullBlocks + (docFreq % BitPacking.blockSize > 0 ? 1 : 0)
     }
@@ -402,10 +402,10 @@ struct SkipTable {
     }
 
     /// Where full block `index`'s positions end, in bytes from the list's first position (0
-    /// without `withPositionLengths`).
+    /// without `withPositionEnds`).
     @inline(__always)
     func positionsEnd(_ index: Int) -> Int {
-        guard withPositionLengths else { return 0 }
+        guard withPositionEnds else { return 0 }
         return Int(UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * entrySize + 11, as: UInt32.self)))
     }
 

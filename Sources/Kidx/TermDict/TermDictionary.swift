@@ -79,9 +79,9 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 }
 
 /// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed
-/// against the previous one (the two lengths in a byte), its document frequency with a bit for positions, and its offsets
-/// delta-coded (the positions offset only where the list has positions, from the block's
-/// previous entry that has one), and a trailer with the byte offset and
+/// against the previous one (the two lengths in a byte), its document frequency with a bit for
+/// positions, and its offsets delta-coded (the positions offset only where the list has
+/// positions, from the block's previous entry that has one), and a trailer with the byte offset and
 /// the first eight key bytes of every block, so a lookup binary-searches the trailer (decoding a
 /// block's first key only where eight bytes do not decide) and scans one block.
 ///
@@ -271,6 +271,7 @@ struct TermDictionary {
         var positionsBase: Int?
         // How many leading bytes of `key` the previous entry has (it sorts before `key`), and its length.
         var matched = 0, previousLength = 0
+        // Nil for a damaged entry, `.some(nil)` for a key the block does not have.
         let found = key.withUnsafeBytes { target -> TermInfo?? in
             while offset < block.count {
                 let first = offset == 0
