@@ -311,6 +311,63 @@ struct CodecTests {
         #expect(prefixed == keys.filter { $0.starts(with: Field.body.key("ab")) })
     }
 
+    @Test("term dictionary: an exact word spelled as its stem and sharing its list is implied, yet looked up, listed and counted")
+    func impliedExactWords() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let stems = (0..<500).map { "wort\($0)" }.sorted()
+        func stemInfo(_ index: Int) -> TermInfo {
+            TermInfo(docFreq: index + 1, postingsOffset: index * 100, positionsOffset: index * 40, hasPositions: true)
+        }
+        // Per stem: an exact word spelled as it that shares its list (implied), one that does not
+        // (another list), or one spelled otherwise that shares it (stored); some stems have none.
+        var keys: [([UInt8], TermInfo)] = []
+        var implied = Set<[UInt8]>()
+        for field in Field.allCases {
+            for (index, stem) in stems.enumerated() { keys.append((field.key(stem), stemInfo(index))) }
+            for (index, stem) in stems.enumerated() {
+                switch index % 4 {
+                case 0:
+                    keys.append((field.exactKey(stem), stemInfo(index).withoutPositions))
+                    implied.insert(field.exactKey(stem))
+                case 1: keys.append((field.exactKey(stem), TermInfo(docFreq: 1, postingsOffset: 90_000 + index, positionsOffset: 0, hasPositions: false)))
+                case 2: keys.append((field.exactKey(stem + "e"), stemInfo(index).withoutPositions))
+                default: break
+                }
+            }
+        }
+        keys.sort { ByteOrder.precedes($0.0, $1.0) }
+        let file = try IndexFileWriter(path: folder + "/t", kind: .terms)
+        let writer = TermDictionaryWriter(file: file)
+        for (key, info) in keys { try writer.add(key: key, info: info) }
+        try writer.finish()
+        try file.finish()
+        let dictionary = try TermDictionary(file: MappedIndexFile(path: folder + "/t", kind: .terms))
+        #expect(dictionary.termCount == keys.count)
+        #expect(implied.count == 250)
+        for (key, info) in keys { #expect(try dictionary.lookup(key) == info, "\(key)") }
+        // A stem whose exact word is absent implies nothing.
+        #expect(try dictionary.lookup(Field.body.exactKey(stems[3])) == nil)
+        var listed: [([UInt8], TermInfo)] = []
+        try dictionary.forEachEntry { listed.append(($0, $1)) }
+        #expect(listed.map(\.0) == keys.map(\.0))
+        #expect(listed.map(\.1) == keys.map(\.1))
+        // Prefix scans of an exact-word space list implied words too, from any block on.
+        for prefix in ["wort1", "wort23", "wort499", "wort"] {
+            var found: [[UInt8]] = []
+            try dictionary.forEach(withPrefix: Field.body.exactKey(prefix)) { key, _ in found.append(Array(key)); return true }
+            #expect(found == keys.map(\.0).filter { $0.starts(with: Field.body.exactKey(prefix)) }, "\(prefix)")
+        }
+        // Smaller than with every exact word stored.
+        let stored = try IndexFileWriter(path: folder + "/u", kind: .terms)
+        let plain = TermDictionaryWriter(file: stored)
+        for (key, info) in keys where !implied.contains(key) { try plain.add(key: key, info: info) }
+        try plain.finish()
+        try stored.finish()
+        let sizes = try [folder + "/t", folder + "/u"].map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as! Int }
+        #expect(sizes[0] < sizes[1] + 250 * 4, "implied entries take no more than the bits for them: \(sizes)")
+    }
+
     /// `documents` and then the documents of `appended` stores written to a store file at `path`
     /// and opened again.
     private static func writeStore(_ documents: [Document], appending appended: [DocumentStore] = [], at path: String,

@@ -129,7 +129,7 @@ enum SegmentMerger {
             self.postingsFile = postingsFile
             self.positionsFile = positionsFile
             dictionary = TermDictionaryWriter(file: termsFile)
-            var entries = sources.map { TermDictionary.Entries($0.terms) }
+            var entries = try sources.map { try TermDictionary.Entries($0.terms) }
             var hasEntry: [Bool] = []
             for index in entries.indices { hasEntry.append(try entries[index].next()) }
             self.entries = entries

@@ -45,6 +45,11 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     /// The first key byte of the exact words of this field (lists without positions).
     var exactSpace: UInt8 { rawValue + 4 }
 
+    /// The stem space whose keys an exact-word space `space` mirrors, if it is one.
+    static func stemSpace(ofExactSpace space: UInt8) -> UInt8? {
+        allCases.first { $0.exactSpace == space }?.rawValue
+    }
+
     /// The first key byte of the decompounding lexicon: words that may be compound parts, with
     /// their corpus frequency and whether the system word list has them, as `docFreq`
     /// (frequency × 2 + 1 when known). Queries split compounds with it exactly as the build did.
@@ -85,8 +90,14 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 /// the first eight key bytes of every block, so a lookup binary-searches the trailer (decoding a
 /// block's first key only where eight bytes do not decide) and scans one block.
 ///
+/// An exact word spelled as its stem (`corona`, `söder`) whose list is the stem's has no entry:
+/// a bit per stem entry says that the exact word's key is implied, and the reader answers for it
+/// (FANG: 188,207 entries, 1.5 MB).
+///
 /// Body layout: blocks · per block its offset (UInt64 LE) and its first key's first eight bytes
-/// (UInt64 BE, zero-padded: integer order is key order) · block count (UInt64) · term count (UInt64).
+/// (UInt64 BE, zero-padded: integer order is key order) · the implied bits by entry number
+/// (UInt64 LE words) · word count (UInt64) · block count (UInt64) · term count (UInt64, implied
+/// keys included).
 final class TermDictionaryWriter {
     static let blockSize = 32
 
@@ -95,17 +106,43 @@ final class TermDictionaryWriter {
     private var blockOffsets: [UInt64] = []
     private var blockPrefixes: [UInt64] = []
     private var entriesInBlock = 0
+    /// The last entry written, which the next is compressed against, and the last key added.
     private var previousKey: [UInt8] = []
     private var previousInfo = TermInfo.none
+    private var lastKey: [UInt8] = []
     /// The positions offset of the block's last entry with positions (nil: none yet).
     private var previousPositions: Int?
+    /// Keys added, implied ones included, and entries written.
     private(set) var termCount = 0
+    private var entryCount = 0
+    /// The stem entries written, in key order (keys in an arena; numbers, document frequencies
+    /// and postings offsets beside), for finding the stem an exact word is spelled as: exact
+    /// words come after all stems, in the same order. About 30 bytes a stem.
+    private var stemKeys: [UInt8] = [], stemKeyEnds: [Int32] = [], stemNumbers: [Int32] = [], stemDocFreqs: [Int32] = []
+    private var stemOffsets: [Int] = []
+    private var stemCursor = 0
+    /// The implied bits, by entry number.
+    private var implied: [UInt64] = []
 
     init(file: IndexFileWriter) { self.file = file }
 
     /// Adds the next key; keys must come in strictly ascending byte order.
     func add(key: [UInt8], info: TermInfo) throws {
-        precondition(termCount == 0 || ByteOrder.precedes(previousKey, key), "terms out of order")
+        precondition(termCount == 0 || ByteOrder.precedes(lastKey, key), "terms out of order")
+        lastKey = key
+        termCount += 1
+        if let stem = stemSpelledAs(key, sharing: info) {
+            if implied.count <= stem / 64 { implied.append(contentsOf: repeatElement(0, count: stem / 64 + 1 - implied.count)) }
+            implied[stem / 64] |= 1 << UInt64(stem % 64)
+            return
+        }
+        if let space = key.first, Field(rawValue: space) != nil {
+            stemKeys.append(contentsOf: key)
+            stemKeyEnds.append(Int32(truncatingIfNeeded: stemKeys.count))
+            stemNumbers.append(Int32(truncatingIfNeeded: entryCount))
+            stemDocFreqs.append(Int32(truncatingIfNeeded: info.docFreq))
+            stemOffsets.append(info.postingsOffset)
+        }
         if entriesInBlock == Self.blockSize { try flushBlock() }
         let first = entriesInBlock == 0
         if first {
@@ -128,7 +165,31 @@ final class TermDictionaryWriter {
         previousKey = key
         previousInfo = info
         entriesInBlock += 1
-        termCount += 1
+        entryCount += 1
+    }
+
+    /// The entry number of the stem `key` (an exact word's) is spelled as, when `info` is that
+    /// stem's list read without positions.
+    private func stemSpelledAs(_ key: [UInt8], sharing info: TermInfo) -> Int? {
+        guard let space = key.first, let stemSpace = Field.stemSpace(ofExactSpace: space) else { return nil }
+        var wanted = key
+        wanted[0] = stemSpace
+        return stemKeys.withUnsafeBytes { keys in
+            wanted.withUnsafeBytes { wanted in
+                while stemCursor < stemNumbers.count {
+                    let start = stemCursor == 0 ? 0 : Int(stemKeyEnds[stemCursor - 1])
+                    let order = ByteOrder.compare(UnsafeRawBufferPointer(rebasing: keys[start..<Int(stemKeyEnds[stemCursor])]), wanted)
+                    if order > 0 { return nil }
+                    if order == 0 {
+                        let shares = !info.hasPositions && info.positionsOffset == 0 && info.postingsOffset == stemOffsets[stemCursor]
+                            && info.docFreq == Int(stemDocFreqs[stemCursor])
+                        return shares ? Int(stemNumbers[stemCursor]) : nil
+                    }
+                    stemCursor += 1
+                }
+                return nil
+            }
+        }
     }
 
     /// An entry's shared prefix and suffix lengths in one byte, four bits each, when both are
@@ -171,6 +232,8 @@ final class TermDictionaryWriter {
             trailer.appendUInt64(offset)
             trailer.appendUInt64(prefix.byteSwapped)  // stored big-endian
         }
+        for word in implied { trailer.appendUInt64(word) }
+        trailer.appendUInt64(UInt64(implied.count))
         trailer.appendUInt64(UInt64(blockOffsets.count))
         trailer.appendUInt64(UInt64(termCount))
         try file.write(trailer.bytes)
@@ -198,12 +261,26 @@ struct TermDictionary {
         self.mapped = mapped
         body = mapped.body
         file = mapped.name
-        guard body.count >= 16 else { throw KidxError.corruptIndex(file: file, reason: "term dictionary trailer is missing") }
-        var trailer = ByteReader(body, offset: body.count - 16, file: file)
-        blockCount = try trailer.readCount(atMost: (body.count - 16) / 16)
-        termCount = try trailer.readCount(atMost: body.count)
-        blockTable = body.count - 16 - blockCount * 16
+        guard body.count >= 24 else { throw KidxError.corruptIndex(file: file, reason: "term dictionary trailer is missing") }
+        var trailer = ByteReader(body, offset: body.count - 24, file: file)
+        impliedWords = try trailer.readCount(atMost: (body.count - 24) / 8)
+        blockCount = try trailer.readCount(atMost: (body.count - 24 - impliedWords * 8) / 16)
+        // Every key is an entry or implied by one.
+        termCount = try trailer.readCount(atMost: 2 * body.count)
+        impliedBits = body.count - 24 - impliedWords * 8
+        blockTable = impliedBits - blockCount * 16
         try mapped.check(blockTable..<body.count)
+    }
+
+    /// Where the implied bits start, and how many words of 64 they take.
+    private let impliedBits: Int
+    private let impliedWords: Int
+
+    /// Whether entry `number` (a stem's) implies the same-spelled exact word's key.
+    private func implies(_ number: Int) -> Bool {
+        guard number / 64 < impliedWords else { return false }
+        let word = UInt64(littleEndian: body.loadUnaligned(fromByteOffset: impliedBits + number / 64 * 8, as: UInt64.self))
+        return word & (1 << UInt64(number % 64)) != 0
     }
 
     private func blockOffset(_ index: Int) throws -> Int {
@@ -258,22 +335,30 @@ struct TermDictionary {
     /// The info of `key`, or nil when the dictionary does not have it.
     func lookup(_ key: [UInt8]) throws -> TermInfo? {
         guard blockCount > 0 else { return nil }
-        return try find(key, inBlock: lastBlock(before: key, strictly: false))
+        if let found = try find(key, inBlock: lastBlock(before: key, strictly: false)) { return found.info }
+        // An exact word with no entry may be implied by the stem it is spelled as.
+        guard let space = key.first, let stemSpace = Field.stemSpace(ofExactSpace: space) else { return nil }
+        var stemKey = key
+        stemKey[0] = stemSpace
+        guard let stem = try find(stemKey, inBlock: lastBlock(before: stemKey, strictly: false)), implies(stem.number) else { return nil }
+        return stem.info.withoutPositions
     }
 
     /// The info of `key` in block `index`, whose first key is not above it. Keys are compared
     /// as they are decoded, without assembling them: every entry shares `shared` bytes with the
     /// one before, which tells its order against `key` from how much of `key` that one matched.
-    private func find(_ key: [UInt8], inBlock index: Int) throws -> TermInfo? {
+    private func find(_ key: [UInt8], inBlock index: Int) throws -> (info: TermInfo, number: Int)? {
         let block = try blockBytes(index)
         var offset = 0
         var info = TermInfo.none
         var positionsBase: Int?
         // How many leading bytes of `key` the previous entry has (it sorts before `key`), and its length.
         var matched = 0, previousLength = 0
+        var number = index * TermDictionaryWriter.blockSize - 1
         // Nil for a damaged entry, `.some(nil)` for a key the block does not have.
-        let found = key.withUnsafeBytes { target -> TermInfo?? in
+        let found = key.withUnsafeBytes { target -> (info: TermInfo, number: Int)?? in
             while offset < block.count {
+                number += 1
                 let first = offset == 0
                 guard let (shared, suffix) = Self.decodeEntry(block, &offset, first: first, previousLength: previousLength,
                                                               into: &info, positionsBase: &positionsBase) else { return nil }
@@ -286,7 +371,7 @@ struct TermDictionary {
                 var common = 0
                 while common < suffix.count, common < rest, suffix[common] == target[shared + common] { common += 1 }
                 if common == suffix.count {
-                    if common == rest { return info }
+                    if common == rest { return (info, number) }
                     matched = shared + common  // a prefix of `key`
                     continue
                 }
@@ -313,31 +398,109 @@ struct TermDictionary {
 
     /// Decodes entries from the start of block `index` onwards while `body` returns true.
     private func scan(fromBlock index: Int, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
-        var entries = Entries(self, fromBlock: index)
+        var entries = try Entries(self, fromBlock: index)
         while try entries.next() {
             guard try entries.key.withUnsafeBytes({ try body($0, entries.info) }) else { return }
         }
     }
 
-    /// The entries in key order, one `next()` at a time: a segment merge walks several
-    /// dictionaries side by side.
+    /// The keys in order, implied ones included, one `next()` at a time: a segment merge walks
+    /// several dictionaries side by side. Entries are merged with the keys their stems imply,
+    /// which a second walk over the stems finds.
     struct Entries {
+        private let dictionary: TermDictionary
+        private var stored: StoredEntries
+        /// The stems walk and the next implied key with its info (nil: none left).
+        private var stems: StoredEntries
+        private var nextImplied: (key: [UInt8], info: TermInfo)?
+        /// Whether the stored walk stands on an entry not yet given out, and which walk gave
+        /// out the current key (nil before the first).
+        private var storedPending = false
+        private var lastFromStored: Bool?
+        /// The current key (empty before the first `next()`).
+        private(set) var key: [UInt8] = []
+        /// The current key's info.
+        private(set) var info = TermInfo.none
+
+        /// The keys from the start of block `index` on (all of them from block 0), and implied
+        /// keys from somewhat before it.
+        init(_ dictionary: TermDictionary, fromBlock index: Int = 0) throws {
+            self.dictionary = dictionary
+            stored = StoredEntries(dictionary, fromBlock: index)
+            // Implied keys of the block's exact-word space come from its stems; the stems of
+            // spaces before it imply keys after it.
+            var stemsBlock = 0
+            if index > 0, dictionary.impliedWords > 0 {
+                var first = Array(try dictionary.firstKey(ofBlock: index))
+                if let space = first.first, let stemSpace = Field.stemSpace(ofExactSpace: space) {
+                    first[0] = stemSpace
+                    stemsBlock = try dictionary.lastBlock(before: first, strictly: true)
+                } else if let space = first.first, space > Field.allCases.map(\.exactSpace).max()! {
+                    stemsBlock = dictionary.blockCount  // past every implied key
+                }
+            }
+            stems = StoredEntries(dictionary, fromBlock: stemsBlock)
+        }
+
+        /// Moves to the next key. Returns false after the last.
+        mutating func next() throws -> Bool {
+            switch lastFromStored {
+            case nil:
+                storedPending = try stored.next()
+                try findNextImplied()
+            case true?:
+                storedPending = try stored.next()
+            case false?:
+                try findNextImplied()
+            }
+            // The smaller of the two goes first (an implied key has no entry of its own).
+            if storedPending, nextImplied.map({ ByteOrder.precedes(stored.key, $0.key) }) ?? true {
+                key = stored.key
+                info = stored.info
+                lastFromStored = true
+                return true
+            }
+            guard let implied = nextImplied else { return false }
+            key = implied.key
+            info = implied.info
+            lastFromStored = false
+            return true
+        }
+
+        /// Moves the stems walk to the next stem that implies a key.
+        private mutating func findNextImplied() throws {
+            nextImplied = nil
+            while true {
+                guard stems.number + 1 < dictionary.impliedWords * 64, try stems.next() else { return }
+                if dictionary.implies(stems.number), let space = stems.key.first, let field = Field(rawValue: space) {
+                    var implied = stems.key
+                    implied[0] = field.exactSpace
+                    nextImplied = (implied, stems.info.withoutPositions)
+                    return
+                }
+            }
+        }
+    }
+
+    /// The stored entries in key order, with their numbers.
+    private struct StoredEntries {
         private let dictionary: TermDictionary
         private var nextBlock: Int
         /// The current block's bytes, and where the next entry starts in them.
         private var block = UnsafeRawBufferPointer(start: nil, count: 0)
         private var offset = 0
-        /// The current entry's key (empty before the first `next()`).
+        /// The current entry's key (empty before the first `next()`), info and number.
         private(set) var key: [UInt8] = []
-        /// The current entry's info.
         private(set) var info = TermInfo.none
+        private(set) var number: Int
         /// The positions offset of the block's last entry with positions.
         private var positionsBase: Int?
 
-        /// The entries from the start of block `index` (all of them from block 0).
-        init(_ dictionary: TermDictionary, fromBlock index: Int = 0) {
+        /// The entries from the start of block `index`.
+        init(_ dictionary: TermDictionary, fromBlock index: Int) {
             self.dictionary = dictionary
             nextBlock = index
+            number = index * TermDictionaryWriter.blockSize - 1
         }
 
         /// Moves to the next entry. Returns false after the last.
@@ -355,6 +518,7 @@ struct TermDictionary {
             // Shrinking and appending from the mapped bytes: no generic range replacement.
             key.removeLast(key.count - shared)
             key.append(contentsOf: UnsafeBufferPointer(start: suffix.baseAddress?.assumingMemoryBound(to: UInt8.self), count: suffix.count))
+            number += 1
             return true
         }
     }
