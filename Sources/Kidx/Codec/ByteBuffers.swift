@@ -85,21 +85,12 @@ struct ByteReader {
     }
 
     /// A variable-byte number of at most 32 bits at `offset` in `data`, which moves past it; nil
-    /// past the end or when longer. Not throwing, for loops that run per position or per
+    /// past the end or when larger. Not throwing, for loops that run per position or per
     /// block and report damage once.
     @inline(__always)
     static func varint32(_ data: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt32? {
-        var result: UInt32 = 0, shift: UInt32 = 0
-        while offset < data.count, shift < 35 {
-            let byte = data.load(fromByteOffset: offset, as: UInt8.self)
-            offset += 1
-            // The fifth byte holds the top four bits.
-            guard shift < 28 || byte <= 0x0F else { return nil }
-            result |= UInt32(byte & 0x7F) &<< shift
-            if byte < 0x80 { return result }
-            shift += 7
-        }
-        return nil
+        guard let value = varint64(data, &offset), value <= UInt32.max else { return nil }
+        return UInt32(value)
     }
 
     /// A variable-byte number of at most 64 bits at `offset` in `data`, which moves past it; nil
