@@ -5,7 +5,7 @@ extension SegmentSearcher {
     /// One posting list (or phrase, or nearness) a clause scores with, labelled for explanations.
     struct Component {
         var field: Field
-        var match: String
+        var match: Match
         var scorer: DocumentScorer
         /// A compound's parts, found anywhere or near each other: they add to the score but do
         /// not make a required clause match (the word does, alone or inside other compounds;
@@ -14,6 +14,33 @@ extension SegmentSearcher {
         /// The scorer whose documents include all of this one's (the stem's list, for the very
         /// word form's list): a disjunction finds documents without moving this one.
         var within: DocumentScorer?
+    }
+
+    /// What a component reads, spelled out only for explanations (a query makes many
+    /// components and explains none).
+    enum Match {
+        case phrase(terms: [String], slop: Int)
+        case stem(String)
+        case exactForm(String)
+        case insideCompounds(String)
+        case compoundPart(String)
+        case compoundPartInsideCompounds(String)
+        case expansion(word: String, edits: Int)
+        case near(parts: [String])
+
+        /// The label of an explanation (`impfstoff (compound part)`).
+        var description: String {
+            switch self {
+            case .phrase(let terms, let slop): "\"" + terms.joined(separator: " ") + "\"" + (slop > 0 ? "~\(slop)" : "") + " (phrase)"
+            case .stem(let term): "\(term) (stem)"
+            case .exactForm(let word): "\(word) (exact form)"
+            case .insideCompounds(let term): "\(term) (inside compounds)"
+            case .compoundPart(let term): "\(term) (compound part)"
+            case .compoundPartInsideCompounds(let term): "\(term) (compound part inside compounds)"
+            case .expansion(let word, let edits): "\(word) (\(edits == 0 ? "expansion" : "\(edits) edit\(edits == 1 ? "" : "s")"))"
+            case .near(let parts): parts.joined(separator: " … ") + " (near)"
+            }
+        }
     }
 
     /// What a word's list is to the word's other lists.
@@ -123,13 +150,12 @@ extension SegmentSearcher {
                 // Lucene's phrase weight: the sum of the terms' idf.
                 let weight = fieldBoost * idfSum
                 let scorer = PhraseScorer(cursors, offsets: clause.terms.map(\.offset), slop: clause.slop, weight: weight, scoring: scoring)
-                let match = "\"" + clause.terms.map(\.term).joined(separator: " ") + "\"" + (clause.slop > 0 ? "~\(clause.slop)" : "") + " (phrase)"
-                components.append(Component(field: field, match: match, scorer: scorer))
+                components.append(Component(field: field, match: .phrase(terms: clause.terms.map(\.term), slop: clause.slop), scorer: scorer))
                 continue
             }
             // A word used in one form only shares its stem's list: one scorer, the weights summed
             // (each with its own key's idf: in another segment the two lists may differ).
-            var lists: [(info: TermInfo, weight: Float, match: String, isPart: Bool, role: ListRole)] = []
+            var lists: [(info: TermInfo, weight: Float, match: Match, isPart: Bool, role: ListRole)] = []
             for list in wordLists(clause, field: field) {
                 guard let info = try reader.terms.lookup(list.key) else { continue }
                 let weight = list.boost * idf(list.key, local: info.docFreq)
@@ -155,26 +181,25 @@ extension SegmentSearcher {
     /// parts on their own or inside other compounds (bodies spell out what headlines compound:
     /// `Impfstoffmangel` → "… fehlt Impfstoff …"). A prefix or fuzzy word reads the lists of
     /// the word forms it expanded to. The stem's list comes first.
-    func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: String, isPart: Bool, role: ListRole)] {
+    func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: Match, isPart: Bool, role: ListRole)] {
         let fieldBoost = field == .title ? ranking.titleBoost : 1
         if clause.expansion != nil {
             return clause.alternatives.map {
-                (field.exactKey($0.word), fieldBoost * $0.boost, "\($0.word) (\($0.edits == 0 ? "expansion" : "\($0.edits) edit\($0.edits == 1 ? "" : "s")"))",
-                 false, .other)
+                (field.exactKey($0.word), fieldBoost * $0.boost, .expansion(word: $0.word, edits: $0.edits), false, .other)
             }
         }
         let term = clause.terms[0].term
-        var lists = [(key: field.key(term), boost: fieldBoost, match: "\(term) (stem)", isPart: false, role: ListRole.stem)]
+        var lists = [(key: field.key(term), boost: fieldBoost, match: Match.stem(term), isPart: false, role: ListRole.stem)]
         if ranking.exactBoost > 0, let word = clause.exactWord {
-            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, "\(word) (exact form)", false, .exactForm))
+            lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, .exactForm(word), false, .exactForm))
         }
         guard decompounds else { return lists }
-        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, "\(term) (inside compounds)", false, .other))
+        lists.append((field.partKey(term), fieldBoost * ranking.partBoost, .insideCompounds(term), false, .other))
         let partBoost = clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost
         if clause.compoundParts.count >= 2, partBoost > 0 {
             for part in clause.compoundParts {
-                lists.append((field.key(part), fieldBoost * partBoost, "\(part) (compound part)", true, .other))
-                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, "\(part) (compound part inside compounds)", true, .other))
+                lists.append((field.key(part), fieldBoost * partBoost, .compoundPart(part), true, .other))
+                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, .compoundPartInsideCompounds(part), true, .other))
             }
         }
         return lists
@@ -199,7 +224,7 @@ extension SegmentSearcher {
             let partsScored = (clause.isHyphenated ? ranking.hyphenPartBoost : ranking.compoundPartBoost) > 0
             let scorer = NearScorer(parts, window: ranking.nearWindow, weight: weight, scoring: fieldScoring[field]!,
                                     placesDecideMatches: !partsScored)
-            components.append(Component(field: field, match: clause.compoundParts.joined(separator: " … ") + " (near)", scorer: scorer, isPart: true))
+            components.append(Component(field: field, match: .near(parts: clause.compoundParts), scorer: scorer, isPart: true))
         }
         return components
     }

@@ -188,10 +188,10 @@ public final class Searcher {
             ? try rankByDate(query, k: k, mode: options.mode)
             : try rank(query, k: k, mode: options.mode, counting: options.countsAllHits)
         var hits: [SearchHit] = []
-        let highlighter = Highlighter(analyzer: analyzer, decompounder: decompounder, terms: query.allTerms)
+        let highlighter = options.loadDocuments ? Highlighter(analyzer: analyzer, decompounder: decompounder, terms: query.allTerms) : nil
         for entry in top.dropFirst(options.offset) {
             var hit = SearchHit(doc: Int(entry.doc), score: entry.score, document: nil, titleHighlights: [], snippet: nil)
-            if options.loadDocuments {
+            if let highlighter {
                 let document = try reader.document(Int(entry.doc))
                 hit.document = document
                 hit.titleHighlights = highlighter.matches(in: document.title)

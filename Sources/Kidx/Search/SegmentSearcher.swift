@@ -183,7 +183,7 @@ final class SegmentSearcher {
             for component in try allComponents(of: clause) {
                 let score = try component.scorer.score(ifAt: doc)
                 guard score > 0 else { continue }
-                explanation.append(Explanation(clause: clause.text, field: component.field, match: component.match,
+                explanation.append(Explanation(clause: clause.text, field: component.field, match: component.match.description,
                                                frequency: component.scorer.currentFrequency, score: score))
             }
         }
