@@ -48,6 +48,10 @@ final class GermanDecompounder {
     let hasWordList: Bool
     /// A modifier form with a restored ending, assembled for its lookup.
     private var formBytes: [UInt8] = []
+    /// `bestSplit`'s tables, kept between words: made afresh for every word, their arrays'
+    /// generic metadata was looked up under a runtime-wide lock, which two splitting threads
+    /// fought over.
+    private var scratch = BestSplitTables()
 
     /// How often the corpus must use a word for it to be a part.
     struct Thresholds: Codable, Equatable {
@@ -98,12 +102,37 @@ final class GermanDecompounder {
         "miss", "mit", "zur", "zum", "ans", "ins", "ums", "rin", "ter", "ten", "tes", "ens", "ste", "sten", "ster",
     ]
 
-    /// The never-parts and the stop words, looked up by bytes (no string made per candidate).
-    private static let excludedParts: WordInterner = {
-        var table = WordInterner()
-        for var word in neverParts.union(GermanStopWords.words) { _ = word.withUTF8 { table.intern($0) } }
-        return table
-    }()
+    /// The byte tables a split reads for every candidate, built for each decompounder: shared
+    /// arrays are retained and released on every read, and with one decompounder per thread
+    /// those atomic counts made two threads split no faster than one (a FANG build's parts:
+    /// 1.3 s each with one thread or two).
+    private struct Tables {
+        /// The never-parts and the stop words, looked up by bytes (no string made per candidate).
+        let excludedParts: WordInterner
+        /// Heads no compound has: `-schaft`, `-heit`, `-keit` in any inflection end words.
+        let suffixHeads: [[UInt8]]
+        /// Linking elements a modifier may end in (`Gesundheit|s|amt`).
+        let linkingElements: [[UInt8]]
+        /// Endings restored to a modifier: a dropped `e` (`schul|bus` → `schule`), a verb
+        /// stem's infinitive (`impf|stoff` → `impfen`).
+        let restoredEndings: [[UInt8]]
+        /// Modifiers ending like this always take a linking `s` (`Gesundheitsamt`,
+        /// `Ordnungsamt`): an `s` after them belongs to the link, not to the head (`samt`).
+        let sLinkedEndings: [[UInt8]]
+
+        init() {
+            var excluded = WordInterner()
+            for var word in GermanDecompounder.neverParts.union(GermanStopWords.words) { _ = word.withUTF8 { excluded.intern($0) } }
+            excludedParts = excluded
+            // Arrays made from the literals here, not copies of static ones (which share storage).
+            suffixHeads = ["schaft", "heit", "keit"].map { Array($0.utf8) }
+            linkingElements = ["s", "es", "n", "en", "e", "er", "ns", "ens"].map { Array($0.utf8) }
+            restoredEndings = ["e", "en"].map { Array($0.utf8) }
+            sLinkedEndings = ["ung", "heit", "keit", "schaft", "ion", "tät", "ität", "ling", "tum"].map { Array($0.utf8) }
+        }
+    }
+
+    private let tables = Tables()
 
     /// Letters in a folded word: its Unicode scalars (counting Characters would segment graphemes,
     /// which is slow and, for folded German, gives the same number).
@@ -116,13 +145,6 @@ final class GermanDecompounder {
         return count
     }
 
-    private static let suffixHeads: [[UInt8]] = ["schaft", "heit", "keit"].map { Array($0.utf8) }
-
-    private static let linkingElements: [[UInt8]] = ["s", "es", "n", "en", "e", "er", "ns", "ens"].map { Array($0.utf8) }
-
-    /// Endings restored to a modifier: a dropped `e` (`schul|bus` → `schule`), a verb stem's
-    /// infinitive (`impf|stoff` → `impfen`).
-    private static let restoredEndings: [[UInt8]] = [Array("e".utf8), Array("en".utf8)]
 
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
@@ -161,7 +183,7 @@ final class GermanDecompounder {
     /// The modifier's bytes of a split of `word`.
     private func modifier(of candidate: Candidate, in word: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var bytes = Array(word[..<candidate.modifierEnd])
-        if let ending = candidate.restoredEnding { bytes += Self.restoredEndings[ending] }
+        if let ending = candidate.restoredEnding { bytes += tables.restoredEndings[ending] }
         return bytes
     }
 
@@ -195,7 +217,7 @@ final class GermanDecompounder {
         guard let found = evidence(word) else { return nil }
         let length = Self.letters(word)
         guard length >= Self.minimumPart else { return nil }
-        guard Self.excludedParts.id(of: word) == nil else { return nil }
+        guard tables.excludedParts.id(of: word) == nil else { return nil }
         let needed: Int
         if hasWordList {
             // A 3-letter part must be a word German has (`Bergamo` is no `berg` + `amo`).
@@ -225,28 +247,42 @@ final class GermanDecompounder {
     /// way: the suffixes are solved from the shortest up, each looked up once (trying every cut
     /// of every suffix anew looked the same heads up over and over).
     private func bestSplit(_ word: UnsafeBufferPointer<UInt8>) -> Candidate? {
+        var work = BestSplitTables()
+        swap(&work, &scratch)
+        defer { swap(&work, &scratch) }
         // Cut between characters of the UTF-8 bytes (never inside `ä`).
-        var starts: [Int] = []
-        for offset in word.indices where word[offset] & 0xC0 != 0x80 { starts.append(offset) }
+        work.starts.removeAll(keepingCapacity: true)
+        for offset in word.indices where word[offset] & 0xC0 != 0x80 { work.starts.append(offset) }
+        let starts = work.starts
         let letters = starts.count
         guard letters >= Self.minimumCompound else { return nil }
         // By the character a suffix starts at: its best split where it was needed, and its
         // weight as a head (its own, or its split's score), nil where it may not be one.
-        var best = [Candidate?](repeating: nil, count: letters)
-        var headWeight = [Double?](repeating: nil, count: letters)
+        work.best.removeAll(keepingCapacity: true)
+        work.best.append(contentsOf: repeatElement(nil, count: letters))
+        work.headWeight.removeAll(keepingCapacity: true)
+        work.headWeight.append(contentsOf: repeatElement(nil, count: letters))
         for start in stride(from: letters - Self.minimumPart, through: 0, by: -1) {
             let suffix = UnsafeBufferPointer(rebasing: word[starts[start]...])
             let suffixLetters = letters - start
             // A head starts a part's length in at least; `-schaft`, `-heit`, `-keit` in any
             // inflection end words and begin no heads.
-            let isHead = start >= Self.minimumPart && !Self.suffixHeads.contains(where: { Self.hasPrefix(suffix, $0) })
+            let isHead = start >= Self.minimumPart && !tables.suffixHeads.contains(where: { Self.hasPrefix(suffix, $0) })
             let ownWeight = isHead ? weight(suffix) : nil
             if suffixLetters >= Self.minimumCompound && (start == 0 || (isHead && ownWeight == nil)) {
-                best[start] = bestCut(suffix, startingAt: start, starts: starts, headWeight: headWeight)
+                work.best[start] = bestCut(suffix, startingAt: start, starts: starts, headWeight: work.headWeight)
             }
-            if isHead { headWeight[start] = ownWeight ?? best[start]?.score }
+            if isHead { work.headWeight[start] = ownWeight ?? work.best[start]?.score }
         }
-        return best[0]
+        return work.best[0]
+    }
+
+    /// By character of the word `bestSplit` splits: where it starts in the bytes, the best
+    /// split of the suffix from there, and that suffix's weight as a head.
+    private struct BestSplitTables {
+        var starts: [Int] = []
+        var best: [Candidate?] = []
+        var headWeight: [Double?] = []
     }
 
     /// The best cut of the suffix of the word from character `start` on, given the head weight
@@ -269,7 +305,7 @@ final class GermanDecompounder {
                 // `collect`); heads may be unlisted compounds. This keeps the search quadratic.
                 guard let modifierWeight = weight(modifier) else { return }
                 let score = (modifierWeight + headWeight) / 2
-                let penalty = penalty + (Self.misplacesLink(modifier: modifier, head: head) ? Self.misplacedLinkPenalty : 0)
+                let penalty = penalty + (misplacesLink(modifier: modifier, head: head) ? Self.misplacedLinkPenalty : 0)
                 guard score >= threshold, score - penalty > bestChoice else { return }
                 bestChoice = score - penalty
                 best = Candidate(cut: cut, modifierEnd: modifierEnd, restoredEnding: ending, score: score)
@@ -291,11 +327,11 @@ final class GermanDecompounder {
                                      _ body: (UnsafeBufferPointer<UInt8>, Int, Int?, Double) -> Void) {
         body(left, left.count, nil, 0)
         let length = Self.letters(left)
-        for link in Self.linkingElements where length - link.count >= Self.minimumPart && Self.hasSuffix(left, link) {
+        for link in tables.linkingElements where length - link.count >= Self.minimumPart && Self.hasSuffix(left, link) {
             body(UnsafeBufferPointer(rebasing: left[..<(left.count - link.count)]), left.count - link.count, nil, Self.linkPenalty)
         }
         guard length >= 4 else { return }
-        for (index, ending) in Self.restoredEndings.enumerated() {
+        for (index, ending) in tables.restoredEndings.enumerated() {
             formBytes.removeAll(keepingCapacity: true)
             formBytes.append(contentsOf: left)
             formBytes.append(contentsOf: ending)
@@ -311,12 +347,9 @@ final class GermanDecompounder {
         bytes.count >= suffix.count && bytes.suffix(suffix.count).elementsEqual(suffix)
     }
 
-    /// Modifiers ending like this always take a linking `s` (`Gesundheitsamt`, `Ordnungsamt`):
-    /// an `s` after them belongs to the link, not to the head (`samt`, `sverfahren`).
-    static let sLinkedEndings: [[UInt8]] = ["ung", "heit", "keit", "schaft", "ion", "tät", "ität", "ling", "tum"].map { Array($0.utf8) }
-
-    private static func misplacesLink(modifier: UnsafeBufferPointer<UInt8>, head: UnsafeBufferPointer<UInt8>) -> Bool {
-        head.first == UInt8(ascii: "s") && sLinkedEndings.contains { hasSuffix(modifier, $0) }
+    /// Whether the head takes the `s` that links after a modifier ending in one of `sLinkedEndings`.
+    private func misplacesLink(modifier: UnsafeBufferPointer<UInt8>, head: UnsafeBufferPointer<UInt8>) -> Bool {
+        head.first == UInt8(ascii: "s") && tables.sLinkedEndings.contains { Self.hasSuffix(modifier, $0) }
     }
 
     static let linkPenalty = 0.5
