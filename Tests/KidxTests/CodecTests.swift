@@ -203,7 +203,7 @@ struct CodecTests {
                     offsets += [address.postingsOffset, address.positionsOffset, address.docFreq]
                 }
             } else {
-                try ListEncoding.run(threads: threads, count: lists.count, documents: { lists[$0].count }, limit: limit, encode: { item, writer in
+                try ListEncoding.run(threads: threads, count: lists.count, documents: { lists[$0].count }, limit: limit, encode: { item, _, writer in
                     let (docs, freqs, flat) = input(lists[item])
                     return try writer.encode(docs: docs[...], freqs: freqs[...], positions: flat[...], norms: norms, withPositions: item % 3 != 0)
                 }, write: { item, list, writer in
@@ -224,7 +224,7 @@ struct CodecTests {
         struct Failure: Error {}
         var lastWritten = -1
         #expect(throws: Failure.self) {
-            try ListEncoding.run(threads: 2, count: lists.count, documents: { lists[$0].count }, limit: limit, encode: { item, writer in
+            try ListEncoding.run(threads: 2, count: lists.count, documents: { lists[$0].count }, limit: limit, encode: { item, _, writer in
                 if item == 2000 { throw Failure() }
                 let (docs, freqs, flat) = input(lists[item])
                 return try writer.encode(docs: docs[...], freqs: freqs[...], positions: flat[...], norms: norms, withPositions: true)

@@ -313,7 +313,7 @@ public final class IndexWriter {
             nextSegment += 1
             let merged = try SegmentMerger.merge(segments[range].map { entry in
                 try SegmentReader(folder: folder + "/" + entry.name, documents: entry.documents, deleted: entry.deleted)
-            }, into: folder + "/" + name, fieldLengths: fieldLengths)
+            }, into: folder + "/" + name, threads: threads, fieldLengths: fieldLengths)
             for entry in segments[range] { try FileManager.default.removeItem(atPath: folder + "/" + entry.name) }
             segments.replaceSubrange(range, with: [.init(name: name, documents: merged.documentCount, deleted: 0)])
         }
@@ -427,7 +427,7 @@ public final class IndexWriter {
         nextSegment += 1
         let merged = try SegmentMerger.merge(parts.map { part in
             try SegmentReader(folder: generation.temporary + "/" + part.name, documents: part.documents, deleted: 0)
-        }, into: generation.temporary + "/" + name, fieldLengths: fieldLengths)
+        }, into: generation.temporary + "/" + name, threads: threads, fieldLengths: fieldLengths)
         for part in parts { try FileManager.default.removeItem(atPath: generation.temporary + "/" + part.name) }
         return ([.init(name: name, documents: merged.documentCount, deleted: 0, full: true)], info)
     }

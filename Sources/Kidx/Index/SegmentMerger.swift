@@ -12,8 +12,8 @@ import Foundation
 /// build over its memory budget writes its parts this way into one segment, so a query reads one
 /// list per key; an update merges small segments so.
 ///
-/// Memory: one merged list at a time, the norms, and for every source an array of its stem
-/// lists' offsets (an exact word that is its stem's only form shares the stem's list, and
+/// Memory: a merged list per thread, a batch of encoded lists (`ListEncoding`), the norms, and
+/// for every source an array of its stem lists' offsets (an exact word that is its stem's only form shares the stem's list, and
 /// keeps doing so only where it does in every source).
 enum SegmentMerger {
     /// Writes the live documents of `sources`, in this order, as one new segment in `folder`
@@ -21,7 +21,7 @@ enum SegmentMerger {
     /// compressed again without them, and their field lengths, which BM25's average length
     /// counts until now, come from `fieldLengths` (the analyzer's count for a document, per
     /// field; the index keeps only quantized lengths). Returns the new segment's description.
-    static func merge(_ sources: [SegmentReader], into folder: String, fieldLengths: (Document) -> [Int]) throws -> SegmentInfo {
+    static func merge(_ sources: [SegmentReader], into folder: String, threads: Int, fieldLengths: (Document) -> [Int]) throws -> SegmentInfo {
         // Each source's new document numbers (nil: its own plus its base; -1: deleted).
         var bases: [Int32] = [], renumbering: [[Int32]?] = []
         var documentCount = 0
@@ -87,7 +87,7 @@ enum SegmentMerger {
         try store.finish()
         try storeFile.finish()
 
-        var lists = try ListMerge(sources: sources, bases: bases, renumbering: renumbering, norms: norms,
+        var lists = try ListMerge(sources: sources, bases: bases, renumbering: renumbering, norms: norms, threads: threads,
                                   termsFile: open(.terms), postingsFile: open(.postings), positionsFile: open(.positions))
         try lists.run()
         return try SegmentInfo.write(folder: folder, documentCount: documentCount, termCount: lists.termCount,
@@ -95,6 +95,12 @@ enum SegmentMerger {
     }
 
     /// The merge of the term dictionaries and their lists.
+    ///
+    /// Keys are taken in order a batch at a time; a batch's lists are read and encoded on
+    /// `threads` threads (`ListEncoding`) and written here in key order. Each thread reads the
+    /// sources through mappings of its own and the norms through buffers: a file object or an
+    /// array that two threads retain and release for every list has its count bounced between
+    /// their cores.
     private struct ListMerge {
         let sources: [SegmentReader]
         /// Each source's first document number in the merged segment, and where it has deleted
@@ -102,14 +108,12 @@ enum SegmentMerger {
         let bases: [Int32]
         let renumbering: [[Int32]?]
         let norms: [[UInt8]]
+        let threads: Int
         let termsFile: IndexFileWriter, postingsFile: IndexFileWriter, positionsFile: IndexFileWriter
         let dictionary: TermDictionaryWriter
-        var writer = PostingsWriter()
         var entries: [TermDictionary.Entries]
         /// Whether each source's `entries` has a current entry.
         var hasEntry: [Bool]
-        /// The list being merged.
-        var docs: [Int32] = [], freqs: [UInt32] = [], positions: [Int32] = [], documentPositions: [Int32] = []
         /// Per source, the postings offsets of its stem lists (ascending, as written in key
         /// order) and the number of the merged stem list each went into.
         var stemOffsets: [[Int]], stemNumbers: [[Int32]]
@@ -119,12 +123,55 @@ enum SegmentMerger {
         /// Keys merged, and postings and positions bytes written, when memory was last released.
         var keysSinceRelease = 0, writtenAtRelease = 0
 
-        init(sources: [SegmentReader], bases: [Int32], renumbering: [[Int32]?], norms: [[UInt8]],
+        /// The keys of a batch, gathered before their lists are encoded, in flat arrays (a few
+        /// arrays per key made the gathering, on one thread, the merge's bottleneck): each key's
+        /// bytes and kind, the sources that have it with their entries, the documents of its
+        /// lists, and for an exact word that is its stem's only form everywhere, the merged stem
+        /// it shares (-1: none).
+        private struct Batch {
+            var keyBytes: [UInt8] = [], keyEnds: [Int] = []
+            var kinds: [ListKind] = []
+            var sources: [Int] = [], infos: [TermInfo] = [], holderEnds: [Int] = []
+            var documents: [Int] = [], sharedStems: [Int] = []
+            var totalDocuments = 0
+            /// The key space of its keys.
+            var space: UInt8 = 0
+
+            var count: Int { kinds.count }
+
+            func key(_ item: Int) -> ArraySlice<UInt8> { keyBytes[(item == 0 ? 0 : keyEnds[item - 1])..<keyEnds[item]] }
+            func holders(_ item: Int) -> Range<Int> { (item == 0 ? 0 : holderEnds[item - 1])..<holderEnds[item] }
+
+            mutating func removeAll() {
+                keyBytes.removeAll(keepingCapacity: true)
+                keyEnds.removeAll(keepingCapacity: true)
+                kinds.removeAll(keepingCapacity: true)
+                sources.removeAll(keepingCapacity: true)
+                infos.removeAll(keepingCapacity: true)
+                holderEnds.removeAll(keepingCapacity: true)
+                documents.removeAll(keepingCapacity: true)
+                sharedStems.removeAll(keepingCapacity: true)
+                totalDocuments = 0
+            }
+        }
+
+        /// What one thread reads with: every source's postings and positions, mapped for it
+        /// (the first thread's are the sources' own), and the list being merged, kept from
+        /// list to list.
+        private final class Reading {
+            let files: [(postings: MappedIndexFile, positions: MappedIndexFile)]
+            var docs: [Int32] = [], freqs: [UInt32] = [], positions: [Int32] = [], documentPositions: [Int32] = []
+
+            init(_ files: [(postings: MappedIndexFile, positions: MappedIndexFile)]) { self.files = files }
+        }
+
+        init(sources: [SegmentReader], bases: [Int32], renumbering: [[Int32]?], norms: [[UInt8]], threads: Int,
              termsFile: IndexFileWriter, postingsFile: IndexFileWriter, positionsFile: IndexFileWriter) throws {
             self.sources = sources
             self.bases = bases
             self.renumbering = renumbering
             self.norms = norms
+            self.threads = max(1, threads)
             self.termsFile = termsFile
             self.postingsFile = postingsFile
             self.positionsFile = positionsFile
@@ -171,30 +218,96 @@ enum SegmentMerger {
         }
 
         mutating func run() throws {
-            while let first = entries.indices.filter({ hasEntry[$0] }).min(by: { ByteOrder.precedes(entries[$0].key, entries[$1].key) }) {
-                let key = entries[first].key
-                let holders = entries.indices.filter { hasEntry[$0] && entries[$0].key == key }
-                guard !key.isEmpty else { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }
-                let kind = try ListKind(space: key[0], file: IndexFormat.Kind.terms.fileName)
-                if kind.isExactWord, let stem = sharedStem(holders) {
-                    try dictionary.add(key: key, info: stems[stem].info.withoutPositions)
-                } else if let info = try writeList(holders, kind: kind) {
-                    try dictionary.add(key: key, info: info)
-                    if kind.isStem {
-                        for source in holders {
-                            stemOffsets[source].append(entries[source].info.postingsOffset)
-                            stemNumbers[source].append(Int32(stems.count))
-                        }
-                        stems.append((info, holders.count))
-                    }
-                }
-                for source in holders { hasEntry[source] = try entries[source].next() }
-                releaseMemoryNowAndThen()
+            let readings = try (0..<threads).map { thread in
+                try Reading(sources.map { source in
+                    thread == 0 ? (source.postingsFile, source.positionsFile)
+                        : (try MappedIndexFile(path: source.folder + "/" + IndexFormat.Kind.postings.fileName, kind: .postings),
+                           try MappedIndexFile(path: source.folder + "/" + IndexFormat.Kind.positions.fileName, kind: .positions))
+                })
             }
+            func copy<Element>(_ array: [Element]) -> UnsafeBufferPointer<Element> {
+                let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: array.count)
+                _ = buffer.initialize(from: array)
+                return UnsafeBufferPointer(buffer)
+            }
+            let normBuffers = norms.map(copy)
+            let renumberingBuffers = renumbering.map { $0.map(copy) }
+            defer {
+                for buffer in normBuffers { buffer.deallocate() }
+                for buffer in renumberingBuffers { buffer?.deallocate() }
+            }
+            var batch = Batch()
+            var holders: [Int] = []
+            while true {
+                var first = -1
+                for index in entries.indices where hasEntry[index] {
+                    if first < 0 || ByteOrder.precedes(entries[index].key, entries[first].key) { first = index }
+                }
+                guard first >= 0 else { break }
+                holders.removeAll(keepingCapacity: true)
+                for index in entries.indices where hasEntry[index] && (index == first || entries[index].key == entries[first].key) {
+                    holders.append(index)
+                }
+                let space = try entries[first].key.first ?? { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }()
+                // A batch holds one key space: an exact word's stem must be written before it is asked for.
+                if batch.count > 0, batch.space != space || batch.totalDocuments >= ListEncoding.BatchLimit().documents
+                    || batch.count >= ListEncoding.BatchLimit().lists {
+                    try write(batch, readings: readings, norms: normBuffers, renumbering: renumberingBuffers)
+                    batch.removeAll()
+                }
+                let kind = try ListKind(space: space, file: IndexFormat.Kind.terms.fileName)
+                batch.space = space
+                batch.keyBytes.append(contentsOf: entries[first].key)
+                batch.keyEnds.append(batch.keyBytes.count)
+                batch.kinds.append(kind)
+                var documents = 0
+                for source in holders {
+                    batch.sources.append(source)
+                    batch.infos.append(entries[source].info)
+                    documents += entries[source].info.docFreq
+                }
+                batch.holderEnds.append(batch.sources.count)
+                batch.documents.append(documents)
+                batch.totalDocuments += documents
+                batch.sharedStems.append(kind.isExactWord ? sharedStem(holders) ?? -1 : -1)
+                for source in holders { hasEntry[source] = try entries[source].next() }
+            }
+            try write(batch, readings: readings, norms: normBuffers, renumbering: renumberingBuffers)
             try dictionary.finish()
             try termsFile.finish()
             try postingsFile.finish()
             try positionsFile.finish()
+        }
+
+        /// Encodes the batch's lists on the threads and writes them, and the dictionary entries,
+        /// in key order.
+        private mutating func write(_ batch: Batch, readings: [Reading], norms: [UnsafeBufferPointer<UInt8>],
+                                    renumbering: [UnsafeBufferPointer<Int32>?]) throws {
+            let bases = bases
+            try ListEncoding.run(threads: threads, count: batch.count, documents: { batch.documents[$0] },
+                                 encode: { item, thread, writer in
+                                     guard batch.sharedStems[item] < 0 else { return nil }
+                                     return try Self.encode(item, of: batch, reading: readings[thread], bases: bases, norms: norms,
+                                                            renumbering: renumbering, with: &writer)
+                                 },
+                                 write: { item, list, writer in
+                                     let key = Array(batch.key(item))
+                                     if batch.sharedStems[item] >= 0 {
+                                         try dictionary.add(key: key, info: stems[batch.sharedStems[item]].info.withoutPositions)
+                                         return
+                                     }
+                                     guard let list else { return }  // every document deleted: nothing written
+                                     let info = try writer.append(list, postings: postingsFile, positionsFile: positionsFile).termInfo
+                                     postingCount += list.docFreq
+                                     try dictionary.add(key: key, info: info)
+                                     guard batch.kinds[item].isStem else { return }
+                                     for holder in batch.holders(item) {
+                                         stemOffsets[batch.sources[holder]].append(batch.infos[holder].postingsOffset)
+                                         stemNumbers[batch.sources[holder]].append(Int32(stems.count))
+                                     }
+                                     stems.append((info, batch.holders(item).count))
+                                 })
+            releaseMemoryNowAndThen(keys: batch.count, readings: readings)
         }
 
         /// The merged stem list an exact word's entries share, if they share one: in each source
@@ -216,52 +329,58 @@ enum SegmentMerger {
             return Int(shared)
         }
 
-        /// Concatenates the lists of the current key in `holders`, without deleted documents, and
-        /// writes the result (nil: every document was deleted, nothing written).
-        private mutating func writeList(_ holders: [Int], kind: ListKind) throws -> TermInfo? {
-            docs.removeAll(keepingCapacity: true)
-            freqs.removeAll(keepingCapacity: true)
-            positions.removeAll(keepingCapacity: true)
+        /// Concatenates the lists of key `item` of the batch, without deleted documents, and
+        /// encodes the result with `writer` (nil: every document was deleted).
+        private static func encode(_ item: Int, of batch: Batch, reading: Reading, bases: [Int32], norms: [UnsafeBufferPointer<UInt8>],
+                                   renumbering: [UnsafeBufferPointer<Int32>?], with writer: inout PostingsWriter) throws -> PostingsWriter.EncodedList? {
+            reading.docs.removeAll(keepingCapacity: true)
+            reading.freqs.removeAll(keepingCapacity: true)
+            reading.positions.removeAll(keepingCapacity: true)
+            let holders = batch.holders(item), kind = batch.kinds[item]
             // A stop word's term has no positions in any segment (the same analysis made them all).
-            let withPositions = kind.withPositions && holders.allSatisfy { entries[$0].info.hasPositions }
-            for source in holders {
-                var cursor = try sources[source].cursor(entries[source].info)
+            let withPositions = kind.withPositions && holders.allSatisfy { batch.infos[$0].hasPositions }
+            for holder in holders {
+                let source = batch.sources[holder]
+                let files = reading.files[source]
+                var cursor = try PostingsCursor(batch.infos[holder], postings: files.postings, positions: files.positions)
                 let renumbered = renumbering[source]
                 while try cursor.next() {
                     if let renumbered {
                         // A damaged list may name a document past the end.
                         guard Int(cursor.doc) < renumbered.count else { throw KidxError.corruptIndex(file: IndexFormat.Kind.postings.fileName, reason: "document \(cursor.doc) beyond the last document") }
                         guard renumbered[Int(cursor.doc)] >= 0 else { continue }
-                        docs.append(renumbered[Int(cursor.doc)])
+                        reading.docs.append(renumbered[Int(cursor.doc)])
                     } else {
-                        docs.append(cursor.doc + bases[source])
+                        reading.docs.append(cursor.doc + bases[source])
                     }
-                    freqs.append(cursor.freq)
+                    reading.freqs.append(cursor.freq)
                     if withPositions {
-                        try cursor.positions(into: &documentPositions)
-                        positions.append(contentsOf: documentPositions)
+                        try cursor.positions(into: &reading.documentPositions)
+                        reading.positions.append(contentsOf: reading.documentPositions)
                     }
                 }
             }
-            guard !docs.isEmpty else { return nil }
+            guard !reading.docs.isEmpty else { return nil }
             let fieldNorms = norms[kind.field]
-            let address = try writer.write(docs: docs[...], freqs: freqs[...], positions: positions[...], norms: { fieldNorms[Int($0)] },
-                                           withPositions: withPositions, postings: postingsFile, positionsFile: positionsFile)
-            postingCount += address.docFreq
-            return address.termInfo
+            return try writer.encode(docs: reading.docs[...], freqs: reading.freqs[...], positions: reading.positions[...],
+                                     norms: { fieldNorms[Int($0)] }, withPositions: withPositions)
         }
 
         /// Every 4,096 keys or 8 MiB written, releases the pages of the sources read so far
         /// (their dictionaries and lists are read once, front to back, and would otherwise all
         /// stay resident) and the heap's freed memory (list buffers of every size come and go).
-        private mutating func releaseMemoryNowAndThen() {
-            keysSinceRelease += 1
+        private mutating func releaseMemoryNowAndThen(keys: Int, readings: [Reading]) {
+            keysSinceRelease += keys
             let written = postingsFile.bodyOffset + positionsFile.bodyOffset
             guard keysSinceRelease >= 4096 || written - writtenAtRelease > 8 << 20 else { return }
             keysSinceRelease = 0
             writtenAtRelease = written
-            for source in sources {
-                for file in [source.termsFile, source.postingsFile, source.positionsFile] { file.releasePages() }
+            for source in sources { source.termsFile.releasePages() }
+            for reading in readings {
+                for files in reading.files {
+                    files.postings.releasePages()
+                    files.positions.releasePages()
+                }
             }
             IndexWriter.returnFreedMemory()
         }

@@ -388,7 +388,7 @@ final class SegmentWriter {
             try groups.withUnsafeBufferPointer { groups in
                 try fields[index].lists.withUnsafeBufferPointer { lists in
                     try ListEncoding.run(threads: threads, count: groups.count, documents: { groups[$0].words.reduce(0) { $0 + Int(lists[$1].documentCount) } },
-                                         encode: { item, writer in
+                                         encode: { item, _, writer in
                                              // Merged one term at a time: all merged lists at once would double the memory.
                                              try encode(.merged(groups[item].words.map { lists[$0] }), field: index, withPositions: withPositions[item], with: &writer)
                                          },
@@ -402,7 +402,7 @@ final class SegmentWriter {
         for (index, field) in Field.allCases.enumerated() {
             try decompounding.partLists(field: index).withUnsafeBufferPointer { parts in
                 try ListEncoding.run(threads: threads, count: parts.count, documents: { parts[$0].lists.reduce(0) { $0 + Int($1.documentCount) } },
-                                     encode: { item, writer in try encode(.merged(parts[item].lists), field: index, withPositions: false, with: &writer) },
+                                     encode: { item, _, writer in try encode(.merged(parts[item].lists), field: index, withPositions: false, with: &writer) },
                                      write: { item, list, writer in _ = try write(list!, of: writer, key: [field.partSpace] + parts[item].term) })
             }
         }
@@ -412,7 +412,7 @@ final class SegmentWriter {
                 try fields[index].lists.withUnsafeBufferPointer { lists in
                     try onlyForms[index].withUnsafeBufferPointer { shared in
                         try ListEncoding.run(threads: threads, count: ids.count, documents: { shared[ids[$0]] == nil ? Int(lists[ids[$0]].documentCount) : 0 },
-                                             encode: { item, writer in
+                                             encode: { item, _, writer in
                                                  guard shared[ids[item]] == nil else { return nil }
                                                  return try encode(lists[ids[item]].postings, field: index, withPositions: false, with: &writer)
                                              },

@@ -16,12 +16,12 @@ enum ListEncoding {
 
     /// For each of `count` items in order: `encode` makes its list with a thread's own writer
     /// (nil: the item has none, such as an exact word sharing its stem's list), on any of
-    /// `threads` threads; `write` then takes the item, its list and the writer that holds the
+    /// `threads` threads, told which (0 up to `threads`, for state of its own); `write` then takes the item, its list and the writer that holds the
     /// list's bytes (`PostingsWriter.append`; lent `inout` so that it is not copied) on the
     /// calling thread. `documents` estimates an
     /// item's size, to cut batches (at `limit`) and share them out evenly.
     static func run(threads: Int, count: Int, documents: (Int) -> Int, limit: BatchLimit = BatchLimit(),
-                    encode: (Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?,
+                    encode: (_ item: Int, _ worker: Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?,
                     write: (Int, PostingsWriter.EncodedList?, inout PostingsWriter) throws -> Void) throws {
         var writers = Array(repeating: PostingsWriter(), count: max(1, threads))
         var results: [PostingsWriter.EncodedList?] = []
@@ -59,10 +59,10 @@ enum ListEncoding {
     /// Encodes the batch's items on the threads: worker `w` items `bounds[w]..<bounds[w + 1]`
     /// of the batch starting at item `first`.
     private static func encodeBatch(from first: Int, bounds: [Int], writers: inout [PostingsWriter], into results: inout [PostingsWriter.EncodedList?],
-                                    encode: (Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?) throws {
+                                    encode: (Int, Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?) throws {
         let workers = bounds.count - 1
         guard workers > 1 else {
-            for offset in bounds[0]..<bounds[1] { results[offset] = try encode(first + offset, &writers[0]) }
+            for offset in bounds[0]..<bounds[1] { results[offset] = try encode(first + offset, 0, &writers[0]) }
             return
         }
         var failures = [Error?](repeating: nil, count: workers)
@@ -73,7 +73,7 @@ enum ListEncoding {
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
                         do {
                             for offset in bounds[worker]..<bounds[worker + 1] {
-                                output[offset] = try encode(first + offset, &writers[worker])
+                                output[offset] = try encode(first + offset, worker, &writers[worker])
                             }
                         } catch {
                             failures[worker] = error
