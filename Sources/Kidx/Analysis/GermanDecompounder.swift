@@ -145,7 +145,6 @@ final class GermanDecompounder {
         return count
     }
 
-
     /// Splits `word`, or returns nil when it is not a compound of known words.
     func split(_ word: String) -> Split? {
         guard remembered != nil else { return makeSplit(word) }

@@ -131,7 +131,7 @@ enum SegmentMerger {
         private struct Batch {
             var keyBytes: [UInt8] = [], keyEnds: [Int] = []
             var kinds: [ListKind] = []
-            var sources: [Int] = [], infos: [TermInfo] = [], holderEnds: [Int] = []
+            var holderSources: [Int] = [], holderInfos: [TermInfo] = [], holderEnds: [Int] = []
             var documents: [Int] = [], sharedStems: [Int] = []
             var totalDocuments = 0
             /// The key space of its keys.
@@ -146,8 +146,8 @@ enum SegmentMerger {
                 keyBytes.removeAll(keepingCapacity: true)
                 keyEnds.removeAll(keepingCapacity: true)
                 kinds.removeAll(keepingCapacity: true)
-                sources.removeAll(keepingCapacity: true)
-                infos.removeAll(keepingCapacity: true)
+                holderSources.removeAll(keepingCapacity: true)
+                holderInfos.removeAll(keepingCapacity: true)
                 holderEnds.removeAll(keepingCapacity: true)
                 documents.removeAll(keepingCapacity: true)
                 sharedStems.removeAll(keepingCapacity: true)
@@ -262,11 +262,11 @@ enum SegmentMerger {
                 batch.kinds.append(kind)
                 var documents = 0
                 for source in holders {
-                    batch.sources.append(source)
-                    batch.infos.append(entries[source].info)
+                    batch.holderSources.append(source)
+                    batch.holderInfos.append(entries[source].info)
                     documents += entries[source].info.docFreq
                 }
-                batch.holderEnds.append(batch.sources.count)
+                batch.holderEnds.append(batch.holderSources.count)
                 batch.documents.append(documents)
                 batch.totalDocuments += documents
                 batch.sharedStems.append(kind.isExactWord ? sharedStem(holders) ?? -1 : -1)
@@ -302,8 +302,8 @@ enum SegmentMerger {
                                      try dictionary.add(key: key, info: info)
                                      guard batch.kinds[item].isStem else { return }
                                      for holder in batch.holders(item) {
-                                         stemOffsets[batch.sources[holder]].append(batch.infos[holder].postingsOffset)
-                                         stemNumbers[batch.sources[holder]].append(Int32(stems.count))
+                                         stemOffsets[batch.holderSources[holder]].append(batch.holderInfos[holder].postingsOffset)
+                                         stemNumbers[batch.holderSources[holder]].append(Int32(stems.count))
                                      }
                                      stems.append((info, batch.holders(item).count))
                                  })
@@ -338,11 +338,11 @@ enum SegmentMerger {
             reading.positions.removeAll(keepingCapacity: true)
             let holders = batch.holders(item), kind = batch.kinds[item]
             // A stop word's term has no positions in any segment (the same analysis made them all).
-            let withPositions = kind.withPositions && holders.allSatisfy { batch.infos[$0].hasPositions }
+            let withPositions = kind.withPositions && holders.allSatisfy { batch.holderInfos[$0].hasPositions }
             for holder in holders {
-                let source = batch.sources[holder]
+                let source = batch.holderSources[holder]
                 let files = reading.files[source]
-                var cursor = try PostingsCursor(batch.infos[holder], postings: files.postings, positions: files.positions)
+                var cursor = try PostingsCursor(batch.holderInfos[holder], postings: files.postings, positions: files.positions)
                 let renumbered = renumbering[source]
                 while try cursor.next() {
                     if let renumbered {
