@@ -142,6 +142,25 @@ enum SegmentMerger {
             func key(_ item: Int) -> ArraySlice<UInt8> { keyBytes[(item == 0 ? 0 : keyEnds[item - 1])..<keyEnds[item]] }
             func holders(_ item: Int) -> Range<Int> { (item == 0 ? 0 : holderEnds[item - 1])..<holderEnds[item] }
 
+            /// Adds a key held by sources `holders`, whose entries `info` gives.
+            mutating func append(key: [UInt8], space: UInt8, kind: ListKind, holders: [Int], info: (Int) -> TermInfo, sharedStem: Int?) {
+                self.space = space
+                keyBytes.append(contentsOf: key)
+                keyEnds.append(keyBytes.count)
+                kinds.append(kind)
+                var documents = 0
+                for source in holders {
+                    let entry = info(source)
+                    holderSources.append(source)
+                    holderInfos.append(entry)
+                    documents += entry.docFreq
+                }
+                holderEnds.append(holderSources.count)
+                self.documents.append(documents)
+                totalDocuments += documents
+                sharedStems.append(sharedStem ?? -1)
+            }
+
             mutating func removeAll() {
                 keyBytes.removeAll(keepingCapacity: true)
                 keyEnds.removeAll(keepingCapacity: true)
@@ -248,7 +267,7 @@ enum SegmentMerger {
                 for index in entries.indices where hasEntry[index] && (index == first || entries[index].key == entries[first].key) {
                     holders.append(index)
                 }
-                let space = try entries[first].key.first ?? { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }()
+                guard let space = entries[first].key.first else { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }
                 // A batch holds one key space: an exact word's stem must be written before it is asked for.
                 if batch.count > 0, batch.space != space || batch.totalDocuments >= ListEncoding.BatchLimit().documents
                     || batch.count >= ListEncoding.BatchLimit().lists {
@@ -256,20 +275,8 @@ enum SegmentMerger {
                     batch.removeAll()
                 }
                 let kind = try ListKind(space: space, file: IndexFormat.Kind.terms.fileName)
-                batch.space = space
-                batch.keyBytes.append(contentsOf: entries[first].key)
-                batch.keyEnds.append(batch.keyBytes.count)
-                batch.kinds.append(kind)
-                var documents = 0
-                for source in holders {
-                    batch.holderSources.append(source)
-                    batch.holderInfos.append(entries[source].info)
-                    documents += entries[source].info.docFreq
-                }
-                batch.holderEnds.append(batch.holderSources.count)
-                batch.documents.append(documents)
-                batch.totalDocuments += documents
-                batch.sharedStems.append(kind.isExactWord ? sharedStem(holders) ?? -1 : -1)
+                batch.append(key: entries[first].key, space: space, kind: kind, holders: holders, info: { entries[$0].info },
+                             sharedStem: kind.isExactWord ? sharedStem(holders) : nil)
                 for source in holders { hasEntry[source] = try entries[source].next() }
             }
             try write(batch, readings: readings, norms: normBuffers, renumbering: renumberingBuffers)
