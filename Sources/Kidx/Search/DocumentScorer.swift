@@ -48,6 +48,20 @@ class DocumentScorer {
     /// it has at most `limit` of them and can list them without moving (a short posting list).
     /// Returns false, calling nothing, otherwise.
     func forEachScore(ifAtMost limit: Int, _ body: (Int32, Float) throws -> Void) throws -> Bool { false }
+    /// Moves through the documents from `first` through `last`, adding each one's score to
+    /// `scores[doc - first]` and setting its bit in `marks`, and returns the document it stops
+    /// at (the first after `last`): the top-k loop sums a chunk of documents a list at a time.
+    func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
+                    marks: UnsafeMutablePointer<UInt64>) throws -> Int32 {
+        var current = try advance(to: first)
+        while current <= last {
+            let offset = Int(current &- first)
+            scores[offset] += try score()
+            marks[offset >> 6] |= 1 << UInt64(offset & 63)
+            current = try advance(to: current &+ 1)
+        }
+        return current
+    }
     /// What BM25 saturates for the current document: a term's frequency, a phrase's weighted
     /// matches (for explanations; 0 where there is none).
     var currentFrequency: Float { 0 }
@@ -138,6 +152,21 @@ final class TermScorer: DocumentScorer {
             try body(reading.doc, scoring.score(freq: Float(reading.freq), weight: weight, doc: reading.doc))
         }
         return true
+    }
+
+    override func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
+                             marks: UnsafeMutablePointer<UInt64>) throws -> Int32 {
+        if try cursor.advance(to: first) {
+            while cursor.doc <= last {
+                try scoring.check(cursor.doc)
+                let offset = Int(cursor.doc &- first)
+                scores[offset] += scoring.score(freq: Float(cursor.freq), weight: weight, doc: cursor.doc)
+                marks[offset >> 6] |= 1 << UInt64(offset & 63)
+                guard try cursor.next() else { break }
+            }
+        }
+        doc = cursor.doc
+        return doc
     }
 
     override func advanceShallow(to target: Int32) -> Int32 {

@@ -11,6 +11,9 @@ enum TopDocuments {
     /// whose bounds together cannot beat the k-th best score are "non-essential" and only
     /// looked up for documents the others bring up, and only while the document can still
     /// make it. A window where no document can make it is skipped without decoding a block.
+    /// Within a window, the essential lists' scores are summed into an array a chunk of
+    /// documents at a time (as Lucene's bulk scorers do), and the chunk's documents taken in
+    /// order from it: a document costs a slot of the array, not a pass over every essential list.
     ///
     /// With `seeds` (a scratch accumulator over the segment's documents), the loop starts from
     /// the threshold the short lists alone prove (`provenThreshold`) instead of from nothing.
@@ -86,6 +89,14 @@ enum TopDocuments {
 
         func score() throws -> Float { try reference._withUnsafeGuaranteedRef { try $0.score() } }
 
+        /// Adds the scores of the scorer's documents from `first` through `last` to `scores`
+        /// (at the document's offset from `first`) and marks them in `marks`.
+        mutating func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
+                                 marks: UnsafeMutablePointer<UInt64>) throws {
+            if doc > last { return }
+            doc = try reference._withUnsafeGuaranteedRef { try $0.accumulate(from: first, through: last, into: scores, marks: marks) }
+        }
+
         mutating func score(ifAt target: Int32) throws -> Float {
             if doc > target { return 0 }
             if doc == target { return try score() }
@@ -116,6 +127,12 @@ enum TopDocuments {
         a.isRequired != b.isRequired ? a.isRequired : a.bound > b.bound
     }
 
+    /// The documents a chunk of a window holds: a multiple of 64 (the marks' word). Summing the
+    /// essential lists a chunk at a time, instead of finding each candidate as the smallest
+    /// document of every essential list, took FANG's OR queries from 892 k to 767 k
+    /// instructions each (1,024 documents: 768 k, 2,048: 772 k).
+    private static let chunkSize = 512
+
     /// `end`: windows stop at the last document (a tail's bound reaches to the end of the id space).
     ///
     /// The slots themselves are kept in each window's order and read through a buffer pointer:
@@ -127,6 +144,19 @@ enum TopDocuments {
         var threshold = floor
         // prefix[i]: the sum of the bounds of slots[0...i], the weakest first.
         var prefixSums = [Float](repeating: 0, count: count)
+        // A chunk's summed scores and which of its documents have one (cleared as they are read).
+        let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunkSize)
+        scores.initialize(repeating: 0)
+        let markWords = chunkSize / 64
+        let marks = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: markWords)
+        marks.initialize(repeating: 0)
+        // The places of the costly slots in the window's order, the strongest first.
+        let costlyPlaces = UnsafeMutableBufferPointer<Int>.allocate(capacity: slots.count(where: \.isCostly))
+        defer {
+            scores.deallocate()
+            marks.deallocate()
+            costlyPlaces.deallocate()
+        }
         var target: Int32 = 0
         // With required scorers, the others come first in the order and are never essential.
         let optionalCount = slots.contains(where: \.isRequired) ? slots.count(where: { !$0.isRequired }) : 0
@@ -161,64 +191,96 @@ enum TopDocuments {
                         }
                         slots[place] = moving
                     }
-                    var sum: Float = 0
+                    var sum: Float = 0, costly = 0
                     for index in 0..<count {
                         sum += slots[index].bound
                         prefix[index] = sum
                     }
+                    for index in stride(from: count - 1, through: 0, by: -1) where slots[index].isCostly {
+                        costlyPlaces[costly] = index
+                        costly += 1
+                    }
                     var firstEssential = optionalCount
                     while firstEssential < count, prefix[firstEssential] <= threshold { firstEssential += 1 }
 
-                    while firstEssential < count {
-                        var doc = PostingsCursor.exhausted
-                        for index in firstEssential..<count {
-                            doc = min(doc, try slots[index].advance(to: target))
+                    // The window a chunk at a time: the essential lists' scores of the chunk summed
+                    // per document, then each document they hold in turn.
+                    var chunkStart = target
+                    while chunkStart <= windowEnd, firstEssential < count {
+                        let chunkEnd = min(windowEnd, chunkStart &+ Int32(chunkSize - 1))
+                        // The lists essential for the whole chunk (the threshold rising within it
+                        // only makes later chunks' lists fewer).
+                        let essential = firstEssential
+                        for index in essential..<count where !slots[index].isCostly {
+                            try slots[index].accumulate(from: chunkStart, through: chunkEnd, into: scores.baseAddress!, marks: marks.baseAddress!)
                         }
-                        if doc > windowEnd { break }
-                        // The cheap scorers first: the essential ones on the document, then the others
-                        // looked up, the strongest first; the costly ones last (positions are read only
-                        // when the rest leaves the document a chance). `unscored` bounds what is not
-                        // scored yet: once the score plus it cannot beat the threshold, the document is out.
-                        var score: Float = 0
-                        var unscored = firstEssential > 0 ? prefix[firstEssential - 1] : 0
-                        for index in firstEssential..<count where slots[index].doc == doc {
-                            if slots[index].isCostly {
+                        var word = 0, bits = marks[0]
+                        marks[0] = 0
+                        var next = chunkStart
+                        while true {
+                            while bits == 0, word < markWords - 1 {
+                                word += 1
+                                bits = marks[word]
+                                marks[word] = 0
+                            }
+                            let marked = bits == 0 ? PostingsCursor.exhausted : chunkStart + Int32(word * 64 + bits.trailingZeroBitCount)
+                            // Costly essential scorers bring their documents up without a score.
+                            var doc = marked
+                            for index in costlyPlaces where index >= essential {
+                                doc = min(doc, try slots[index].advance(to: next))
+                            }
+                            if doc > chunkEnd { break }
+                            // The cheap essential scores are summed; then the other cheap scorers are
+                            // looked up, the strongest first; the costly ones last (positions are read
+                            // only when the rest leaves the document a chance). `unscored` bounds what
+                            // is not scored yet: once the score plus it cannot beat the threshold, the
+                            // document is out.
+                            var score: Float = 0
+                            if doc == marked {
+                                let offset = Int(doc &- chunkStart)
+                                score = scores[offset]
+                                scores[offset] = 0
+                                bits &= bits &- 1
+                            }
+                            var unscored = essential > 0 ? prefix[essential - 1] : 0
+                            for index in costlyPlaces where index >= essential && slots[index].doc == doc {
                                 unscored += slots[index].bound
-                            } else {
-                                score += try slots[index].score()
                             }
-                        }
-                        var possible = true
-                        for index in stride(from: firstEssential - 1, through: 0, by: -1) where !slots[index].isCostly {
-                            if score + unscored <= threshold {
-                                possible = false
-                                break
-                            }
-                            unscored -= slots[index].bound
-                            score += try slots[index].score(ifAt: doc)
-                        }
-                        if possible {
-                            for index in stride(from: count - 1, through: 0, by: -1) where slots[index].isCostly {
-                                // Essential costly scorers count only on the document; the others are looked up.
-                                let isEssential = index >= firstEssential
-                                if isEssential, slots[index].doc != doc { continue }
+                            var possible = true
+                            for index in stride(from: essential - 1, through: 0, by: -1) where !slots[index].isCostly {
                                 if score + unscored <= threshold {
                                     possible = false
                                     break
                                 }
                                 unscored -= slots[index].bound
-                                let above = threshold - score - unscored
-                                score += isEssential ? try slots[index].score(above: above) : try slots[index].score(ifAt: doc, above: above)
+                                score += try slots[index].score(ifAt: doc)
                             }
+                            if possible {
+                                for index in costlyPlaces {
+                                    // Essential costly scorers count only on the document; the others are looked up.
+                                    let isEssential = index >= essential
+                                    if isEssential, slots[index].doc != doc { continue }
+                                    if score + unscored <= threshold {
+                                        possible = false
+                                        break
+                                    }
+                                    unscored -= slots[index].bound
+                                    let above = threshold - score - unscored
+                                    score += isEssential ? try slots[index].score(above: above) : try slots[index].score(ifAt: doc, above: above)
+                                }
+                            }
+                            // Every scorer that has the document is on it now (summed or looked up).
+                            // With required scorers, the essential ones are all required: the document
+                            // is in one of them.
+                            if possible, score > threshold, try accept(doc) {
+                                top.insert(doc: doc, score: score)
+                                threshold = max(top.threshold, floor)
+                                while firstEssential < count, prefix[firstEssential] <= threshold { firstEssential += 1 }
+                            }
+                            next = doc &+ 1
                         }
-                        // Every scorer that has the document is on it now (scored or looked up).
-                        if possible, score > threshold, optionalCount == 0 || slots.contains(where: { $0.isRequired && $0.doc == doc }), try accept(doc) {
-                            top.insert(doc: doc, score: score)
-                            threshold = max(top.threshold, floor)
-                            while firstEssential < count, prefix[firstEssential] <= threshold { firstEssential += 1 }
-                        }
-                        if doc == end - 1 { break windows }
-                        target = doc + 1
+                        if chunkEnd >= windowEnd { break }
+                        chunkStart = chunkEnd + 1
                     }
                     if windowEnd >= end - 1 { break }
                     target = windowEnd + 1
