@@ -228,8 +228,7 @@ public final class GermanAnalyzer {
             joined.removeAll(keepingCapacity: true)
         }
 
-        breaker.forEachSegment(in: bytes) { range, kind in
-            guard kind != .other else { return }
+        breaker.forEachWord(in: bytes) { range in
             let hyphenated = previousWordEnd >= 0 && Self.isHyphen(bytes, from: previousWordEnd, to: range.lowerBound)
             if !hyphenated { flushChain() }
             previousWordEnd = range.upperBound
