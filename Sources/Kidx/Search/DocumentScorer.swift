@@ -24,6 +24,10 @@ class DocumentScorer {
     /// About how many documents the scorer stops at: a conjunction moves the cheapest first.
     var cost: Int { .max }
 
+    /// True when the scorer's documents are all in memory once it has read the first (a list
+    /// shorter than a block): moving it costs a few comparisons.
+    var movesCheaply: Bool { false }
+
     /// Moves to the first matching document at or after `target` and returns it.
     func advance(to target: Int32) throws -> Int32 { preconditionFailure("\(Self.self) overrides advance(to:)") }
     /// The score of the current document.
@@ -130,6 +134,8 @@ final class TermScorer: DocumentScorer {
 
     override var cost: Int { docFreq }
 
+    override var movesCheaply: Bool { docFreq < BitPacking.blockSize }
+
     override func advance(to target: Int32) throws -> Int32 {
         _ = try cursor.advance(to: target)
         try scoring.check(cursor.doc)
@@ -175,6 +181,8 @@ final class TermScorer: DocumentScorer {
     }
 
     override func maxScore(upTo last: Int32) -> Float {
+        // The list's next document is past the window: nothing of it is in there.
+        if doc > last { return 0 }
         var best: Float = 0
         var index = shallowBlock
         while index < skips.summaryCount {

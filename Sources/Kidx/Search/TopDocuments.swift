@@ -72,6 +72,8 @@ enum TopDocuments {
         let isCostly: Bool
         /// A document must be in one of the required scorers (when there are any).
         let isRequired: Bool
+        /// Moved to each window's start, so that its bound there is 0 when it has nothing in it.
+        let movesCheaply: Bool
         /// The bound in the current window.
         var bound: Float = 0
 
@@ -80,6 +82,7 @@ enum TopDocuments {
             self.isRequired = isRequired
             maxScore = scorer.maxScore
             isCostly = scorer.isCostly
+            movesCheaply = scorer.movesCheaply
         }
 
         mutating func advance(to target: Int32) throws -> Int32 {
@@ -168,6 +171,9 @@ enum TopDocuments {
                     var remaining: Float = 0
                     var windowEnd = end - 1
                     var requiredLeft = optionalCount == 0
+                    for index in 0..<count where slots[index].movesCheaply && slots[index].doc < target {
+                        _ = try slots[index].advance(to: target)
+                    }
                     for index in 0..<count where slots[index].doc < end {
                         remaining += slots[index].maxScore
                         windowEnd = min(windowEnd, slots[index].advanceShallow(to: target))
