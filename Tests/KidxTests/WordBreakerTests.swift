@@ -15,7 +15,8 @@ struct WordBreakerTests {
             breaker.forEachSegment(in: bytes) { range, kind in
                 if kind != .other { icu.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)) }
             }
-            let covered = LatinWordBreaker.forEachWord(in: bytes) { range in
+            var latinBreaker = LatinWordBreaker()
+            let covered = latinBreaker.forEachWord(in: bytes) { range in
                 latin.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
             }
             return (icu, covered ? latin : nil)
