@@ -13,8 +13,8 @@ import Foundation
 /// list per key; an update merges small segments so.
 ///
 /// Memory: a merged list per thread, a batch of encoded lists (`ListEncoding`), the norms, and
-/// for every source an array of its stem lists' offsets (an exact word that is its stem's only form shares the stem's list, and
-/// keeps doing so only where it does in every source).
+/// for every source an array of its stem lists' offsets (an exact word that is its stem's only
+/// form shares the stem's list, and keeps doing so only where it does in every source).
 enum SegmentMerger {
     /// Writes the live documents of `sources`, in this order, as one new segment in `folder`
     /// (created; it must not exist). Deleted documents are dropped: their stored blocks are
@@ -256,6 +256,7 @@ enum SegmentMerger {
                 for buffer in renumberingBuffers { buffer?.deallocate() }
             }
             var batch = Batch()
+            let limit = ListEncoding.BatchLimit()
             var holders: [Int] = []
             while true {
                 var first = -1
@@ -269,8 +270,7 @@ enum SegmentMerger {
                 }
                 guard let space = entries[first].key.first else { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }
                 // A batch holds one key space: an exact word's stem must be written before it is asked for.
-                if batch.count > 0, batch.space != space || batch.totalDocuments >= ListEncoding.BatchLimit().documents
-                    || batch.count >= ListEncoding.BatchLimit().lists {
+                if batch.count > 0, batch.space != space || batch.totalDocuments >= limit.documents || batch.count >= limit.lists {
                     try write(batch, readings: readings, norms: normBuffers, renumbering: renumberingBuffers)
                     batch.removeAll()
                 }

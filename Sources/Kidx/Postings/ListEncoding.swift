@@ -16,10 +16,10 @@ enum ListEncoding {
 
     /// For each of `count` items in order: `encode` makes its list with a thread's own writer
     /// (nil: the item has none, such as an exact word sharing its stem's list), on any of
-    /// `threads` threads, told which (0 up to `threads`, for state of its own); `write` then takes the item, its list and the writer that holds the
-    /// list's bytes (`PostingsWriter.append`; lent `inout` so that it is not copied) on the
-    /// calling thread. `documents` estimates an
-    /// item's size, to cut batches (at `limit`) and share them out evenly.
+    /// `threads` threads, told which (0 up to `threads`, for state of its own); `write` then
+    /// takes the item, its list and the writer that holds the list's bytes
+    /// (`PostingsWriter.append`; lent `inout` so that it is not copied) on the calling thread.
+    /// `documents` estimates an item's size, to cut batches (at `limit`) and share them out evenly.
     static func run(threads: Int, count: Int, documents: (Int) -> Int, limit: BatchLimit = BatchLimit(),
                     encode: (_ item: Int, _ worker: Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?,
                     write: (Int, PostingsWriter.EncodedList?, inout PostingsWriter) throws -> Void) throws {
