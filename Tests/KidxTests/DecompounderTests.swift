@@ -4,33 +4,44 @@ import Testing
 
 @Suite("German compounds")
 struct DecompounderTests {
-    /// A splitter whose lexicon is the word counts of the first `limit` FANG-COVID articles and
-    /// the system word list, as a build on that corpus would have.
-    /// Built once: counting 12,000 articles takes a while in a debug build.
-    static let newsSplitter12k: CompoundSplitter? = TestSupport.sharedIsAvailable ? try? newsSplitter(limit: 12_000) : nil
+    /// The lexicon a build on the first 12,000 FANG-COVID articles would have: their word counts
+    /// and the system word list. Counted once (a while in a debug build) and shared; each test
+    /// makes its own splitter from it, since an analyzer is not thread-safe and the suite's
+    /// tests run in parallel.
+    struct NewsLexicon {
+        let frequencies: [String: Int]
+        let systemWords: Set<String>?
 
-    static func newsSplitter(limit: Int) throws -> CompoundSplitter {
-        let analyzer = GermanAnalyzer()
-        var frequencies: [String: Int] = [:]
-        var seen = 0
-        struct Enough: Error {}
-        do {
-            try CorpusReader(root: TestSupport.shared + "/corpus/fang-covid-news.jsonl.gz").read({ document, _ in
-                var body = document.body
-                body.withUTF8 { utf8 in
-                    analyzer.forEachWord(inUTF8: utf8) { word, _, _, _ in frequencies[String(decoding: word, as: UTF8.self), default: 0] += 1 }
-                }
-                seen += 1
-                if seen == limit { throw Enough() }
-            }, problem: { _ in })
-        } catch is Enough {}
-        let systemWords = SystemWordList.load(folding: analyzer)
-        let decompounder = GermanDecompounder(
-            wordEvidence: { word in frequencies[word].map { WordEvidence(frequency: $0, known: systemWords?.contains(word) ?? false) } },
-            hasWordList: systemWords != nil,
-            thresholds: GermanDecompounder.Thresholds(corpusWords: frequencies.values.reduce(0, +)))
-        return CompoundSplitter(analyzer: analyzer, decompounder: decompounder)
+        init(articles limit: Int) throws {
+            let analyzer = GermanAnalyzer()
+            var frequencies: [String: Int] = [:]
+            var seen = 0
+            struct Enough: Error {}
+            do {
+                try CorpusReader(root: TestSupport.shared + "/corpus/fang-covid-news.jsonl.gz").read({ document, _ in
+                    var body = document.body
+                    body.withUTF8 { utf8 in
+                        analyzer.forEachWord(inUTF8: utf8) { word, _, _, _ in frequencies[String(decoding: word, as: UTF8.self), default: 0] += 1 }
+                    }
+                    seen += 1
+                    if seen == limit { throw Enough() }
+                }, problem: { _ in })
+            } catch is Enough {}
+            self.frequencies = frequencies
+            systemWords = SystemWordList.load(folding: analyzer)
+        }
+
+        /// A splitter of its own (analyzer and decompounder) over this lexicon.
+        func splitter() -> CompoundSplitter {
+            let decompounder = GermanDecompounder(
+                wordEvidence: { word in frequencies[word].map { WordEvidence(frequency: $0, known: systemWords?.contains(word) ?? false) } },
+                hasWordList: systemWords != nil,
+                thresholds: GermanDecompounder.Thresholds(corpusWords: frequencies.values.reduce(0, +)))
+            return CompoundSplitter(analyzer: GermanAnalyzer(), decompounder: decompounder)
+        }
     }
+
+    static let newsLexicon12k: NewsLexicon? = TestSupport.sharedIsAvailable ? try? NewsLexicon(articles: 12_000) : nil
 
     static let gold: String = {
         let url = Bundle.module.url(forResource: "compounds-gold", withExtension: "tsv", subdirectory: "Resources")!
@@ -40,7 +51,7 @@ struct DecompounderTests {
     @Test("splitting accuracy on the gold list of real compounds and hard negatives",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
     func goldList() throws {
-        let report = try #require(Self.newsSplitter12k).evaluate(goldList: Self.gold)
+        let report = try #require(Self.newsLexicon12k).splitter().evaluate(goldList: Self.gold)
         print(String(format: "compound splitting (12,000 FANG articles as lexicon): exact %.1f %% of %d compounds, false splits %.1f %% of %d negatives",
                      report.accuracy * 100, report.compounds, report.falseSplitRate * 100, report.negatives))
         #expect(report.compounds >= 300 && report.negatives >= 90)
@@ -51,7 +62,7 @@ struct DecompounderTests {
     @Test("the issue's examples split as expected, and hard negatives stay whole",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
     func examples() throws {
-        let splitter = try #require(Self.newsSplitter12k)
+        let splitter = try #require(Self.newsLexicon12k).splitter()
         #expect(splitter.split("Bundesregierung") == splitter.terms(of: ["bund", "regierung"]))
         #expect(splitter.split("Atomwaffentests") == splitter.terms(of: ["atom", "waffe", "test"]))
         #expect(splitter.split("Impfstoffmangel") == splitter.terms(of: ["impfen", "stoff", "mangel"]))
