@@ -12,9 +12,12 @@ struct PruningTests {
         let peers = try String(contentsOfFile: TestSupport.shared + "/peers/queries/fang_covid.txt", encoding: .utf8)
         let headlines = try String(contentsOfFile: TestSupport.shared + "/eval/known-item/dev-queries.tsv", encoding: .utf8)
         let long = headlines.split(separator: "\n").prefix(150).compactMap { $0.split(separator: "\t").last.map(String.init) }
-        let phrases = ["\"Robert Koch\"", "\"Angela Merkel\" Kanzlerin", "\"zweite Welle\" Herbst"]
-        return peers.split(separator: "\n").map(String.init) + long + phrases
+        return peers.split(separator: "\n").map(String.init) + long + syntaxQueries
     }
+
+    /// Queries in the query syntax: phrases, and exclusions (which conjunctions check per document).
+    static let syntaxQueries = ["\"Robert Koch\"", "\"Angela Merkel\" Kanzlerin", "\"zweite Welle\" Herbst",
+                                "Schule Corona -Maske", "Impfstoff Lieferung -Biontech", "+Lockdown Weihnachten -Silvester -Familie"]
 
     @Test("pruned top 10 equals exhaustive top 10 over 350 queries, OR, AND and all-words-first",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
@@ -23,8 +26,8 @@ struct PruningTests {
         let searcher = Searcher(reader: try IndexReader(directory: index))
         var compared = 0, nonEmpty = 0
         for text in try Self.queries() {
-            // Headlines are plain words; the phrase queries are written in the query syntax.
-            guard let query = text.hasPrefix("\"") ? try? searcher.parse(text)
+            // Headlines are plain words.
+            guard let query = Self.syntaxQueries.contains(text) ? try? searcher.parse(text)
                     : try? Query(words: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts) else { continue }
             for mode in SearchOptions.Mode.allCases {
                 let pruned = try searcher.rank(query, k: 10, mode: mode)

@@ -28,6 +28,10 @@ class DocumentScorer {
     /// shorter than a block): moving it costs a few comparisons.
     var movesCheaply: Bool { false }
 
+    /// True when `accumulate` reads the scorer's lists straight through (posting lists and sums
+    /// of them), so that summing a chunk costs little more than moving through it.
+    var sumsInChunks: Bool { false }
+
     /// Moves to the first matching document at or after `target` and returns it.
     func advance(to target: Int32) throws -> Int32 { preconditionFailure("\(Self.self) overrides advance(to:)") }
     /// The score of the current document.
@@ -135,6 +139,8 @@ final class TermScorer: DocumentScorer {
     override var cost: Int { docFreq }
 
     override var movesCheaply: Bool { docFreq < BitPacking.blockSize }
+
+    override var sumsInChunks: Bool { true }
 
     override func advance(to target: Int32) throws -> Int32 {
         _ = try cursor.advance(to: target)
@@ -361,6 +367,7 @@ final class DisjunctionScorer: DocumentScorer {
         self.dependents = dependents
         all = ScorerGroup(scorers)
         findersCost = finders.reduce(0) { $0.addingReportingOverflow($1.cost).overflow ? .max : $0 + $1.cost }
+        allSumInChunks = scorers.allSatisfy(\.sumsInChunks)
         super.init(maxScore: all.maxScore)
     }
 
@@ -391,6 +398,24 @@ final class DisjunctionScorer: DocumentScorer {
         return sum
     }
 
+    override var sumsInChunks: Bool { allSumInChunks }
+    private let allSumInChunks: Bool
+
+    /// Each finder's scores, then each dependent's: the order `score()` adds them in, so that a
+    /// document's sum comes out the same to the last bit.
+    override func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
+                             marks: UnsafeMutablePointer<UInt64>) throws -> Int32 {
+        var smallest = PostingsCursor.exhausted
+        try finders.forEach { scorer in
+            smallest = min(smallest, try scorer.accumulate(from: first, through: last, into: scores, marks: marks))
+        }
+        for dependent in dependents {
+            _ = try dependent.scorer._withUnsafeGuaranteedRef { try $0.accumulate(from: first, through: last, into: scores, marks: marks) }
+        }
+        doc = smallest
+        return doc
+    }
+
     override func advanceShallow(to target: Int32) -> Int32 { all.advanceShallow(to: target) }
 
     override func maxScore(upTo last: Int32) -> Float { all.maxScore(upTo: last) }
@@ -414,8 +439,12 @@ final class ConjunctionScorer: DocumentScorer {
         scoring = ScorerGroup(required + optional)
         optionalMaxScore = self.optional.maxScore
         requiredCost = required.map(\.cost).min()!
+        collectsInChunks = required.allSatisfy(\.sumsInChunks)
         super.init(maxScore: scoring.maxScore)
     }
+
+    /// Whether `collect` can find the documents: every required scorer sums a chunk cheaply.
+    let collectsInChunks: Bool
 
     private let requiredCost: Int
     override var cost: Int { requiredCost }
@@ -446,14 +475,128 @@ final class ConjunctionScorer: DocumentScorer {
         return doc
     }
 
+    /// Finds the documents from `first` through `last` that every required scorer has and no
+    /// excluded one has, a chunk at a time instead of by leapfrog: marks them in `marks` and puts
+    /// their required scores' sum in `scores[doc - first]`, leaving 0 everywhere else.
+    /// `wordScores` and `wordMarks` are scratch of the same sizes, all 0 before and after. The
+    /// scorer is then driven by `collect` and `addingOptional` alone, never by `advance`.
+    ///
+    /// The rarest required scorer's documents are summed first, each other scorer's into the
+    /// scratch and added where both have the document; a chunk the first ones leave empty is not
+    /// read further, and a scorer with many documents for the few candidates left is moved to
+    /// each candidate instead of summed. Dense lists are decoded whole either way, and summing them in a loop costs
+    /// less than moving every list to each document (FANG, two-word AND queries).
+    func collect(from first: Int32, through last: Int32, documentCount: Int, scores: UnsafeMutablePointer<Float>, marks: UnsafeMutablePointer<UInt64>,
+                 wordScores: UnsafeMutablePointer<Float>, wordMarks: UnsafeMutablePointer<UInt64>) throws {
+        let markWords = Int(last &- first) / 64 + 1
+        var isFirst = true, anyLeft = true
+        try required.forEach { scorer in
+            guard anyLeft else { return }
+            if isFirst {
+                isFirst = false
+                _ = try scorer.accumulate(from: first, through: last, into: scores, marks: marks)
+                anyLeft = (0..<markWords).contains { marks[$0] != 0 }
+                return
+            }
+            var candidates = 0
+            for word in 0..<markWords { candidates += marks[word].nonzeroBitCount }
+            // The scorer's documents in the chunk, estimated from its share of all documents.
+            if Double(candidates * Self.lookupCost) < Double(scorer.cost) * Double(markWords << 6) / Double(documentCount) {
+                anyLeft = try lookUp(scorer, from: first, words: markWords, scores: scores, marks: marks)
+                return
+            }
+            _ = try scorer.accumulate(from: first, through: last, into: wordScores, marks: wordMarks)
+            var left: UInt64 = 0
+            for word in 0..<markWords {
+                let both = marks[word] & wordMarks[word]
+                // Documents this scorer lacks leave the sum; its own scores are cleared.
+                var dropped = marks[word] & ~both
+                while dropped != 0 {
+                    scores[word << 6 + dropped.trailingZeroBitCount] = 0
+                    dropped &= dropped &- 1
+                }
+                var present = wordMarks[word]
+                while present != 0 {
+                    let offset = word << 6 + present.trailingZeroBitCount
+                    if both & (1 << UInt64(present.trailingZeroBitCount)) != 0 { scores[offset] += wordScores[offset] }
+                    wordScores[offset] = 0
+                    present &= present &- 1
+                }
+                marks[word] = both
+                wordMarks[word] = 0
+                left |= both
+            }
+            anyLeft = left != 0
+        }
+        guard anyLeft, !excluded.isEmpty else { return }
+        for word in 0..<markWords {
+            var bits = marks[word]
+            while bits != 0 {
+                let offset = word << 6 + bits.trailingZeroBitCount
+                let doc = first &+ Int32(offset)
+                var isExcluded = false
+                try excluded.forEach { scorer in
+                    if !isExcluded, try scorer.advance(to: doc) == doc { isExcluded = true }
+                }
+                if isExcluded {
+                    marks[word] &= ~(1 << UInt64(bits.trailingZeroBitCount))
+                    scores[offset] = 0
+                }
+                bits &= bits &- 1
+            }
+        }
+    }
+
+    /// About how many of a scorer's documents summing costs as much as moving it to one
+    /// document and scoring it there: with fewer candidates than its documents in a chunk over
+    /// this, the scorer is moved to each candidate instead.
+    private static let lookupCost = 4
+
+    /// Moves `scorer` to each document marked in the chunk from `first` (`words` marks long),
+    /// adding its score where it has the document and dropping the document where it has not.
+    /// Returns whether any document is left.
+    private func lookUp(_ scorer: DocumentScorer, from first: Int32, words: Int, scores: UnsafeMutablePointer<Float>,
+                        marks: UnsafeMutablePointer<UInt64>) throws -> Bool {
+        var left: UInt64 = 0
+        for word in 0..<words {
+            var bits = marks[word]
+            while bits != 0 {
+                let offset = word << 6 + bits.trailingZeroBitCount
+                let doc = first &+ Int32(offset)
+                if try scorer.advance(to: doc) == doc {
+                    scores[offset] += try scorer.score()
+                } else {
+                    marks[word] &= ~(1 << UInt64(bits.trailingZeroBitCount))
+                    scores[offset] = 0
+                }
+                bits &= bits &- 1
+            }
+            left |= marks[word]
+        }
+        return left != 0
+    }
+
+    /// Whether a required scorer has no documents left: nothing more matches.
+    var isExhausted: Bool {
+        var exhausted = false
+        required.forEach { exhausted = exhausted || $0.doc == PostingsCursor.exhausted }
+        return exhausted
+    }
+
     override func score() throws -> Float { try score(above: -.infinity) }
 
     override func score(above threshold: Float) throws -> Float {
         var sum: Float = 0
         try required.forEach { sum += try $0.score() }
+        return try addingOptional(to: sum, at: doc, above: threshold)
+    }
+
+    /// `requiredSum` (the required scorers' scores of `doc`) plus the scores of the optional
+    /// scorers that have `doc`, or any value not above `threshold` when the sum cannot beat it.
+    func addingOptional(to requiredSum: Float, at doc: Int32, above threshold: Float) throws -> Float {
+        var sum = requiredSum
         // Optional scorers are looked up only while the document can still beat the threshold
         // (the strongest first, those that read positions last).
-        let doc = doc
         var others = optionalMaxScore
         var beaten = false
         try optional.forEach { scorer in

@@ -2,17 +2,23 @@
 /// of every clause scored term at a time into an accumulator.
 extension SegmentSearcher {
     /// Scores every matching document term at a time and keeps the best `k`: the reference the
-    /// pruned `rank` must equal (tests compare them). Reads a flat query: a group of clauses
-    /// combined as `mode` says, function words optional.
+    /// pruned `rank` must equal (tests compare them). Reads a flat query: a group of clauses,
+    /// those without an operator combined as `mode` says, function words optional, excluded
+    /// clauses (`-word`) ruling documents out.
     func rankExhaustively(_ query: Query, k: Int, mode: SearchOptions.Mode) throws -> (complete: [TopK.Entry], partial: [TopK.Entry], total: Int) {
         guard case .group(let members) = query.root else { preconditionFailure("the top of a query is a group") }
         // Clause i marks bit i; bit 63 marks documents matched by a compound's parts alone,
         // which match no clause but do count as hits of `.any`.
         let partsOnly: UInt64 = 1 << 63
         let clauses = Array(query.clauses.prefix(63))
-        var required: UInt64 = 0
-        for (index, member) in members.prefix(63).enumerated() where member.occur != .should {
-            required |= UInt64(1) << UInt64(index)
+        // The clauses a document must have when words without an operator are required (`all`),
+        // and when they are not (`.any`, and the fill of `.allFirst`); those it must not have.
+        var allRequired: UInt64 = 0, anyRequired: UInt64 = 0, excluded: UInt64 = 0
+        for (index, member) in members.prefix(63).enumerated() {
+            let bit = UInt64(1) << UInt64(index)
+            if occur(member, unwritten: .must) == .must { allRequired |= bit }
+            if occur(member, unwritten: .should) == .must { anyRequired |= bit }
+            if member.occur == .mustNot { excluded |= bit }
         }
         defer { accumulator.reset() }
         for (index, clause) in clauses.enumerated() {
@@ -22,14 +28,17 @@ extension SegmentSearcher {
                     try scorePhrase(clause, field: field, boost: field == .title ? ranking.titleBoost : 1, bit: bit)
                     continue
                 }
-                // Parts of a compound found anywhere add to the score without matching the clause.
+                // Parts of a compound found anywhere add to the score without matching the clause
+                // (an excluded compound's parts rule documents out, as its scorer matches them).
                 for list in wordLists(clause, field: field) {
-                    try scoreTerm(list.key, field: field, boost: list.boost, bit: list.isPart ? partsOnly : bit)
+                    let isExcluded = excluded & bit != 0
+                    try scoreTerm(list.key, field: field, boost: list.boost, bit: list.isPart && !isExcluded ? partsOnly : bit)
                 }
             }
         }
         // Nearness only adds to documents that match already (bit 0).
-        for scorer in try clauses.flatMap(nearComponents).map(\.scorer) {
+        let scored = clauses.indices.filter { excluded & (UInt64(1) << UInt64($0)) == 0 }.map { clauses[$0] }
+        for scorer in try scored.flatMap(nearComponents).map(\.scorer) {
             var doc = try scorer.advance(to: 0)
             while doc != PostingsCursor.exhausted {
                 accumulator.add(Int(doc), score: try scorer.score(), bit: 0)
@@ -41,9 +50,10 @@ extension SegmentSearcher {
         var total = 0
         for doc in accumulator.touched where isLive(doc) {
             let mask = accumulator.matched[Int(doc)]
-            if mask & required == required || mode == .any {
+            if mask & excluded != 0 { continue }
+            if mask & (mode == .any ? anyRequired : allRequired) == (mode == .any ? anyRequired : allRequired) {
                 complete.insert(doc: doc, score: accumulator.scores[Int(doc)])
-            } else if mode == .allFirst {
+            } else if mode == .allFirst, mask & anyRequired == anyRequired {
                 partial.insert(doc: doc, score: accumulator.scores[Int(doc)])
             } else {
                 continue

@@ -301,8 +301,11 @@ enum TopDocuments {
     /// the k-th score.
     static func of(_ scorer: DocumentScorer, k: Int, documentCount: Int, above floor: Float = -.infinity,
                    accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
-        var top = TopK(k: k)
         guard k > 0 else { return [] }
+        if let conjunction = scorer as? ConjunctionScorer, conjunction.collectsInChunks {
+            return try of(conjunction, k: k, documentCount: documentCount, above: floor, accept: accept)
+        }
+        var top = TopK(k: k)
         var target: Int32 = 0
         // Windows stop at the last document: a tail's bound reaches to the end of the id space.
         let end = Int32(documentCount)
@@ -326,6 +329,58 @@ enum TopDocuments {
             }
             if doc >= end || windowEnd >= end - 1 { break }
             target = max(windowEnd + 1, doc)
+        }
+        return top.sorted()
+    }
+
+    /// `of` for a conjunction whose required lists are summed a chunk of documents at a time
+    /// (`ConjunctionScorer.collect`), in the same windows.
+    private static func of(_ conjunction: ConjunctionScorer, k: Int, documentCount: Int, above floor: Float,
+                           accept: (Int32) throws -> Bool) throws -> [TopK.Entry] {
+        var top = TopK(k: k)
+        let end = Int32(documentCount)
+        let markWords = chunkSize / 64
+        let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * chunkSize)
+        scores.initialize(repeating: 0)
+        let marks = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: 2 * markWords)
+        marks.initialize(repeating: 0)
+        defer {
+            scores.deallocate()
+            marks.deallocate()
+        }
+        let (sums, wordScores) = (scores.baseAddress!, scores.baseAddress! + chunkSize)
+        let (found, wordMarks) = (marks.baseAddress!, marks.baseAddress! + markWords)
+        var target: Int32 = 0
+        while target < end, !conjunction.isExhausted {
+            // A bound that holds to the end of the id space holds to the last document.
+            let windowEnd = min(max(conjunction.advanceShallow(to: target), target &+ 2047), end - 1)
+            if conjunction.maxScore(upTo: windowEnd) > max(top.threshold, floor) {
+                var chunkStart = target
+                while chunkStart <= windowEnd {
+                    let chunkEnd = min(windowEnd, chunkStart &+ Int32(chunkSize - 1))
+                    try conjunction.collect(from: chunkStart, through: chunkEnd, documentCount: documentCount, scores: sums, marks: found,
+                                            wordScores: wordScores, wordMarks: wordMarks)
+                    for word in 0..<markWords {
+                        var bits = found[word]
+                        found[word] = 0
+                        while bits != 0 {
+                            let offset = word << 6 + bits.trailingZeroBitCount
+                            bits &= bits &- 1
+                            let doc = chunkStart &+ Int32(offset)
+                            let requiredSum = sums[offset]
+                            sums[offset] = 0
+                            guard try accept(doc) else { continue }
+                            let threshold = max(top.threshold, floor)
+                            let score = try conjunction.addingOptional(to: requiredSum, at: doc, above: threshold)
+                            if score > threshold { top.insert(doc: doc, score: score) }
+                        }
+                    }
+                    if chunkEnd >= windowEnd { break }
+                    chunkStart = chunkEnd + 1
+                }
+            }
+            if windowEnd >= end - 1 { break }
+            target = windowEnd + 1
         }
         return top.sorted()
     }
