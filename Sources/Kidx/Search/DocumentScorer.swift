@@ -314,10 +314,11 @@ struct ScorerGroup {
 
     var isEmpty: Bool { owned.isEmpty }
 
-    /// Calls `body` with each scorer, in order.
+    /// Calls `body` with each scorer from the `start`-th on, in order.
     @inline(__always)
-    func forEach(_ body: (DocumentScorer) throws -> Void) rethrows {
-        for reference in references { try reference._withUnsafeGuaranteedRef(body) }
+    func forEach(from start: Int = 0, _ body: (DocumentScorer) throws -> Void) rethrows {
+        // By index: a slice of the array would be retained and released on every call.
+        for index in start..<references.count { try references[index]._withUnsafeGuaranteedRef(body) }
     }
 
     /// The sum of the scorers' `maxScore`.
@@ -428,7 +429,8 @@ final class ConjunctionScorer: DocumentScorer {
     private let optional: ScorerGroup
     private let excluded: ScorerGroup
     private let scoring: ScorerGroup
-    private let optionalMaxScore: Float
+    /// `optionalBounds[i]`: the sum of the optional scorers' `maxScore` from the i-th on.
+    private let optionalBounds: [Float]
 
     init(required: [DocumentScorer], optional: [DocumentScorer] = [], excluded: [DocumentScorer] = []) {
         precondition(!required.isEmpty, "a conjunction needs a required scorer")
@@ -437,7 +439,10 @@ final class ConjunctionScorer: DocumentScorer {
         self.optional = ScorerGroup(optional.sorted { ($0.isCostly ? 1 : 0, -$0.maxScore) < ($1.isCostly ? 1 : 0, -$1.maxScore) })
         self.excluded = ScorerGroup(excluded)
         scoring = ScorerGroup(required + optional)
-        optionalMaxScore = self.optional.maxScore
+        // Each bound as the lookups below subtract their way to it.
+        var bounds = [self.optional.maxScore]
+        self.optional.forEach { bounds.append(bounds.last! - $0.maxScore) }
+        optionalBounds = bounds
         requiredCost = required.map(\.cost).min()!
         collectsInChunks = required.allSatisfy(\.sumsInChunks)
         super.init(maxScore: scoring.maxScore)
@@ -528,7 +533,51 @@ final class ConjunctionScorer: DocumentScorer {
             }
             anyLeft = left != 0
         }
-        guard anyLeft, !excluded.isEmpty else { return }
+        summedOptional = 0
+        guard anyLeft else { return }
+        if !excluded.isEmpty { try exclude(from: first, words: markWords, scores: scores, marks: marks) }
+        try sumOptional(from: first, through: last, documentCount: documentCount, scores: scores, marks: marks,
+                        wordScores: wordScores, wordMarks: wordMarks)
+    }
+
+    /// How many optional scorers, the first ones, `collect` summed into the chunk's scores: the
+    /// others are looked up per document (`addingOptional`).
+    private(set) var summedOptional = 0
+
+    /// Sums the first optional scorers into the chunk's marked documents, as long as each has
+    /// fewer documents in the chunk than looking it up for each candidate costs (parts of a
+    /// compound, found in almost every document the words are in). Only a first run of them:
+    /// a document's score adds them up in their order, whichever way each is read.
+    private func sumOptional(from first: Int32, through last: Int32, documentCount: Int, scores: UnsafeMutablePointer<Float>,
+                             marks: UnsafeMutablePointer<UInt64>, wordScores: UnsafeMutablePointer<Float>,
+                             wordMarks: UnsafeMutablePointer<UInt64>) throws {
+        let markWords = Int(last &- first) / 64 + 1
+        var candidates = 0
+        for word in 0..<markWords { candidates += marks[word].nonzeroBitCount }
+        var summing = true
+        try optional.forEach { scorer in
+            guard summing, scorer.sumsInChunks,
+                  Double(candidates * Self.lookupCost) >= Double(scorer.cost) * Double(markWords << 6) / Double(documentCount) else {
+                summing = false
+                return
+            }
+            _ = try scorer.accumulate(from: first, through: last, into: wordScores, marks: wordMarks)
+            for word in 0..<markWords {
+                var present = wordMarks[word]
+                while present != 0 {
+                    let offset = word << 6 + present.trailingZeroBitCount
+                    if marks[word] & (1 << UInt64(present.trailingZeroBitCount)) != 0 { scores[offset] += wordScores[offset] }
+                    wordScores[offset] = 0
+                    present &= present &- 1
+                }
+                wordMarks[word] = 0
+            }
+            summedOptional += 1
+        }
+    }
+
+    /// Drops the chunk's marked documents that an excluded scorer has.
+    private func exclude(from first: Int32, words markWords: Int, scores: UnsafeMutablePointer<Float>, marks: UnsafeMutablePointer<UInt64>) throws {
         for word in 0..<markWords {
             var bits = marks[word]
             while bits != 0 {
@@ -549,7 +598,8 @@ final class ConjunctionScorer: DocumentScorer {
 
     /// About how many of a scorer's documents summing costs as much as moving it to one
     /// document and scoring it there: with fewer candidates than its documents in a chunk over
-    /// this, the scorer is moved to each candidate instead.
+    /// this, the scorer is moved to each candidate instead (FANG AND, instructions per query:
+    /// 2 and 8 cost 1 to 3 % more than 4, for required and optional scorers alike).
     private static let lookupCost = 4
 
     /// Moves `scorer` to each document marked in the chunk from `first` (`words` marks long),
@@ -588,18 +638,19 @@ final class ConjunctionScorer: DocumentScorer {
     override func score(above threshold: Float) throws -> Float {
         var sum: Float = 0
         try required.forEach { sum += try $0.score() }
-        return try addingOptional(to: sum, at: doc, above: threshold)
+        return try addingOptional(to: sum, at: doc, from: 0, above: threshold)
     }
 
-    /// `requiredSum` (the required scorers' scores of `doc`) plus the scores of the optional
-    /// scorers that have `doc`, or any value not above `threshold` when the sum cannot beat it.
-    func addingOptional(to requiredSum: Float, at doc: Int32, above threshold: Float) throws -> Float {
-        var sum = requiredSum
+    /// `partialSum` (the required scorers' scores of `doc` and the first `start` optional ones')
+    /// plus the scores of the other optional scorers that have `doc`, or any value not above
+    /// `threshold` when the sum cannot beat it.
+    func addingOptional(to partialSum: Float, at doc: Int32, from start: Int, above threshold: Float) throws -> Float {
+        var sum = partialSum
         // Optional scorers are looked up only while the document can still beat the threshold
         // (the strongest first, those that read positions last).
-        var others = optionalMaxScore
+        var others = optionalBounds[start]
         var beaten = false
-        try optional.forEach { scorer in
+        try optional.forEach(from: start) { scorer in
             if beaten || sum + others <= threshold {
                 beaten = true
                 return

@@ -367,11 +367,11 @@ enum TopDocuments {
                             let offset = word << 6 + bits.trailingZeroBitCount
                             bits &= bits &- 1
                             let doc = chunkStart &+ Int32(offset)
-                            let requiredSum = sums[offset]
+                            let partialSum = sums[offset]
                             sums[offset] = 0
                             guard try accept(doc) else { continue }
                             let threshold = max(top.threshold, floor)
-                            let score = try conjunction.addingOptional(to: requiredSum, at: doc, above: threshold)
+                            let score = try conjunction.addingOptional(to: partialSum, at: doc, from: conjunction.summedOptional, above: threshold)
                             if score > threshold { top.insert(doc: doc, score: score) }
                         }
                     }
