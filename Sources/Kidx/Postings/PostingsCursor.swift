@@ -157,6 +157,33 @@ struct PostingsCursor {
         return true
     }
 
+    /// Calls `body` with each document from the current one through `last` and its frequency,
+    /// then stops on the first document after `last` (or at the end). Reads the decoded blocks
+    /// in a loop: moving through `next()` costs a call and its checks per document.
+    @inline(__always)
+    mutating func forEach(through last: Int32, _ body: (Int32, UInt32) throws -> Void) throws {
+        while doc <= last {
+            var found = slot
+            let count = blockCount
+            try docs.withUnsafeBufferPointer { docs in
+                try freqs.withUnsafeBufferPointer { freqs in
+                    while found < count, docs[found] <= last {
+                        try body(docs[found], freqs[found])
+                        found += 1
+                    }
+                }
+            }
+            if found < count {
+                slot = found
+                doc = docs[found]
+                freq = freqs[found]
+                return
+            }
+            slot = count - 1
+            guard try loadBlock(blockIndex + 1) else { return }
+        }
+    }
+
     /// Decodes block `index` (or the tail) and positions on its first document.
     private mutating func loadBlock(_ index: Int) throws -> Bool {
         var previous: Int32

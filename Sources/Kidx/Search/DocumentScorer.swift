@@ -169,12 +169,12 @@ final class TermScorer: DocumentScorer {
     override func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
                              marks: UnsafeMutablePointer<UInt64>) throws -> Int32 {
         if try cursor.advance(to: first) {
-            while cursor.doc <= last {
-                try scoring.check(cursor.doc)
-                let offset = Int(cursor.doc &- first)
-                scores[offset] += scoring.score(freq: Float(cursor.freq), weight: weight, doc: cursor.doc)
+            let (scoring, weight) = (scoring, weight)
+            try cursor.forEach(through: last) { doc, freq in
+                try scoring.check(doc)
+                let offset = Int(doc &- first)
+                scores[offset] += scoring.score(freq: Float(freq), weight: weight, doc: doc)
                 marks[offset >> 6] |= 1 << UInt64(offset & 63)
-                guard try cursor.next() else { break }
             }
         }
         doc = cursor.doc
