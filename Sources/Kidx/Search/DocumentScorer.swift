@@ -161,6 +161,17 @@ final class TermScorer: DocumentScorer {
         scoring.score(freq: Float(cursor.freq), weight: weight, doc: doc)
     }
 
+    /// One call where the default makes two (`advance`, `score`): lists are looked up for
+    /// most candidates of a query.
+    override func score(ifAt target: Int32) throws -> Float {
+        _ = try cursor.advance(to: target)
+        try scoring.check(cursor.doc)
+        doc = cursor.doc
+        return doc == target ? scoring.score(freq: Float(cursor.freq), weight: weight, doc: target) : 0
+    }
+
+    override func score(ifAt target: Int32, above threshold: Float) throws -> Float { try score(ifAt: target) }
+
     override var currentFrequency: Float { Float(cursor.freq) }
 
     override func forEachScore(ifAtMost limit: Int, _ body: (Int32, Float) throws -> Void) throws -> Bool {
