@@ -506,10 +506,11 @@ final class ConjunctionScorer: DocumentScorer {
     /// scorer is then driven by `collect` and `addingOptional` alone, never by `advance`.
     ///
     /// The rarest required scorer's documents are summed first, each other scorer's into the
-    /// scratch and added where both have the document; a chunk the first ones leave empty is not
-    /// read further, and a scorer with many documents for the few candidates left is moved to
-    /// each candidate instead of summed. Dense lists are decoded whole either way, and summing them in a loop costs
-    /// less than moving every list to each document (FANG, two-word AND queries).
+    /// scratch and added where both have the document; a chunk the first ones leave empty is
+    /// not read further, and a scorer with many documents for the few candidates left is moved
+    /// to each candidate instead of summed. Dense lists are decoded whole either way, and
+    /// summing them in a loop costs less than moving every list to each document (FANG, two-word
+    /// AND queries: 2.03 M instructions each by leapfrog, 1.46 M in chunks).
     func collect(from first: Int32, through last: Int32, documentCount: Int, scores: UnsafeMutablePointer<Float>, marks: UnsafeMutablePointer<UInt64>,
                  wordScores: UnsafeMutablePointer<Float>, wordMarks: UnsafeMutablePointer<UInt64>) throws {
         let markWords = Int(last &- first) / 64 + 1
@@ -529,27 +530,7 @@ final class ConjunctionScorer: DocumentScorer {
                 return
             }
             _ = try scorer.accumulate(from: first, through: last, into: wordScores, marks: wordMarks)
-            var left: UInt64 = 0
-            for word in 0..<markWords {
-                let both = marks[word] & wordMarks[word]
-                // Documents this scorer lacks leave the sum; its own scores are cleared.
-                var dropped = marks[word] & ~both
-                while dropped != 0 {
-                    scores[word << 6 + dropped.trailingZeroBitCount] = 0
-                    dropped &= dropped &- 1
-                }
-                var present = wordMarks[word]
-                while present != 0 {
-                    let offset = word << 6 + present.trailingZeroBitCount
-                    if both & (1 << UInt64(present.trailingZeroBitCount)) != 0 { scores[offset] += wordScores[offset] }
-                    wordScores[offset] = 0
-                    present &= present &- 1
-                }
-                marks[word] = both
-                wordMarks[word] = 0
-                left |= both
-            }
-            anyLeft = left != 0
+            anyLeft = Self.merge(words: markWords, scores: scores, marks: marks, wordScores: wordScores, wordMarks: wordMarks, intersecting: true)
         }
         summedOptional = 0
         guard anyLeft else { return }
@@ -579,18 +560,38 @@ final class ConjunctionScorer: DocumentScorer {
                 return
             }
             _ = try scorer.accumulate(from: first, through: last, into: wordScores, marks: wordMarks)
-            for word in 0..<markWords {
-                var present = wordMarks[word]
-                while present != 0 {
-                    let offset = word << 6 + present.trailingZeroBitCount
-                    if marks[word] & (1 << UInt64(present.trailingZeroBitCount)) != 0 { scores[offset] += wordScores[offset] }
-                    wordScores[offset] = 0
-                    present &= present &- 1
-                }
-                wordMarks[word] = 0
-            }
+            _ = Self.merge(words: markWords, scores: scores, marks: marks, wordScores: wordScores, wordMarks: wordMarks, intersecting: false)
             summedOptional += 1
         }
+    }
+
+    /// Adds one scorer's chunk (`wordScores`, `wordMarks`) to the documents marked in `marks`
+    /// and clears it; `intersecting`, the documents it lacks leave the chunk (their sums
+    /// cleared). Returns whether any document is left.
+    private static func merge(words markWords: Int, scores: UnsafeMutablePointer<Float>, marks: UnsafeMutablePointer<UInt64>,
+                              wordScores: UnsafeMutablePointer<Float>, wordMarks: UnsafeMutablePointer<UInt64>, intersecting: Bool) -> Bool {
+        var left: UInt64 = 0
+        for word in 0..<markWords {
+            let both = marks[word] & wordMarks[word]
+            if intersecting {
+                var dropped = marks[word] & ~both
+                while dropped != 0 {
+                    scores[word << 6 + dropped.trailingZeroBitCount] = 0
+                    dropped &= dropped &- 1
+                }
+                marks[word] = both
+            }
+            var present = wordMarks[word]
+            while present != 0 {
+                let offset = word << 6 + present.trailingZeroBitCount
+                if both & (1 << UInt64(present.trailingZeroBitCount)) != 0 { scores[offset] += wordScores[offset] }
+                wordScores[offset] = 0
+                present &= present &- 1
+            }
+            wordMarks[word] = 0
+            left |= marks[word]
+        }
+        return left != 0
     }
 
     /// Drops the chunk's marked documents that an excluded scorer has.

@@ -298,7 +298,8 @@ enum TopDocuments {
 
     /// The best `k` documents of a single scorer (a conjunction, a nested query) that `accept`
     /// lets through, among those scoring above `floor`, skipping windows whose bound cannot beat
-    /// the k-th score.
+    /// the k-th score. A conjunction of lists (and sums of lists) finds its documents a chunk
+    /// at a time (`ConjunctionScorer.collect`); anything else by moving from match to match.
     static func of(_ scorer: DocumentScorer, k: Int, documentCount: Int, above floor: Float = -.infinity,
                    accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
         guard k > 0 else { return [] }
