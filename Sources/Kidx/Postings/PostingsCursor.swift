@@ -157,26 +157,29 @@ struct PostingsCursor {
         return true
     }
 
-    /// Calls `body` with each document from the current one through `last` and its frequency,
-    /// then stops on the first document after `last` (or at the end). Reads the decoded blocks
-    /// in a loop: moving through `next()` costs a call and its checks per document.
+    /// Calls `body` with the documents from the current one through `last` and their
+    /// frequencies, a decoded block's run at a time (ascending), then stops on the first
+    /// document after `last` (or at the end). Reads the decoded blocks in place: moving through
+    /// `next()` costs a call and its checks per document.
     @inline(__always)
-    mutating func forEach(through last: Int32, _ body: (Int32, UInt32) throws -> Void) throws {
+    mutating func forEachRun(through last: Int32, _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<UInt32>) throws -> Void) throws {
         while doc <= last {
-            var found = slot
-            let count = blockCount
+            let start = slot, count = blockCount
+            var end = start
             try docs.withUnsafeBufferPointer { docs in
+                if docs[count - 1] <= last {
+                    end = count
+                } else {
+                    while docs[end] <= last { end += 1 }
+                }
                 try freqs.withUnsafeBufferPointer { freqs in
-                    while found < count, docs[found] <= last {
-                        try body(docs[found], freqs[found])
-                        found += 1
-                    }
+                    try body(UnsafeBufferPointer(rebasing: docs[start..<end]), UnsafeBufferPointer(rebasing: freqs[start..<end]))
                 }
             }
-            if found < count {
-                slot = found
-                doc = docs[found]
-                freq = freqs[found]
+            if end < count {
+                slot = end
+                doc = docs[end]
+                freq = freqs[end]
                 return
             }
             slot = count - 1

@@ -189,11 +189,15 @@ final class TermScorer: DocumentScorer {
                              marks: UnsafeMutablePointer<UInt64>) throws -> Int32 {
         if try cursor.advance(to: first) {
             let (scoring, weight) = (scoring, weight)
-            try cursor.forEach(through: last) { doc, freq in
-                try scoring.check(doc)
-                let offset = Int(doc &- first)
-                scores[offset] += scoring.score(freq: Float(freq), weight: weight, doc: doc)
-                marks[offset >> 6] |= 1 << UInt64(offset & 63)
+            try cursor.forEachRun(through: last) { docs, freqs in
+                // Ascending: the last document is the largest, checked for the run.
+                try scoring.check(docs[docs.count - 1])
+                for index in docs.indices {
+                    let doc = docs[index]
+                    let offset = Int(doc &- first)
+                    scores[offset] += scoring.score(freq: Float(freqs[index]), weight: weight, doc: doc)
+                    marks[offset >> 6] |= 1 << UInt64(offset & 63)
+                }
             }
         }
         doc = cursor.doc
