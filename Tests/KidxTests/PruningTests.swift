@@ -26,7 +26,7 @@ struct PruningTests {
         let searcher = Searcher(reader: try IndexReader(directory: index))
         var compared = 0, nonEmpty = 0
         for text in try Self.queries() {
-            // Headlines are plain words.
+            // The peers' queries and the headlines are plain words.
             guard let query = Self.syntaxQueries.contains(text) ? try? searcher.parse(text)
                     : try? Query(words: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts) else { continue }
             for mode in SearchOptions.Mode.allCases {

@@ -23,6 +23,7 @@ extension SegmentSearcher {
         defer { accumulator.reset() }
         for (index, clause) in clauses.enumerated() {
             let bit = UInt64(1) << UInt64(index)
+            let isExcluded = excluded & bit != 0
             for field in clause.fields {
                 if clause.isPhrase {
                     try scorePhrase(clause, field: field, boost: field == .title ? ranking.titleBoost : 1, bit: bit)
@@ -31,7 +32,6 @@ extension SegmentSearcher {
                 // Parts of a compound found anywhere add to the score without matching the clause
                 // (an excluded compound's parts rule documents out, as its scorer matches them).
                 for list in wordLists(clause, field: field) {
-                    let isExcluded = excluded & bit != 0
                     try scoreTerm(list.key, field: field, boost: list.boost, bit: list.isPart && !isExcluded ? partsOnly : bit)
                 }
             }
@@ -48,10 +48,11 @@ extension SegmentSearcher {
         // Documents with every clause, and (`.allFirst`) after them the others.
         var complete = TopK(k: k), partial = TopK(k: k)
         var total = 0
+        let required = mode == .any ? anyRequired : allRequired
         for doc in accumulator.touched where isLive(doc) {
             let mask = accumulator.matched[Int(doc)]
             if mask & excluded != 0 { continue }
-            if mask & (mode == .any ? anyRequired : allRequired) == (mode == .any ? anyRequired : allRequired) {
+            if mask & required == required {
                 complete.insert(doc: doc, score: accumulator.scores[Int(doc)])
             } else if mode == .allFirst, mask & anyRequired == anyRequired {
                 partial.insert(doc: doc, score: accumulator.scores[Int(doc)])
