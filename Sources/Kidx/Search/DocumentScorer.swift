@@ -178,9 +178,13 @@ final class TermScorer: DocumentScorer {
         guard cursor.docFreq <= limit, doc < 0 else { return false }
         // A copy reads the list from its start and leaves this scorer's cursor where it is.
         var reading = cursor
-        while try reading.next() {
-            try scoring.check(reading.doc)
-            try body(reading.doc, scoring.score(freq: Float(reading.freq), weight: weight, doc: reading.doc))
+        guard try reading.next() else { return true }
+        let (scoring, weight) = (scoring, weight)
+        try reading.forEachRun(through: PostingsCursor.exhausted - 1) { docs, freqs in
+            try scoring.check(docs[docs.count - 1])
+            for index in docs.indices {
+                try body(docs[index], scoring.score(freq: Float(freqs[index]), weight: weight, doc: docs[index]))
+            }
         }
         return true
     }
