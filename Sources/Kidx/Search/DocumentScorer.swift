@@ -179,33 +179,35 @@ final class TermScorer: DocumentScorer {
         // A copy reads the list from its start and leaves this scorer's cursor where it is.
         var reading = cursor
         guard try reading.next() else { return true }
-        let (scoring, weight) = (scoring, weight)
-        try reading.forEachRun(through: PostingsCursor.exhausted - 1) { docs, freqs in
-            try scoring.check(docs[docs.count - 1])
-            for index in docs.indices {
-                try body(docs[index], scoring.score(freq: Float(freqs[index]), weight: weight, doc: docs[index]))
-            }
-        }
+        try Self.scores(of: &reading, through: PostingsCursor.exhausted - 1, scoring: scoring, weight: weight, body)
         return true
     }
 
     override func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
                              marks: UnsafeMutablePointer<UInt64>) throws -> Int32 {
         if try cursor.advance(to: first) {
-            let (scoring, weight) = (scoring, weight)
-            try cursor.forEachRun(through: last) { docs, freqs in
-                // Ascending: the last document is the largest, checked for the run.
-                try scoring.check(docs[docs.count - 1])
-                for index in docs.indices {
-                    let doc = docs[index]
-                    let offset = Int(doc &- first)
-                    scores[offset] += scoring.score(freq: Float(freqs[index]), weight: weight, doc: doc)
-                    marks[offset >> 6] |= 1 << UInt64(offset & 63)
-                }
+            try Self.scores(of: &cursor, through: last, scoring: scoring, weight: weight) { doc, score in
+                let offset = Int(doc &- first)
+                scores[offset] += score
+                marks[offset >> 6] |= 1 << UInt64(offset & 63)
             }
         }
         doc = cursor.doc
         return doc
+    }
+
+    /// Calls `body` with each document of `cursor` from its current one through `last` and
+    /// its score, a decoded run at a time, each run's last (largest) document checked against
+    /// the norms once.
+    @inline(__always)
+    private static func scores(of cursor: inout PostingsCursor, through last: Int32, scoring: FieldScoring, weight: Float,
+                               _ body: (Int32, Float) throws -> Void) throws {
+        try cursor.forEachRun(through: last) { docs, freqs in
+            try scoring.check(docs[docs.count - 1])
+            for index in docs.indices {
+                try body(docs[index], scoring.score(freq: Float(freqs[index]), weight: weight, doc: docs[index]))
+            }
+        }
     }
 
     override func advanceShallow(to target: Int32) -> Int32 {
@@ -528,13 +530,13 @@ final class ConjunctionScorer: DocumentScorer {
             if isFirst {
                 isFirst = false
                 _ = try scorer.accumulate(from: first, through: last, into: scores, marks: marks)
-                anyLeft = (0..<markWords).contains { marks[$0] != 0 }
+                anyLeft = Self.count(marks, words: markWords) > 0
                 return
             }
-            var candidates = 0
-            for word in 0..<markWords { candidates += marks[word].nonzeroBitCount }
-            if !scorer.sumsCheaper(candidates: candidates, span: markWords << 6, documentCount: documentCount) {
-                anyLeft = try lookUp(scorer, from: first, words: markWords, scores: scores, marks: marks)
+            if !scorer.sumsCheaper(candidates: Self.count(marks, words: markWords), span: markWords << 6, documentCount: documentCount) {
+                anyLeft = try Self.keep(from: first, words: markWords, scores: scores, marks: marks) { doc in
+                    try scorer.advance(to: doc) == doc ? try scorer.score() : nil
+                }
                 return
             }
             _ = try scorer.accumulate(from: first, through: last, into: wordScores, marks: wordMarks)
@@ -542,9 +544,26 @@ final class ConjunctionScorer: DocumentScorer {
         }
         summedOptional = 0
         guard anyLeft else { return }
-        if !excluded.isEmpty { try exclude(from: first, words: markWords, scores: scores, marks: marks) }
-        try sumOptional(from: first, through: last, documentCount: documentCount, scores: scores, marks: marks,
+        if !excluded.isEmpty {
+            // The score is unchanged (0 added) where no excluded scorer has the document.
+            anyLeft = try Self.keep(from: first, words: markWords, scores: scores, marks: marks) { doc in
+                var isExcluded = false
+                try excluded.forEach { scorer in
+                    if !isExcluded, try scorer.advance(to: doc) == doc { isExcluded = true }
+                }
+                return isExcluded ? nil : 0
+            }
+            guard anyLeft else { return }
+        }
+        try sumOptional(from: first, through: last, words: markWords, documentCount: documentCount, scores: scores, marks: marks,
                         wordScores: wordScores, wordMarks: wordMarks)
+    }
+
+    /// The documents marked in a chunk's `words` marks.
+    private static func count(_ marks: UnsafeMutablePointer<UInt64>, words: Int) -> Int {
+        var count = 0
+        for word in 0..<words { count += marks[word].nonzeroBitCount }
+        return count
     }
 
     /// How many optional scorers, the first ones, `collect` summed into the chunk's scores: the
@@ -555,12 +574,10 @@ final class ConjunctionScorer: DocumentScorer {
     /// fewer documents in the chunk than looking it up for each candidate costs (parts of a
     /// compound, found in almost every document the words are in). Only a first run of them:
     /// a document's score adds them up in their order, whichever way each is read.
-    private func sumOptional(from first: Int32, through last: Int32, documentCount: Int, scores: UnsafeMutablePointer<Float>,
+    private func sumOptional(from first: Int32, through last: Int32, words markWords: Int, documentCount: Int, scores: UnsafeMutablePointer<Float>,
                              marks: UnsafeMutablePointer<UInt64>, wordScores: UnsafeMutablePointer<Float>,
                              wordMarks: UnsafeMutablePointer<UInt64>) throws {
-        let markWords = Int(last &- first) / 64 + 1
-        var candidates = 0
-        for word in 0..<markWords { candidates += marks[word].nonzeroBitCount }
+        let candidates = Self.count(marks, words: markWords)
         var summing = true
         try optional.forEach { scorer in
             guard summing, scorer.sumsCheaper(candidates: candidates, span: markWords << 6, documentCount: documentCount) else {
@@ -602,39 +619,19 @@ final class ConjunctionScorer: DocumentScorer {
         return left != 0
     }
 
-    /// Drops the chunk's marked documents that an excluded scorer has.
-    private func exclude(from first: Int32, words markWords: Int, scores: UnsafeMutablePointer<Float>, marks: UnsafeMutablePointer<UInt64>) throws {
-        for word in 0..<markWords {
-            var bits = marks[word]
-            while bits != 0 {
-                let offset = word << 6 + bits.trailingZeroBitCount
-                let doc = first &+ Int32(offset)
-                var isExcluded = false
-                try excluded.forEach { scorer in
-                    if !isExcluded, try scorer.advance(to: doc) == doc { isExcluded = true }
-                }
-                if isExcluded {
-                    marks[word] &= ~(1 << UInt64(bits.trailingZeroBitCount))
-                    scores[offset] = 0
-                }
-                bits &= bits &- 1
-            }
-        }
-    }
-
-    /// Moves `scorer` to each document marked in the chunk from `first` (`words` marks long),
-    /// adding its score where it has the document and dropping the document where it has not.
-    /// Returns whether any document is left.
-    private func lookUp(_ scorer: DocumentScorer, from first: Int32, words: Int, scores: UnsafeMutablePointer<Float>,
-                        marks: UnsafeMutablePointer<UInt64>) throws -> Bool {
+    /// Walks the chunk's marked documents from `first` (`words` marks long): where `score`
+    /// gives a value the document stays and the value is added to its sum, where it gives nil
+    /// the document leaves the chunk (its sum cleared). Returns whether any document is left.
+    @inline(__always)
+    private static func keep(from first: Int32, words: Int, scores: UnsafeMutablePointer<Float>, marks: UnsafeMutablePointer<UInt64>,
+                             _ score: (Int32) throws -> Float?) rethrows -> Bool {
         var left: UInt64 = 0
         for word in 0..<words {
             var bits = marks[word]
             while bits != 0 {
                 let offset = word << 6 + bits.trailingZeroBitCount
-                let doc = first &+ Int32(offset)
-                if try scorer.advance(to: doc) == doc {
-                    scores[offset] += try scorer.score()
+                if let value = try score(first &+ Int32(offset)) {
+                    scores[offset] += value
                 } else {
                     marks[word] &= ~(1 << UInt64(bits.trailingZeroBitCount))
                     scores[offset] = 0
