@@ -339,12 +339,12 @@ final class SegmentWriter {
         let nameLookup: () -> (([UInt8]) -> [UInt8]?)?
         switch analysis {
         case .gathered(let path):
-            let evidence = Self.gatherEvidence(uses: FieldPostings.wordUses(fields, words: words), documents: documentCount, options: options, analyzer: analyzer, threads: threads, keepingSplits: true)
-            decompounding = evidence.decompounding
-            let names = evidence.names
+            let (gathered, names, info) = Self.gatherEvidence(uses: FieldPostings.wordUses(fields, words: words), documents: documentCount, options: options,
+                                                              analyzer: analyzer, threads: threads, keepingSplits: true)
+            decompounding = gathered
             nameLookup = { names.term(of:) }
-            try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: evidence.names.entries, to: path)
-            analysisInfo = evidence.info
+            try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: names.entries, to: path)
+            analysisInfo = info
         case .shared(let dictionary):
             nameLookup = dictionary.nameLookup
             decompounding = options.decompounding
@@ -379,22 +379,28 @@ final class SegmentWriter {
         }
         // Key order: stems of each field, compound parts of each field, exact words of each field,
         // outlets, days.
-        // A word that is its stem's only form has the stem's list: its exact entry points there.
-        var onlyForms: [[TermInfo?]] = words.map { [TermInfo?](repeating: nil, count: $0.count) }
+        // A word that is its stem's only form has the stem's list: its exact entry points there
+        // (`onlyForms`: per word its index in `onlyFormLists`, -1 for none; an optional entry per
+        // word took 32 MiB for FANG's words).
+        var onlyForms: [[Int32]] = words.map { [Int32](repeating: -1, count: $0.count) }
+        var onlyFormLists: [TermInfo] = []
         let stopWordTerms = analyzer.stopWordTerms()
         for (index, field) in Field.allCases.enumerated() {
-            let groups = FieldPostings.termGroups(GermanAnalyzer.terms(ofWords: words[index], using: termAnalyzers))
-            let withPositions = groups.map { !stopWordTerms.contains($0.term) }
-            try groups.withUnsafeBufferPointer { groups in
+            let groups = TermGroups(words: words[index], using: termAnalyzers)
+            let withPositions = (0..<groups.count).map { !stopWordTerms.contains(groups.term($0)) }
+            try groups.withWords { starts, groupWords in
                 try fields[index].lists.withUnsafeBufferPointer { lists in
-                    try ListEncoding.run(threads: threads, count: groups.count, documents: { groups[$0].words.reduce(0) { $0 + Int(lists[$1].documentCount) } },
+                    func forms(_ item: Int) -> UnsafeBufferPointer<Int32> { UnsafeBufferPointer(rebasing: groupWords[Int(starts[item])..<Int(starts[item + 1])]) }
+                    try ListEncoding.run(threads: threads, count: groups.count, documents: { forms($0).reduce(0) { $0 + Int(lists[Int($1)].documentCount) } },
                                          encode: { item, _, writer in
                                              // Merged one term at a time: all merged lists at once would double the memory.
-                                             try encode(.merged(groups[item].words.map { lists[$0] }), field: index, withPositions: withPositions[item], with: &writer)
+                                             try encode(.merged(forms(item).map { lists[Int($0)] }), field: index, withPositions: withPositions[item], with: &writer)
                                          },
                                          write: { item, list, writer in
-                                             let info = try write(list!, of: writer, key: [field.rawValue] + groups[item].term)
-                                             if groups[item].words.count == 1 { onlyForms[index][groups[item].words[0]] = info }
+                                             let info = try write(list!, of: writer, key: [field.rawValue] + groups.term(item))
+                                             guard forms(item).count == 1 else { return }
+                                             onlyForms[index][Int(forms(item)[0])] = Int32(onlyFormLists.count)
+                                             onlyFormLists.append(info)
                                          })
                 }
             }
@@ -411,9 +417,9 @@ final class SegmentWriter {
             try ids.withUnsafeBufferPointer { ids in
                 try fields[index].lists.withUnsafeBufferPointer { lists in
                     try onlyForms[index].withUnsafeBufferPointer { shared in
-                        try ListEncoding.run(threads: threads, count: ids.count, documents: { shared[ids[$0]] == nil ? Int(lists[ids[$0]].documentCount) : 0 },
+                        try ListEncoding.run(threads: threads, count: ids.count, documents: { shared[ids[$0]] < 0 ? Int(lists[ids[$0]].documentCount) : 0 },
                                              encode: { item, _, writer in
-                                                 guard shared[ids[item]] == nil else { return nil }
+                                                 guard shared[ids[item]] < 0 else { return nil }
                                                  return try encode(lists[ids[item]].postings, field: index, withPositions: false, with: &writer)
                                              },
                                              write: { item, list, writer in
@@ -421,7 +427,7 @@ final class SegmentWriter {
                                                  if let list {
                                                      _ = try write(list, of: writer, key: key)
                                                  } else {
-                                                     try dictionary.add(key: key, info: shared[ids[item]]!.withoutPositions)
+                                                     try dictionary.add(key: key, info: onlyFormLists[Int(shared[ids[item]])].withoutPositions)
                                                  }
                                              })
                     }
@@ -523,7 +529,7 @@ struct Decompounding {
     /// Words that may be parts, and words that may be compounds, in key order, with their evidence.
     private(set) var lexicon: [(String, WordEvidence)] = []
     /// The words of each compound split, by compound (when kept).
-    private(set) var splits: [String: [String]] = [:]
+    private var splits = CompoundSplits()
     /// The compounds split, when their splits are not kept (a set takes a fraction of the memory).
     private var compounds = Set<String>()
     /// Where neither splits nor compounds are kept: makes decompounders that tell a compound
@@ -540,7 +546,7 @@ struct Decompounding {
     /// Those of `words` that were split, or, where neither splits nor compounds were kept, that
     /// split now (on `threads` threads).
     func compounds(among words: [String], threads: Int) -> Set<String> {
-        guard let makeDecompounder else { return Set(words.filter { splits[$0] != nil || compounds.contains($0) }) }
+        guard let makeDecompounder else { return Set(words.filter { splits.contains($0) || compounds.contains($0) }) }
         return Self.split(words, threads: threads, decompounder: makeDecompounder, into: Set<String>()) { found, word, _ in found.insert(word) }
             .reduce(into: Set<String>()) { $0.formUnion($1) }
     }
@@ -587,7 +593,7 @@ struct Decompounding {
             var pieces = Set<String>()
             if keepingSplits {
                 splits = Self.split(uses.keys, threads: threads, decompounder: makeUsesDecompounder)
-                for words in splits.values { pieces.formUnion(words) }
+                pieces = splits.pieceWords
             } else {
                 for found in Self.split(uses.keys, threads: threads, decompounder: makeUsesDecompounder, into: (compounds: Set<String>(), pieces: Set<String>()), record: {
                     $0.compounds.insert($1)
@@ -627,13 +633,13 @@ struct Decompounding {
 
     /// Every long alphabetic word's split.
     private static func split(_ words: some Collection<String>, threads: Int,
-                              decompounder: () -> GermanDecompounder) -> [String: [String]] {
-        var results = split(words, threads: threads, decompounder: decompounder, into: [String: [String]]()) { $0[$1] = $2 }
+                              decompounder: () -> GermanDecompounder) -> CompoundSplits {
+        var results = split(words, threads: threads, decompounder: decompounder, into: CompoundSplits()) { $0.add($1, pieces: $2) }
         // Merged into the first, each dropped once merged: never two copies of all splits.
         var merged = results[0]
         for worker in 1..<results.count {
-            merged.merge(results[worker]) { first, _ in first }
-            results[worker] = [:]
+            merged.add(results[worker])
+            results[worker] = CompoundSplits()
         }
         return merged
     }
@@ -666,35 +672,27 @@ struct Decompounding {
     mutating func gatherParts(fields: [FieldPostings], words: [[String]], termAnalyzers: [GermanAnalyzer]) {
         parts = fields.map { _ in [] }
         guard !splits.isEmpty else { return }
-        // Each distinct piece numbered and stemmed once, and the compounds' lists gathered by
-        // term number: hashing every compound's part terms as byte arrays, with a set per
-        // compound, took most of this step.
-        var pieceNumbers: [String: Int] = [:], pieces: [String] = []
+        // Each distinct piece (numbered by `splits`) stemmed once, and the compounds' lists
+        // gathered by term number: hashing every compound's part terms as byte arrays, with a set
+        // per compound, took most of this step.
         // Per field, each compound's word number and its pieces' numbers in `compoundPieces`.
         var compounds: [[(word: Int, pieces: Range<Int>)]] = fields.map { _ in [] }
         var compoundPieces: [Int] = []
         for (index, fieldWords) in words.enumerated() {
             for (word, text) in fieldWords.enumerated() {
-                guard let split = splits[text] else { continue }
                 let start = compoundPieces.count
-                for piece in split {
-                    if let number = pieceNumbers[piece] {
-                        compoundPieces.append(number)
-                    } else {
-                        pieceNumbers[piece] = pieces.count
-                        compoundPieces.append(pieces.count)
-                        pieces.append(piece)
-                    }
-                }
+                guard splits.forEachPiece(of: text, { compoundPieces.append($0) }) else { continue }
                 compounds[index].append((word, start..<compoundPieces.count))
             }
         }
-        pieceNumbers = [:]
+        let pieces = splits.pieceList
         // Pieces with the same term (`Waffe`, `Waffen`) share its number: its place in key order.
-        let terms = FieldPostings.termGroups(GermanAnalyzer.terms(ofWords: pieces, using: termAnalyzers))
+        let terms = TermGroups(words: pieces, using: termAnalyzers)
         var pieceTerms = [Int](repeating: 0, count: pieces.count)
-        for (number, group) in terms.enumerated() {
-            for piece in group.words { pieceTerms[piece] = number }
+        terms.withWords { starts, pieceNumbers in
+            for number in 0..<terms.count {
+                for slot in Int(starts[number])..<Int(starts[number + 1]) { pieceTerms[Int(pieceNumbers[slot])] = number }
+            }
         }
         for (index, field) in fields.enumerated() {
             var lists = [[FieldPostings.List]](repeating: [], count: terms.count)
@@ -707,8 +705,12 @@ struct Decompounding {
                     }
                 }
             }
-            parts[index] = terms.indices.filter { !lists[$0].isEmpty }.map { (terms[$0].term, lists[$0]) }
+            parts[index] = (0..<terms.count).filter { !lists[$0].isEmpty }.map { (terms.term($0), lists[$0]) }
         }
+        // Written and read: what is left to write is the part lists. A FANG segment's splits
+        // and lexicon held 45 MiB through the writing of its lists.
+        splits = CompoundSplits()
+        lexicon = []
     }
 
     /// The part terms of field number `field`, in key order, each with the lists of the
@@ -716,3 +718,54 @@ struct Decompounding {
     func partLists(field: Int) -> [(term: [UInt8], lists: [FieldPostings.List])] { parts[field] }
 }
 
+/// Compound words with the words they split into, held in flat arrays: the compounds and the
+/// distinct pieces interned, each compound's pieces as numbers.
+///
+/// A dictionary of strings to arrays of strings took 45 MiB for FANG's 263,000 compounds (an
+/// array and often a string per compound), held from the decompounding until the part lists
+/// are gathered, beside the postings.
+struct CompoundSplits {
+    private var compounds = WordInterner()
+    private var pieces = WordInterner()
+    /// Compound `n`'s pieces are `pieceNumbers[pieceStarts[n]..<pieceStarts[n + 1]]`.
+    private var pieceStarts: [Int32] = [0]
+    private var pieceNumbers: [Int32] = []
+
+    var isEmpty: Bool { compounds.count == 0 }
+
+    /// Adds `compound` split into `words`, unless it has a split already.
+    mutating func add(_ compound: String, pieces words: [String]) {
+        var compound = compound
+        guard compound.withUTF8({ compounds.intern($0).isNew }) else { return }
+        for word in words {
+            var word = word
+            pieceNumbers.append(Int32(word.withUTF8 { pieces.intern($0).id }))
+        }
+        pieceStarts.append(Int32(pieceNumbers.count))
+    }
+
+    /// Adds the splits of `other` whose compounds this has not.
+    mutating func add(_ other: CompoundSplits) {
+        for compound in 0..<other.compounds.count {
+            let range = Int(other.pieceStarts[compound])..<Int(other.pieceStarts[compound + 1])
+            add(other.compounds.word(compound), pieces: range.map { other.pieces.word(Int(other.pieceNumbers[$0])) })
+        }
+    }
+
+    /// Whether `word` has a split.
+    func contains(_ word: String) -> Bool { compounds.id(of: word) != nil }
+
+    /// Calls `body` with the number of each piece of `word`'s split, in order (numbers index
+    /// `pieceList`); false when `word` has no split.
+    func forEachPiece(of word: String, _ body: (Int) -> Void) -> Bool {
+        guard let compound = compounds.id(of: word) else { return false }
+        for slot in Int(pieceStarts[compound])..<Int(pieceStarts[compound + 1]) { body(Int(pieceNumbers[slot])) }
+        return true
+    }
+
+    /// The distinct pieces, by number.
+    var pieceList: [String] { (0..<pieces.count).map(pieces.word) }
+
+    /// The distinct pieces.
+    var pieceWords: Set<String> { Set(pieceList) }
+}

@@ -75,6 +75,9 @@ struct WordInterner {
         }
     }
 
+    /// Word number `id`'s bytes.
+    func bytes(_ id: Int) -> [UInt8] { Array(arena[Int(starts[id])..<Int(starts[id + 1])]) }
+
     /// Word number `id` as a string.
     func word(_ id: Int) -> String {
         arena.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(starts[id])..<Int(starts[id + 1])]), as: UTF8.self) }
