@@ -86,7 +86,7 @@ struct WriterOptions: ParsableArguments {
     @Option(name: .long, help: "Threads that parse JSON lines, analyze documents and split compounds (default: every core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a part at 45 % of it; the parts are merged at the end.")
+    @Option(name: .long, help: "Memory budget in MiB: postings are written out as a part at 60 % of it; the parts are merged at the end.")
     var memory = IndexWriter.defaultMemoryBudget >> 20
 
     /// A writer of the index at `index` with these options.
