@@ -196,8 +196,8 @@ public final class GermanAnalyzer {
     /// Calls `body` with the index term of each of `words`, in order, as `term(ofWord:)` gives
     /// it: computed on as many threads as there are `analyzers` (each thread with its own), handed
     /// over on the calling thread. A commit stems every distinct word of a part; each thread's
-    /// terms are kept in one byte array, not an array per term (a FANG segment's 700,000 body
-    /// words took 50 MiB so).
+    /// terms are kept in one byte array, not an array per term (an array per word of FANG's
+    /// 511,636 body words: see `TermGroups`).
     static func forEachTerm(ofWords words: [String], using analyzers: [GermanAnalyzer], _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
         // A thread is not worth starting for a few words.
         let workers = max(1, min(analyzers.count, words.count / 4096))
