@@ -163,15 +163,23 @@ final class SegmentWriter {
 
     /// Adds analyzed documents' words to the postings, numbered after those added before.
     private func addPostings(of documents: [Document], analyzed: [AnalyzedDocument]) {
-        for (document, analyzed) in zip(documents, analyzed) {
-            let doc = Int32(postedCount)
-            for (field, words) in analyzed.fields.enumerated() {
+        for field in fields.indices {
+            // Taken out of the writer for the batch, so that adding a word mutates a local value,
+            // not the writer's array through the class for every word.
+            var postings = fields[field]
+            fields[field] = FieldPostings()
+            for (offset, analyzed) in analyzed.enumerated() {
+                let words = analyzed.fields[field], doc = Int32(postedCount + offset)
                 words.forEach { word, position, capitalized in
-                    fields[field].add(word: word, doc: doc, position: position, capitalized: capitalized)
+                    postings.add(word: word, doc: doc, position: position, capitalized: capitalized)
                 }
                 norms[field].append(FieldNorms.encode(words.length))
                 totalLengths[field] += words.length
             }
+            fields[field] = postings
+        }
+        for document in documents {
+            let doc = Int32(postedCount)
             if let source = document.source.map(Field.normalizedSource), !source.isEmpty { sources[source, default: []].append(doc) }
             if let day = document.date.flatMap(Field.day) { days[day, default: []].append(doc) }
             postedCount += 1
