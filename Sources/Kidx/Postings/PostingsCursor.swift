@@ -24,9 +24,10 @@ struct PostingsCursor {
     private var tailOffset = 0
     private var tailPositionsOffset = 0
 
-    /// Decoded documents and frequencies of the current block.
-    private var docs = [Int32](repeating: 0, count: BitPacking.blockSize)
-    private var freqs = [UInt32](repeating: 0, count: BitPacking.blockSize)
+    /// Decoded documents and frequencies of the current block, in memory `blockBuffers` owns.
+    private let blockBuffers = BlockBuffers()
+    private let docs: UnsafeMutableBufferPointer<Int32>
+    private let freqs: UnsafeMutableBufferPointer<UInt32>
     private var blockIndex = -1
     private var blockCount = 0
     private var slot = -1
@@ -57,6 +58,8 @@ struct PostingsCursor {
     /// A cursor over the list that `info` addresses.
     init(_ info: TermInfo, postings postingsFile: MappedIndexFile, positions positionsFile: MappedIndexFile) throws {
         let docFreq = info.docFreq, postingsOffset = info.postingsOffset, positionsOffset = info.positionsOffset
+        docs = blockBuffers.docs
+        freqs = blockBuffers.freqs
         self.docFreq = docFreq
         self.hasPositions = info.hasPositions
         self.postingsFile = postingsFile
@@ -143,9 +146,7 @@ struct PostingsCursor {
         while doc < target {
             var found = slot + 1
             let count = blockCount
-            docs.withUnsafeBufferPointer { docs in
-                while found < count, docs[found] < target { found += 1 }
-            }
+            while found < count, docs[found] < target { found += 1 }
             if found < count {
                 slot = found
                 doc = docs[found]
@@ -166,16 +167,12 @@ struct PostingsCursor {
         while doc <= last {
             let start = slot, count = blockCount
             var end = start
-            try docs.withUnsafeBufferPointer { docs in
-                if docs[count - 1] <= last {
-                    end = count
-                } else {
-                    while docs[end] <= last { end += 1 }
-                }
-                try freqs.withUnsafeBufferPointer { freqs in
-                    try body(UnsafeBufferPointer(rebasing: docs[start..<end]), UnsafeBufferPointer(rebasing: freqs[start..<end]))
-                }
+            if docs[count - 1] <= last {
+                end = count
+            } else {
+                while docs[end] <= last { end += 1 }
             }
+            try body(UnsafeBufferPointer(rebasing: docs[start..<end]), UnsafeBufferPointer(rebasing: freqs[start..<end]))
             if end < count {
                 slot = end
                 doc = docs[end]
@@ -195,24 +192,16 @@ struct PostingsCursor {
             let bounds = try blockBounds(index)
             let start = bounds.postings.lowerBound
             var offset = start
-            // A copy: the closures below hold the decoded buffers, parts of `self`, for writing.
-            let postings = postings
-            let read = docs.withUnsafeMutableBufferPointer { output in
-                output.withMemoryRebound(to: UInt32.self) { BitPacking.readPatched(postings, &offset, into: $0.baseAddress!) }
-            } && freqs.withUnsafeMutableBufferPointer { BitPacking.readPatched(postings, &offset, into: $0.baseAddress!) }
+            let read = docs.withMemoryRebound(to: UInt32.self) { BitPacking.readPatched(postings, &offset, into: $0.baseAddress!) }
+                && BitPacking.readPatched(postings, &offset, into: freqs.baseAddress!)
             guard read else { throw KidxError.corruptIndex(file: file, reason: "block \(index) is damaged at byte \(offset)") }
             try postingsFile.check(start..<offset)
-            // Gaps to ids and frequencies back from `freq - 1`, through the buffers directly: the
-            // arrays are ours alone, and this loop runs once per 128 postings read.
-            docs.withUnsafeMutableBufferPointer { docs in
-                for slot in 0..<BitPacking.blockSize {
-                    previous = previous &+ docs[slot] &+ 1
-                    docs[slot] = previous
-                }
+            // Gaps to ids, and frequencies back from `freq - 1`.
+            for slot in 0..<BitPacking.blockSize {
+                previous = previous &+ docs[slot] &+ 1
+                docs[slot] = previous
             }
-            freqs.withUnsafeMutableBufferPointer { freqs in
-                for slot in 0..<BitPacking.blockSize { freqs[slot] &+= 1 }
-            }
+            for slot in 0..<BitPacking.blockSize { freqs[slot] &+= 1 }
             // Damaged data shows as ids that do not ascend or overrun the skip table's last id.
             guard docs[0] >= 0, previous == skips.lastDoc(ofBlock: index), offset == bounds.postings.upperBound else {
                 throw KidxError.corruptIndex(file: file, reason: "block \(index) does not match its skip entry")
@@ -447,5 +436,28 @@ struct SkipTable {
         return BlockSummary(lastDoc: lastDoc(ofBlock: index),
                             maxFreq: maxFreq == PostingsWriter.saturatedFrequency ? .max : maxFreq,
                             minNorm: entry.load(fromByteOffset: 10, as: UInt8.self))
+    }
+}
+
+/// A cursor's block buffers: 128 documents and 128 frequencies in memory of their own, freed
+/// with the object.
+///
+/// Two arrays per cursor cost more than the rest of opening it: a new array of a value type goes
+/// through the runtime's generic metadata cache (`_allocateBufferUninitialized`, a locked table),
+/// about 730 instructions each, 10 k of a one-word query's instructions. A copy of a cursor
+/// shares its buffers, so a copy must be read to its end, or dropped, before the original moves
+/// again (as `TermScorer.forEachScore` does: the original has not read a block yet).
+private final class BlockBuffers {
+    let docs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: BitPacking.blockSize)
+    let freqs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: BitPacking.blockSize)
+
+    init() {
+        docs.initialize(repeating: 0)
+        freqs.initialize(repeating: 0)
+    }
+
+    deinit {
+        docs.deallocate()
+        freqs.deallocate()
     }
 }
