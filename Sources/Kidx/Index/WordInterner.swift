@@ -69,17 +69,17 @@ struct WordInterner {
     func idsInByteOrder() -> [Int] {
         arena.withUnsafeBytes { arena in
             starts.withUnsafeBufferPointer { starts in
-                func bytes(_ id: Int32) -> UnsafeRawBufferPointer {
+                func arenaBytes(_ id: Int32) -> UnsafeRawBufferPointer {
                     UnsafeRawBufferPointer(rebasing: arena[Int(starts[Int(id)])..<Int(starts[Int(id) + 1])])
                 }
                 // Big-endian and zero-padded, a prefix orders as its bytes do.
                 var keyed: [(prefix: UInt64, id: Int32)] = (0..<Int32(count)).map { id in
                     var prefix: UInt64 = 0
-                    for (index, byte) in bytes(id).prefix(8).enumerated() { prefix |= UInt64(byte) << UInt64(56 - 8 * index) }
+                    for (index, byte) in arenaBytes(id).prefix(8).enumerated() { prefix |= UInt64(byte) << UInt64(56 - 8 * index) }
                     return (prefix, id)
                 }
                 keyed.sort { a, b in
-                    a.prefix != b.prefix ? a.prefix < b.prefix : ByteOrder.compare(bytes(a.id), bytes(b.id)) < 0
+                    a.prefix != b.prefix ? a.prefix < b.prefix : ByteOrder.compare(arenaBytes(a.id), arenaBytes(b.id)) < 0
                 }
                 return keyed.map { Int($0.id) }
             }

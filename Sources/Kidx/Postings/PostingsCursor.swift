@@ -445,9 +445,9 @@ struct SkipTable {
 /// Two arrays per cursor cost more than the rest of opening it: a new array of a value type goes
 /// through the runtime's generic metadata cache (`_allocateBufferUninitialized`, a locked table),
 /// about 730 instructions each (a one-word OR query on FANG: 408.8 k instructions with the
-/// arrays, 400.9 k without). A copy of a cursor
-/// shares its buffers, so a copy must be read to its end, or dropped, before the original moves
-/// again (as `TermScorer.forEachScore` does: the original has not read a block yet).
+/// arrays, 400.9 k without). A copy of a cursor shares its buffers, so a copy must be read to
+/// its end, or dropped, before the original moves again (as `TermScorer.forEachScore` does: the
+/// original has not read a block yet).
 private final class BlockBuffers {
     let docs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: BitPacking.blockSize)
     let freqs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: BitPacking.blockSize)
