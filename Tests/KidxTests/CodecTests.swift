@@ -433,6 +433,58 @@ struct CodecTests {
         #expect(try blocks(third).isDisjoint(with: mergedBlocks))
     }
 
+    @Test("document store: compressed on the build's background thread, two stores sharing it are byte for byte the stores written in place, and their spools are gone",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func documentStoreInBackground() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let documents = try #require(TestSupport.newsDocuments)
+        // A part that trains its dictionary (more text than the training takes) and one given it.
+        let parts = [Array(documents[..<1_600]), Array(documents[1_600...])]
+        let first = try Self.writeStore(parts[0], at: folder + "/a")
+        let dictionary = Array(first.dictionary)
+        _ = try Self.writeStore(parts[1], at: folder + "/b", dictionary: .given(dictionary))
+        let compression = BackgroundCompression()
+        defer { compression.stop() }
+        // Both stores take documents before either is finished, as the parts of a build do.
+        var writers: [(DocumentStoreWriter, IndexFileWriter)] = []
+        for (name, source) in [("a", DocumentStoreWriter.DictionarySource.trained), ("b", .given(dictionary))] {
+            let file = try IndexFileWriter(path: folder + "/bg-" + name, kind: .store)
+            writers.append((try DocumentStoreWriter(file: file, dictionary: source, background: (compression, spool: folder + "/bg-\(name).spool")), file))
+        }
+        for (writer, part) in zip(writers, parts) { for document in part { try writer.0.add(document) } }
+        #expect(FileManager.default.fileExists(atPath: folder + "/bg-a.spool"))
+        for (writer, file) in writers.reversed() {
+            try writer.finish()
+            try file.finish()
+        }
+        writers = []
+        for name in ["a", "b"] {
+            #expect(FileManager.default.contents(atPath: folder + "/bg-" + name) == FileManager.default.contents(atPath: folder + "/" + name))
+            #expect(!FileManager.default.fileExists(atPath: folder + "/bg-\(name).spool"))
+        }
+    }
+
+    @Test("document store: a store dropped unfinished stops its background compression, and a stopped thread takes no more documents",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func documentStoreInBackgroundStopped() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let documents = try #require(TestSupport.newsDocuments)
+        let compression = BackgroundCompression()
+        do {
+            let writer = try DocumentStoreWriter(file: IndexFileWriter(path: folder + "/a", kind: .store), background: (compression, spool: folder + "/a.spool"))
+            for document in documents { try writer.add(document) }
+        }  // dropped: its blocks not yet written are skipped
+        #expect(!FileManager.default.fileExists(atPath: folder + "/a.spool"))
+        compression.stop()
+        let writer = try DocumentStoreWriter(file: IndexFileWriter(path: folder + "/b", kind: .store), background: (compression, spool: folder + "/b.spool"))
+        #expect(throws: KidxError.self) {
+            for document in documents { try writer.add(document) }
+            try writer.finish()
+        }
+    }
+
     @Test("document store: every document comes back, across blocks")
     func documentStore() throws {
         let folder = try TestSupport.temporaryFolder()

@@ -104,6 +104,11 @@ public final class IndexWriter {
     /// to be finished at the commit, and their words' uses.
     private var deferred: [Manifest.Segment] = []
     private var deferredUses: [String: (uses: Int, capitalized: Int)] = [:]
+    /// The thread that compresses the stored documents of a build on more than one thread.
+    private let compression: BackgroundCompression?
+    /// The stored documents of the parts spilled, by part name, handed on to the writers that
+    /// finish the parts: a part's store may still be compressing in the background until then.
+    private var spilledStorage: [String: SegmentWriter.Storage] = [:]
     /// The store dictionary of the first part spilled, which the later parts use.
     private var partStoreDictionary: [UInt8]?
     /// Counts the field lengths of documents a merge drops.
@@ -132,7 +137,14 @@ public final class IndexWriter {
         }
         self.options = options ?? base?.analyzerOptions ?? .default
         generation = try layout.prepareNewGeneration()
-        pending = try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: self.options, threads: threads)
+        compression = self.threads > 1 ? BackgroundCompression() : nil
+        do {
+            pending = try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: self.options, threads: threads,
+                                        compression: compression)
+        } catch {
+            compression?.stop()  // no deinit for a writer not made
+            throw error
+        }
         nextSegment += 1
     }
 
@@ -149,21 +161,25 @@ public final class IndexWriter {
     private func makeSegmentWriter() throws -> SegmentWriter {
         defer { nextSegment += 1 }
         return try SegmentWriter(folder: generation.temporary + "/" + Manifest.segmentName(nextSegment), options: options, threads: threads,
-                                 storeDictionary: partStoreDictionary.map { .given($0) } ?? .trained)
+                                 storeDictionary: partStoreDictionary.map { .given($0) } ?? .trained, compression: compression)
     }
 
     /// Spills a part of a new index (see `SegmentWriter.spill()`), adding its word uses to `uses`.
     private func spill(_ writer: SegmentWriter, into parts: inout [Manifest.Segment], uses: inout [String: (uses: Int, capitalized: Int)]) throws {
         let name = Self.name(writer), documents = writer.documentCount
-        Self.add(try writer.spill(), to: &uses)
+        let (partUses, storage) = try writer.spill()
+        Self.add(partUses, to: &uses)
+        spilledStorage[name] = storage
         parts.append(.init(name: name, documents: documents, deleted: 0, full: true))
-        if partStoreDictionary == nil { partStoreDictionary = writer.storeDictionary }
+        if partStoreDictionary == nil { partStoreDictionary = try storage?.dictionary() }
     }
 
     private static func name(_ writer: SegmentWriter) -> String { (writer.folder as NSString).lastPathComponent }
 
     deinit {
-        // A generation not published (nothing to commit, a failed commit, no commit) is removed.
+        // A generation not published (nothing to commit, a failed commit, no commit) is removed,
+        // once the store compression has stopped writing into it.
+        compression?.stop()
         if !published { try? FileManager.default.removeItem(atPath: generation.temporary) }
     }
 
@@ -407,7 +423,9 @@ public final class IndexWriter {
         let parts = deferred + (last.documentCount > 0 ? [.init(name: Self.name(last), documents: last.documentCount, deleted: 0)] : [])
         let info: AnalysisInfo
         do {
-            Self.add(try last.spill(), to: &uses)
+            let (lastUses, storage) = try last.spill()
+            Self.add(lastUses, to: &uses)
+            spilledStorage[Self.name(last)] = storage
             let evidence = SegmentWriter.gatherEvidence(uses: uses, documents: parts.reduce(0) { $0 + $1.documents }, options: options,
                                                         analyzer: GermanAnalyzer(options: options), threads: threads, keepingSplits: false)
             try AnalysisDictionary.write(lexicon: evidence.decompounding.lexicon, names: evidence.names.entries, to: path)
@@ -417,7 +435,8 @@ public final class IndexWriter {
         let analysis = try AnalysisDictionary(path: path, info: info)
         for part in parts {
             Self.returnFreedMemory()
-            let writer = try SegmentWriter(resuming: generation.temporary + "/" + part.name, options: options, threads: threads)
+            let writer = try SegmentWriter(resuming: generation.temporary + "/" + part.name, storage: spilledStorage.removeValue(forKey: part.name),
+                                           options: options, threads: threads)
             _ = try writer.finish(analysis: .shared(analysis))
         }
         if last.documentCount == 0 { try? FileManager.default.removeItem(atPath: last.folder) }

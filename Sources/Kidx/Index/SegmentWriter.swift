@@ -24,7 +24,7 @@ final class SegmentWriter {
     private let workerAnalyzers: [GermanAnalyzer]
     private var fields: [FieldPostings] = Field.allCases.map { _ in FieldPostings() }
     /// Documents go to the store as they are added, so the writer does not hold their text;
-    /// nil once a spill has finished them.
+    /// nil once a spill has handed them on.
     private var storage: Storage?
     private var norms: [[UInt8]] = Field.allCases.map { _ in [] }
     private var totalLengths: [Int] = Field.allCases.map { _ in 0 }
@@ -38,37 +38,37 @@ final class SegmentWriter {
     /// Documents added so far.
     var documentCount: Int { postedCount + (inFlight?.documents.count ?? 0) }
 
-    /// The store's zstd dictionary (empty: none) once the stored documents are finished: the
-    /// parts of one build share the first part's, so that they merge by copying their blocks.
-    private(set) var storeDictionary: [UInt8]?
-
     /// A writer for a new segment in `folder` (created; it must not exist), whose store trains
-    /// its own dictionary or uses the one given.
-    init(folder: String, options: AnalyzerOptions, threads: Int, storeDictionary: DocumentStoreWriter.DictionarySource = .trained) throws {
+    /// its own dictionary or uses the one given, and compresses its blocks on `compression`'s
+    /// thread if given (see `DocumentStoreWriter`), else as they are added.
+    init(folder: String, options: AnalyzerOptions, threads: Int, storeDictionary: DocumentStoreWriter.DictionarySource = .trained,
+         compression: BackgroundCompression? = nil) throws {
         self.folder = folder
         self.options = options
         self.threads = max(1, threads)
         analyzer = GermanAnalyzer(options: options)
         workerAnalyzers = (0..<max(1, threads)).map { _ in GermanAnalyzer(options: options) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-        storage = try Storage(folder: folder, dictionary: storeDictionary)
+        storage = try Storage(folder: folder, dictionary: storeDictionary, compression: compression)
     }
 
-    /// The stored documents and the document table (each document's id and content
-    /// fingerprint, in document order), written as documents are added.
-    private struct Storage {
-        let storeFile: IndexFileWriter
-        let store: DocumentStoreWriter
-        let documentsFile: IndexFileWriter
+    /// A segment's stored documents and document table (each document's id and content
+    /// fingerprint, in document order), written as documents are added. A spilled part hands
+    /// them on to the writer that finishes it, so that its store may still be compressing.
+    final class Storage {
+        private let storeFile: IndexFileWriter
+        private let store: DocumentStoreWriter
+        private let documentsFile: IndexFileWriter
 
-        init(folder: String, dictionary: DocumentStoreWriter.DictionarySource) throws {
-            storeFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.store.fileName, kind: .store)
-            store = try DocumentStoreWriter(file: storeFile, dictionary: dictionary)
+        fileprivate init(folder: String, dictionary: DocumentStoreWriter.DictionarySource, compression: BackgroundCompression?) throws {
+            let path = folder + "/" + IndexFormat.Kind.store.fileName
+            storeFile = try IndexFileWriter(path: path, kind: .store)
+            store = try DocumentStoreWriter(file: storeFile, dictionary: dictionary, background: compression.map { ($0, spool: path + ".spool") })
             documentsFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.documents.fileName, kind: .documents)
         }
 
         /// Adds documents to the store and the document table.
-        func store(_ documents: [Document]) throws {
+        fileprivate func store(_ documents: [Document]) throws {
             var table = ByteWriter()
             for document in documents {
                 try store.add(document)
@@ -77,12 +77,18 @@ final class SegmentWriter {
             try documentsFile.write(table.bytes)
         }
 
-        /// Finishes the files; returns the store's dictionary.
-        func finish() throws -> [UInt8]? {
+        /// The store's zstd dictionary (empty: none), no more documents to come (the parts of
+        /// one build share the first part's, so that they merge by copying their blocks).
+        func dictionary() throws -> [UInt8] {
+            try store.endDocuments()
+            return store.dictionaryBytes!
+        }
+
+        /// Finishes the files, waiting for the store's compression.
+        fileprivate func finish() throws {
             try store.finish()
             try storeFile.finish()
             try documentsFile.finish()
-            return store.dictionaryBytes
         }
     }
 
@@ -202,7 +208,7 @@ final class SegmentWriter {
     }
 
     private func finishStorage() throws {
-        if let storage { storeDictionary = try storage.finish() }
+        try storage?.finish()
         storage = nil
     }
 
@@ -214,12 +220,13 @@ final class SegmentWriter {
         try finishStorage()
     }
 
-    /// Writes the stored documents out, and the analyzed words to a spill file in the folder,
-    /// and drops both from memory: a part of a new index too large for the memory budget waits
-    /// so for the evidence of all parts (`init(resuming:)` reads it back). Analysis up to the
-    /// words does not depend on the evidence, so no part is analyzed twice. Returns the part's
-    /// word uses, the evidence it contributes.
-    func spill() throws -> [String: (uses: Int, capitalized: Int)] {
+    /// Writes the analyzed words to a spill file in the folder and drops them from memory: a
+    /// part of a new index too large for the memory budget waits so for the evidence of all
+    /// parts (`init(resuming:storage:…)` reads it back). Analysis up to the words does not
+    /// depend on the evidence, so no part is analyzed twice. Returns the part's word uses, the
+    /// evidence it contributes, and its stored documents, which may still be compressing: the
+    /// writer that finishes the part finishes them.
+    func spill() throws -> (uses: [String: (uses: Int, capitalized: Int)], storage: Storage?) {
         try drain()
         let uses = wordUses()
         let file = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.spill.fileName, kind: .spill)
@@ -240,14 +247,16 @@ final class SegmentWriter {
         norms = Field.allCases.map { _ in [] }
         sources = [:]
         days = [:]
-        try finishStorage()
-        return uses
+        defer { storage = nil }
+        return (uses, storage)
     }
 
-    /// A writer of the segment `spill()` left in `folder`, its words read back, to be finished
-    /// with `finish(analysis:)`.
-    init(resuming folder: String, options: AnalyzerOptions, threads: Int) throws {
+    /// A writer of the segment `spill()` left in `folder`, its words read back and its stored
+    /// documents (`storage`, as `spill()` returned it) taken on, to be finished with
+    /// `finish(analysis:)`.
+    init(resuming folder: String, storage: Storage?, options: AnalyzerOptions, threads: Int) throws {
         self.folder = folder
+        self.storage = storage
         self.options = options
         self.threads = max(1, threads)
         analyzer = GermanAnalyzer(options: options)
