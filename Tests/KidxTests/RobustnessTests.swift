@@ -153,6 +153,28 @@ struct RobustnessTests {
         #expect(!FileManager.default.fileExists(atPath: leftover))
     }
 
+    @Test("a writer dropped mid-build, its parts' stores still compressing on their thread, leaves nothing behind and the index as it was",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func abandonedBuild() throws {
+        let index = try Self.sampleIndex()
+        defer { try? FileManager.default.removeItem(atPath: index) }
+        let before = try TestSupport.ids(Searcher(reader: IndexReader(directory: index)), "Sanktionen")
+        let documents = Array(try #require(TestSupport.newsDocuments).prefix(600))
+        var spooled = false
+        do {
+            let writer = try IndexWriter(directory: index, threads: 2)
+            writer.memoryBudget = 2 << 20  // parts spilled, their stores left to the compression thread
+            for start in stride(from: 0, to: documents.count, by: 100) {
+                try writer.add(contentsOf: Array(documents[start..<(start + 100)]))
+            }
+            let temporary = try FileManager.default.contentsOfDirectory(atPath: index).filter { $0.contains(".tmp") }
+            spooled = try temporary.contains { try FileManager.default.subpathsOfDirectory(atPath: index + "/" + $0).contains { $0.hasSuffix(".spool") } }
+        }  // dropped without a commit
+        #expect(spooled, "the build spooled its stored documents")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: index).filter { $0.contains(".tmp") }.isEmpty)
+        #expect(try TestSupport.ids(Searcher(reader: IndexReader(directory: index)), "Sanktionen") == before)
+    }
+
     @Test("unreadable files are reported by name and line and skipped; nothing else is lost")
     func badInput() throws {
         let corpus = try TestSupport.temporaryFolder()
