@@ -425,7 +425,7 @@ public final class IndexWriter {
         do {
             let (lastUses, storage) = try last.spill()
             Self.add(lastUses, to: &uses)
-            spilledStorage[Self.name(last)] = storage
+            if last.documentCount > 0 { spilledStorage[Self.name(last)] = storage }
             let evidence = SegmentWriter.gatherEvidence(uses: uses, documents: parts.reduce(0) { $0 + $1.documents }, options: options,
                                                         analyzer: GermanAnalyzer(options: options), threads: threads, keepingSplits: false)
             try AnalysisDictionary.write(lexicon: evidence.decompounding.lexicon, names: evidence.names.entries, to: path)

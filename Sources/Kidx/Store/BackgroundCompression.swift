@@ -2,10 +2,11 @@ import Foundation
 
 /// One build's thread for compressing its stores' blocks, at the lowest priority (nice 19), in
 /// the order they come. A block's text waits in its store's spool file, not in memory: the
-/// thread runs mostly in the time the build's other threads leave idle, so it can lag a whole
-/// part behind. One thread and one zstd state serve every part of the build (the parts share a
-/// dictionary): a state per part took 15.7 MB each, and a part's store stays open until the
-/// commit finishes the part.
+/// thread runs mostly in the time the build's other threads leave idle, so its backlog may grow
+/// for as long as documents come in. One thread and one zstd state serve every part of the
+/// build (the parts share a dictionary): a part's store stays open until the commit finishes
+/// the part, and with a state per part (15.7 MB by zstd's estimates) a build of four times FANG
+/// peaked at 361 MiB instead of 274.
 final class BackgroundCompression {
     /// The spool of one store, whose blocks the thread writes with `BlockWriter`.
     final class Store {
