@@ -212,17 +212,24 @@ struct PostingsCursor {
         } else if index == skips.fullBlocks, !readTail, docFreq % BitPacking.blockSize > 0 {
             readTail = true
             previous = skips.fullBlocks == 0 ? -1 : skips.lastDoc(ofBlock: skips.fullBlocks - 1)
-            var reader = ByteReader(postings, offset: tailOffset, file: file)
+            // Read by the inlined decoder: most of a query's lists are short, and a short list's
+            // gaps take two or three bytes each, which `ByteReader.readVarint()` reads in a call.
+            var offset = tailOffset
             blockCount = docFreq % BitPacking.blockSize
             for slot in 0..<blockCount {
-                let code = try reader.readVarint()
+                guard let code = ByteReader.varint64(postings, &offset) else { throw KidxError.corruptIndex(file: file, reason: "a list's tail is cut off") }
                 let next = previous &+ Int32(truncatingIfNeeded: code >> 1) &+ 1
                 guard next > previous else { throw KidxError.corruptIndex(file: file, reason: "document ids out of order") }
                 previous = next
                 docs[slot] = previous
-                freqs[slot] = code & 1 == 1 ? 1 : UInt32(truncatingIfNeeded: try reader.readVarint())
+                if code & 1 == 1 {
+                    freqs[slot] = 1
+                } else {
+                    guard let freq = ByteReader.varint32(postings, &offset) else { throw KidxError.corruptIndex(file: file, reason: "a list's tail is cut off") }
+                    freqs[slot] = freq
+                }
             }
-            try postingsFile.check(tailOffset..<reader.offset)
+            try postingsFile.check(tailOffset..<offset)
             positionsReadUpTo = tailPositionsOffset
         } else {
             doc = Self.exhausted
