@@ -156,19 +156,23 @@ final class IndexFileWriter {
     }
 
     private func writeOut() throws {
-        try buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let result = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw KidxError.io(path: path, reason: String(cString: strerror(errno)))
-                }
-                offset += result
-            }
-        }
+        try buffer.withUnsafeBytes { try Self.write($0, to: descriptor, path: path) }
         written += buffer.count
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes all of `bytes` to the open file `descriptor` (at its offset, which moves past
+    /// them), again after a write cut short or interrupted; throws with `path` on an error.
+    static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let result = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw KidxError.io(path: path, reason: String(cString: strerror(errno)))
+            }
+            offset += result
+        }
     }
 }
 

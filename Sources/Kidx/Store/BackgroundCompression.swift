@@ -45,14 +45,7 @@ final class BackgroundCompression {
         /// Spools a block (the first document numbered `firstDoc`) for the thread; throws what
         /// stopped this store's blocks, if anything did. Called by one thread at a time.
         func add(_ block: [UInt8], firstDoc: Int) throws {
-            try block.withUnsafeBytes { bytes in
-                var written = 0
-                while written < bytes.count {
-                    let count = pwrite(spool, bytes.baseAddress! + written, bytes.count - written, off_t(spooledBytes + written))
-                    guard count > 0 else { throw KidxError.io(path: spoolPath, reason: String(cString: strerror(errno))) }
-                    written += count
-                }
-            }
+            try block.withUnsafeBytes { try IndexFileWriter.write($0, to: spool, path: spoolPath) }
             try owner.enqueue(Item(store: self, firstDoc: firstDoc, offset: spooledBytes, length: block.count))
             spooledBytes += block.count
         }

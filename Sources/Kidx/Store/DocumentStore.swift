@@ -27,10 +27,17 @@ final class DocumentStoreWriter {
     private var held: [(firstDoc: Int, bytes: [UInt8])] = []
     private var heldBytes = 0
     private var sampleSizes: [Int] = []
-    /// Writes the blocks, compressed here with `zstd` or on `background`'s thread.
+    /// Writes the blocks, compressed as `compression` says.
     private let blocks: BlockWriter
-    private let zstd: ZstdCompression?
-    private let background: BackgroundCompression.Store?
+    private let compression: Compression
+
+    /// Where the blocks are compressed.
+    private enum Compression {
+        /// Here, as they are added.
+        case inPlace(ZstdCompression)
+        /// On a build's compression thread, from this store's spool.
+        case background(BackgroundCompression.Store)
+    }
 
     /// How the store gets its dictionary.
     enum DictionarySource {
@@ -55,13 +62,16 @@ final class DocumentStoreWriter {
     init(file: IndexFileWriter, dictionary: DictionarySource = .trained, background: (BackgroundCompression, spool: String)? = nil) throws {
         let blocks = BlockWriter(file: file)
         self.blocks = blocks
-        self.background = try background.map { try $0.0.store(writingTo: blocks, spool: $0.spool) }
-        zstd = background == nil ? ZstdCompression() : nil
+        if let (thread, spool) = background {
+            compression = .background(try thread.store(writingTo: blocks, spool: spool))
+        } else {
+            compression = .inPlace(ZstdCompression())
+        }
         if case .given(let bytes) = dictionary { try use(dictionary: bytes) }
     }
 
     deinit {
-        background?.cancel()
+        if case .background(let store) = compression { store.cancel() }
     }
 
     func add(_ document: Document) throws {
@@ -92,7 +102,7 @@ final class DocumentStoreWriter {
     /// compressed (waiting for them).
     func finish() throws {
         try endDocuments()
-        try background?.finish()
+        if case .background(let store) = compression { try store.finish() }
         try blocks.finish(documentCount: documentCount)
     }
 
@@ -108,10 +118,9 @@ final class DocumentStoreWriter {
     }
 
     private func compress(_ block: [UInt8], firstDoc: Int) throws {
-        if let background {
-            try background.add(block, firstDoc: firstDoc)
-        } else {
-            try blocks.write(block, firstDoc: firstDoc, compressingWith: zstd!)
+        switch compression {
+        case .inPlace(let zstd): try blocks.write(block, firstDoc: firstDoc, compressingWith: zstd)
+        case .background(let store): try store.add(block, firstDoc: firstDoc)
         }
     }
 
@@ -149,7 +158,7 @@ final class DocumentStoreWriter {
     /// with this store's dictionary, else its documents compressed again. The dictionary must be
     /// decided (given at creation); not in the background.
     func append(_ store: DocumentStore) throws {
-        precondition(trained && background == nil, "a store is appended to one with a given dictionary, not in the background")
+        guard case .inPlace = compression, trained else { preconditionFailure("a store is appended to one with a given dictionary, not in the background") }
         guard store.dictionary.elementsEqual(dictionaryBytes!) else {
             try append(store) { _, _ in true }
             return
