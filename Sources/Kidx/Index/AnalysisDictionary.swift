@@ -23,7 +23,7 @@ struct AnalysisDictionary {
         let file = try IndexFileWriter(path: path, kind: .analysis)
         let dictionary = TermDictionaryWriter(file: file)
         for (word, evidence) in lexicon {
-            try dictionary.add(key: [Field.lexiconSpace] + Array(word.utf8), info: TermInfo(
+            try dictionary.add(key: Field.key(space: Field.lexiconSpace, word), info: TermInfo(
                 docFreq: evidence.frequency << 1 | (evidence.known ? 1 : 0), postingsOffset: 0, positionsOffset: 0, hasPositions: false))
         }
         for name in names {

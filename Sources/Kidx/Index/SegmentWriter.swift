@@ -456,7 +456,7 @@ final class SegmentWriter {
                 let list = FieldPostings.Postings(docs: docs, freqs: Array(repeating: 1, count: docs.count), positions: [])
                 postingsWriter.removeEncoded()
                 let encoded = try encode(list, field: Field.allCases.firstIndex(of: .body)!, withPositions: false, with: &postingsWriter)
-                _ = try write(encoded, of: postingsWriter, key: [space] + Array(name.utf8))
+                _ = try write(encoded, of: postingsWriter, key: Field.key(space: space, name))
             }
         }
         try dictionary.finish()

@@ -32,7 +32,7 @@ extension Searcher {
         case .prefix(let prefix):
             for field in clause.fields {
                 for segment in reader.segments {
-                    try segment.terms.forEach(withPrefix: [field.exactSpace] + Array(prefix.utf8)) { key, info in
+                    try segment.terms.forEach(withPrefix: field.exactKey(prefix)) { key, info in
                         found[String(decoding: key.dropFirst(), as: UTF8.self), default: (0, 0)].docFreq += info.docFreq
                         return true
                     }
@@ -45,7 +45,7 @@ extension Searcher {
             var candidate: [Unicode.Scalar] = []
             for field in clause.fields {
                 for segment in reader.segments {
-                    try segment.terms.forEach(withPrefix: [field.exactSpace] + Array(String(first).utf8)) { key, info in
+                    try segment.terms.forEach(withPrefix: field.exactKey(String(first))) { key, info in
                         // Counting scalars (UTF-8 lead bytes) rules most words out before decoding.
                         let length = key.dropFirst().reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
                         guard abs(length - wanted.count) <= maxEdits else { return true }

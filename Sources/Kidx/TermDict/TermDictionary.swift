@@ -29,10 +29,10 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     public var name: String { self == .title ? "title" : "body" }
 
     /// The dictionary key of `term` in this field.
-    func key(_ term: String) -> [UInt8] { [rawValue] + Array(term.utf8) }
+    func key(_ term: String) -> [UInt8] { Self.key(space: rawValue, term) }
 
     /// The dictionary key of `term` as a part of compounds in this field.
-    func partKey(_ term: String) -> [UInt8] { [partSpace] + Array(term.utf8) }
+    func partKey(_ term: String) -> [UInt8] { Self.key(space: partSpace, term) }
 
     /// The first key byte of this field's compound parts: documents whose compounds contain a
     /// term (`trikot` for `Fußballtrikot`), as often as they do (lists without positions).
@@ -40,7 +40,21 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 
     /// The dictionary key of `word` (folded, not stemmed) as written in this field: the strong
     /// key that tells `über` from `Uber` and rewards the very form a query uses.
-    func exactKey(_ word: String) -> [UInt8] { [exactSpace] + Array(word.utf8) }
+    func exactKey(_ word: String) -> [UInt8] { Self.key(space: exactSpace, word) }
+
+    /// The key byte `space` followed by `text`'s UTF-8 bytes, made in one allocation and copied
+    /// in one piece: `[space] + Array(text.utf8)` made two arrays and appended the bytes one by
+    /// one (FANG queries with this: 1.0 % fewer instructions OR, 1.1 % AND).
+    static func key(space: UInt8, _ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { bytes in
+            [UInt8](unsafeUninitializedCapacity: bytes.count + 1) { buffer, count in
+                buffer[0] = space
+                if let source = bytes.baseAddress { (buffer.baseAddress! + 1).initialize(from: source, count: bytes.count) }
+                count = bytes.count + 1
+            }
+        }
+    }
 
     /// The first key byte of the exact words of this field (lists without positions).
     var exactSpace: UInt8 { rawValue + 4 }
@@ -68,7 +82,7 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     static let nameSpace: UInt8 = 9
 
     /// The dictionary key of an outlet name as `source:` filters look it up.
-    static func sourceKey(_ source: String) -> [UInt8] { [sourceSpace] + Array(normalizedSource(source).utf8) }
+    static func sourceKey(_ source: String) -> [UInt8] { key(space: sourceSpace, normalizedSource(source)) }
 
     /// An outlet name as indexed: trimmed and lowercased (`Zeit.de ` is `zeit.de`).
     static func normalizedSource(_ source: String) -> String { source.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
