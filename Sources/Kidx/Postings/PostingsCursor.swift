@@ -455,18 +455,24 @@ struct SkipTable {
 /// about 730 instructions each (a one-word OR query on FANG: 408.8 k instructions with the
 /// arrays, 400.9 k without). A copy of a cursor shares its buffers, so a copy must be read to
 /// its end, or dropped, before the original moves again (as `TermScorer.forEachScore` does: the
-/// original has not read a block yet).
+/// original has not read a block yet). Both buffers are one allocation: a query opens a cursor
+/// per list (FANG queries: OR 689 k → 684 k instructions each, AND 664 k → 661 k, against an
+/// allocation per buffer).
 private final class BlockBuffers {
-    let docs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: BitPacking.blockSize)
-    let freqs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: BitPacking.blockSize)
+    private let memory: UnsafeMutableRawPointer
+    let docs: UnsafeMutableBufferPointer<Int32>
+    let freqs: UnsafeMutableBufferPointer<UInt32>
 
     init() {
-        docs.initialize(repeating: 0)
-        freqs.initialize(repeating: 0)
+        let count = BitPacking.blockSize
+        memory = UnsafeMutableRawPointer.allocate(byteCount: count * (MemoryLayout<Int32>.stride + MemoryLayout<UInt32>.stride),
+                                                  alignment: MemoryLayout<UInt32>.alignment)
+        docs = UnsafeMutableBufferPointer(start: memory.initializeMemory(as: Int32.self, repeating: 0, count: count), count: count)
+        freqs = UnsafeMutableBufferPointer(start: (memory + count * MemoryLayout<Int32>.stride).initializeMemory(as: UInt32.self, repeating: 0, count: count),
+                                           count: count)
     }
 
     deinit {
-        docs.deallocate()
-        freqs.deallocate()
+        memory.deallocate()
     }
 }

@@ -44,15 +44,18 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
 
     /// The key byte `space` followed by `text`'s UTF-8 bytes, made in one allocation and copied
     /// in one piece: `[space] + Array(text.utf8)` made two arrays and appended the bytes one by
-    /// one (FANG queries with this: 1.0 % fewer instructions OR, 1.1 % AND).
+    /// one (FANG queries: OR 700 k → 689 k instructions each, AND 676 k → 664 k).
     static func key(space: UInt8, _ text: String) -> [UInt8] {
         var text = text
         return text.withUTF8 { bytes in
-            [UInt8](unsafeUninitializedCapacity: bytes.count + 1) { buffer, count in
-                buffer[0] = space
-                if let source = bytes.baseAddress { (buffer.baseAddress! + 1).initialize(from: source, count: bytes.count) }
-                count = bytes.count + 1
-            }
+            // Reserved and appended: `Array(unsafeUninitializedCapacity:)` is not specialized and
+            // looks the array's type up in the runtime's metadata cache (OR queries 0.6 % more
+            // instructions).
+            var key: [UInt8] = []
+            key.reserveCapacity(bytes.count + 1)
+            key.append(space)
+            key.append(contentsOf: bytes)
+            return key
         }
     }
 
