@@ -12,8 +12,9 @@ final class SegmentWriter {
     enum Analysis {
         /// Gathered from this segment's documents and written to `analysis.kdx` at this path.
         case gathered(path: String)
-        /// The index's own.
-        case shared(AnalysisDictionary)
+        /// The index's own; with `splits`, every word of this segment split already (by the
+        /// build whose parts this segment is one of), else split here.
+        case shared(AnalysisDictionary, splits: Decompounding? = nil)
     }
 
     let folder: String
@@ -362,11 +363,15 @@ final class SegmentWriter {
             nameLookup = { names.term(of:) }
             try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: names.entries, to: path)
             analysisInfo = info
-        case .shared(let dictionary):
+        case .shared(let dictionary, let splits):
             nameLookup = dictionary.nameLookup
-            decompounding = options.decompounding
-                ? Decompounding(words: Set(words.joined()), decompounder: try dictionary.decompounderReadingMemory(), threads: threads)
-                : Decompounding(uses: [:], systemWords: nil, enabled: false, threads: threads)
+            if let splits {
+                decompounding = splits
+            } else {
+                decompounding = options.decompounding
+                    ? Decompounding(words: Set(words.joined()), decompounder: try dictionary.decompounderReadingMemory(), threads: threads)
+                    : Decompounding()
+            }
         }
         // Terms are taken only from here on, so stems, parts and queries all see the names.
         let termAnalyzers = [analyzer] + (1..<threads).map { _ in GermanAnalyzer(options: options) }
@@ -468,7 +473,7 @@ final class SegmentWriter {
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish()
 
-        if case .shared(let dictionary) = analysis { try dictionary.checkUndamaged() }  // names were looked up in it
+        if case .shared(let dictionary, _) = analysis { try dictionary.checkUndamaged() }  // names were looked up in it
         try finishStorage()
         try? FileManager.default.removeItem(atPath: folder + "/" + IndexFormat.Kind.spill.fileName)
 
@@ -572,6 +577,9 @@ struct Decompounding {
     private static func mayBeCompound(_ word: String) -> Bool {
         word.utf8.count >= GermanDecompounder.minimumCompound && GermanAnalyzer.isAllLetters(word)
     }
+
+    /// No compounds: nothing split, no parts.
+    init() {}
 
     /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
     /// - Parameters:
@@ -727,6 +735,11 @@ struct Decompounding {
         // Written and read: what is left to write is the part lists. Kept, the splits and the
         // lexicon raised a one-part FANG build's peak by 42 MiB, to 374 MiB.
         splits = CompoundSplits()
+        lexicon = []
+    }
+
+    /// Drops the lexicon (written to the analysis dictionary), keeping the splits.
+    mutating func removeLexicon() {
         lexicon = []
     }
 
