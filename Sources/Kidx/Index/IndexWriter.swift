@@ -433,7 +433,7 @@ public final class IndexWriter {
             Self.add(lastUses, to: &uses)
             if last.documentCount > 0 { spilledStorage[Self.name(last)] = storage }
             let evidence = SegmentWriter.gatherEvidence(uses: uses, documents: parts.reduce(0) { $0 + $1.documents }, options: options,
-                                                        analyzer: GermanAnalyzer(options: options), threads: threads, keepingSplits: true)
+                                                        analyzer: GermanAnalyzer(options: options), threads: threads)
             try AnalysisDictionary.write(lexicon: evidence.decompounding.lexicon, names: evidence.names.entries, to: path)
             info = evidence.info
             splits = evidence.decompounding

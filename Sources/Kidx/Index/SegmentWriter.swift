@@ -322,15 +322,15 @@ final class SegmentWriter {
     }
 
     /// The index's analysis evidence gathered from the uses of every word of a corpus: the
-    /// decompounding (lexicon, and with `keepingSplits` the splits of these words, for a segment
-    /// of these very words) and the proper names.
+    /// decompounding (lexicon, and the splits of these words, for the segments of these very
+    /// words) and the proper names.
     static func gatherEvidence(uses: [String: (uses: Int, capitalized: Int)], documents: Int, options: AnalyzerOptions,
-                               analyzer: GermanAnalyzer, threads: Int, keepingSplits: Bool) -> (decompounding: Decompounding, names: ProperNames, info: AnalysisInfo) {
+                               analyzer: GermanAnalyzer, threads: Int) -> (decompounding: Decompounding, names: ProperNames, info: AnalysisInfo) {
         let systemWords = options.decompounding || options.protectNames ? SystemWordList.load(folding: analyzer) : nil
-        let decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads, keepingSplits: keepingSplits)
+        let decompounding = Decompounding(uses: uses, systemWords: systemWords, enabled: options.decompounding, threads: threads)
         // Names are known once compounds are: a compound of known words is no name.
         let names = options.protectNames && options.stemming
-            ? ProperNames(words: uses, systemWords: systemWords, compounds: { decompounding.compounds(among: $0, threads: threads) }, stem: analyzer.term(ofWord:))
+            ? ProperNames(words: uses, systemWords: systemWords, compounds: { decompounding.compounds(among: $0) }, stem: analyzer.term(ofWord:))
             : ProperNames()
         let info = AnalysisInfo(documents: documents, lexiconWords: decompounding.lexicon.count, names: names.entries.count,
                                 wordList: decompounding.wordList, partThresholds: decompounding.thresholds)
@@ -358,7 +358,7 @@ final class SegmentWriter {
         switch analysis {
         case .gathered(let path):
             let (gathered, names, info) = Self.gatherEvidence(uses: FieldPostings.wordUses(fields, words: words), documents: documentCount, options: options,
-                                                              analyzer: analyzer, threads: threads, keepingSplits: true)
+                                                              analyzer: analyzer, threads: threads)
             decompounding = gathered
             nameLookup = { names.term(of:) }
             try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: names.entries, to: path)
@@ -550,13 +550,8 @@ struct AnalyzedDocument {
 struct Decompounding {
     /// Words that may be parts, and words that may be compounds, in key order, with their evidence.
     private(set) var lexicon: [(String, WordEvidence)] = []
-    /// The words of each compound split, by compound (when kept).
+    /// The words of each compound split, by compound.
     private var splits = CompoundSplits()
-    /// The compounds split, when their splits are not kept (a set takes a fraction of the memory).
-    private var compounds = Set<String>()
-    /// Where neither splits nor compounds are kept: makes decompounders that tell a compound
-    /// when asked.
-    private var makeDecompounder: (() -> GermanDecompounder)?
     /// The system word list used, if any.
     private(set) var wordList: String?
     /// The decompounder's frequency thresholds, recorded for queries.
@@ -565,12 +560,9 @@ struct Decompounding {
     /// it (see `gatherParts`).
     private var parts: [[(term: [UInt8], lists: [FieldPostings.List])]] = []
 
-    /// Those of `words` that were split, or, where neither splits nor compounds were kept, that
-    /// split now (on `threads` threads).
-    func compounds(among words: [String], threads: Int) -> Set<String> {
-        guard let makeDecompounder else { return Set(words.filter { splits.contains($0) || compounds.contains($0) }) }
-        return Self.split(words, threads: threads, decompounder: makeDecompounder, into: Set<String>()) { found, word, _ in found.insert(word) }
-            .reduce(into: Set<String>()) { $0.formUnion($1) }
+    /// Those of `words` that were split.
+    func compounds(among words: [String]) -> Set<String> {
+        Set(words.filter { splits.contains($0) })
     }
 
     /// Whether the decompounder is asked to split `word`: long and all letters.
@@ -584,8 +576,7 @@ struct Decompounding {
     /// Builds the lexicon and splits every word (no part lists yet: see `gatherParts`).
     /// - Parameters:
     ///   - uses: every distinct word of the corpus with its uses (`FieldPostings.wordUses`).
-    ///   - keepingSplits: keep each compound's split (for `gatherParts`), not only that it is one.
-    init(uses: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, enabled: Bool, threads: Int, keepingSplits: Bool = true) {
+    init(uses: [String: (uses: Int, capitalized: Int)], systemWords: Set<String>?, enabled: Bool, threads: Int) {
         guard enabled else { return }
         wordList = systemWords == nil ? nil : SystemWordList.path
         thresholds = GermanDecompounder.Thresholds(corpusWords: uses.values.reduce(0) { $0 + $1.uses })
@@ -615,20 +606,8 @@ struct Decompounding {
         }
         let makeUsesDecompounder = { GermanDecompounder(wordEvidence: lookup, hasWordList: hasWordList, thresholds: thresholds) }
         guard thresholds.listed > 0 else {
-            var pieces = Set<String>()
-            if keepingSplits {
-                splits = Self.split(uses.keys, threads: threads, decompounder: makeUsesDecompounder)
-                pieces = Set(splits.pieceList)
-            } else {
-                for found in Self.split(uses.keys, threads: threads, decompounder: makeUsesDecompounder, into: (compounds: Set<String>(), pieces: Set<String>()), record: {
-                    $0.compounds.insert($1)
-                    $0.pieces.formUnion($2)
-                }) {
-                    compounds.formUnion(found.compounds)
-                    pieces.formUnion(found.pieces)
-                }
-            }
-            addLexicon(pieces: pieces, partTest: makeUsesDecompounder())
+            splits = Self.split(uses.keys, threads: threads, decompounder: makeUsesDecompounder)
+            addLexicon(pieces: Set(splits.pieceList), partTest: makeUsesDecompounder())
             return
         }
         // Every piece of a split passed as a part, and on a corpus this large only a word it uses
@@ -641,13 +620,7 @@ struct Decompounding {
             var word = word
             word.withUTF8 { table.add($0, found) }
         }
-        let makeLexiconDecompounder = { table.decompounder(hasWordList: hasWordList, thresholds: thresholds) }
-        if keepingSplits {
-            splits = Self.split(uses.keys, threads: threads, decompounder: makeLexiconDecompounder)
-        } else {
-            // Only names ask what is a compound, and of fewer words.
-            makeDecompounder = makeLexiconDecompounder
-        }
+        splits = Self.split(uses.keys, threads: threads) { table.decompounder(hasWordList: hasWordList, thresholds: thresholds) }
     }
 
     /// Splits every word with the index's decompounder (`AnalysisDictionary`): the lexicon is the
@@ -656,10 +629,25 @@ struct Decompounding {
         splits = Self.split(words, threads: threads, decompounder: decompounder)
     }
 
-    /// Every long alphabetic word's split.
+    /// Every long alphabetic word's split, on `threads` threads, each worker with its own
+    /// decompounder (its memo; the evidence is only read) and its own splits, merged at the end.
     private static func split(_ words: some Collection<String>, threads: Int,
                               decompounder: () -> GermanDecompounder) -> CompoundSplits {
-        var results = split(words, threads: threads, decompounder: decompounder, into: CompoundSplits()) { $0.add($1, pieces: $2) }
+        let candidates = words.filter(mayBeCompound)
+        let workers = max(1, threads)
+        var results = [CompoundSplits](repeating: CompoundSplits(), count: workers)
+        results.withUnsafeMutableBufferPointer { output in
+            let output = output
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let decompounder = decompounder()
+                var found = CompoundSplits()
+                for word in candidates[(candidates.count * worker / workers)..<(candidates.count * (worker + 1) / workers)] {
+                    guard let split = decompounder.split(word) else { continue }
+                    found.add(word, pieces: split.pieces.map(\.word))
+                }
+                output[worker] = found
+            }
+        }
         // Merged into the first, each dropped once merged: never two copies of all splits.
         var merged = results[0]
         for worker in 1..<results.count {
@@ -667,30 +655,6 @@ struct Decompounding {
             results[worker] = CompoundSplits()
         }
         return merged
-    }
-
-    /// Splits every long alphabetic word on `threads` threads, each worker with its own
-    /// decompounder (its memo; the evidence is only read) recording each compound and its
-    /// words into its own `Output`, starting from `empty`.
-    private static func split<Output>(_ words: some Collection<String>, threads: Int,
-                                      decompounder: () -> GermanDecompounder, into empty: Output,
-                                      record: (inout Output, String, [String]) -> Void) -> [Output] {
-        let candidates = words.filter(mayBeCompound)
-        let workers = max(1, threads)
-        var results = [Output](repeating: empty, count: workers)
-        results.withUnsafeMutableBufferPointer { output in
-            let output = output
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let decompounder = decompounder()
-                var found = empty
-                for word in candidates[(candidates.count * worker / workers)..<(candidates.count * (worker + 1) / workers)] {
-                    guard let split = decompounder.split(word) else { continue }
-                    record(&found, word, split.pieces.map(\.word))
-                }
-                output[worker] = found
-            }
-        }
-        return results
     }
 
     /// Gathers each part's postings from the compounds containing it, under the part's term.
