@@ -15,10 +15,14 @@ struct AnalyzerTests {
         #expect(terms("Nordkoreas") == terms("Nordkorea"))
     }
 
-    @Test("letters told from bytes where ASCII agree with Unicode's letter property on every word of the sample corpus")
+    @Test("letters told from bytes where ASCII or Latin-1 agree with Unicode's letter property on every word of the sample corpus and every Latin-1 character")
     func allLetters() throws {
-        for word in ["atomwaffen", "Nordkorea", "straße", "pjöngjang", "zürich", "ελλάδα"] { #expect(GermanAnalyzer.isAllLetters(word), "\(word)") }
-        for word in ["covid19", "nord-korea", "a@b", "[x]", "x_y", "über`"] { #expect(!GermanAnalyzer.isAllLetters(word), "\(word)") }
+        for word in ["atomwaffen", "Nordkorea", "straße", "pjöngjang", "zürich", "ελλάδα", "ÆØÅæøåÿ"] { #expect(GermanAnalyzer.isAllLetters(word), "\(word)") }
+        for word in ["covid19", "nord-korea", "a@b", "[x]", "x_y", "über`", "3×4", "a÷b", "x²", "a«b»"] { #expect(!GermanAnalyzer.isAllLetters(word), "\(word)") }
+        for scalar in (0xA0...0x2FF).compactMap(Unicode.Scalar.init) {
+            let word = "a" + String(Character(scalar)) + "ä"
+            #expect(GermanAnalyzer.isAllLetters(word) == word.unicodeScalars.allSatisfy(\.properties.isAlphabetic), "\(word)")
+        }
         var checked = 0
         try CorpusReader(root: TestSupport.sampleCorpus).read({ document, _ in
             for word in (document.title + " " + document.body).split(whereSeparator: { $0.isWhitespace }).map(String.init) {

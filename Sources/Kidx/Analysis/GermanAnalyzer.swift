@@ -186,11 +186,28 @@ public final class GermanAnalyzer {
     func stopWordTerms() -> Set<[UInt8]> { Set(GermanStopWords.words.map { term(ofWord: Array($0.utf8)) }) }
 
     /// Whether every character of `word` is a letter (what the decompounder and the name finder
-    /// consider). ASCII letters are told from their bytes: looking up Unicode's properties for
-    /// every character of a million words took over a second of a FANG build.
+    /// consider). ASCII and Latin-1 letters (`ä`, `ß`, `é`) are told from their bytes: looking up
+    /// Unicode's properties for every character of a million words took over a second of a FANG
+    /// build; for the words with umlauts alone, 122.8 M of a 1,000-article build's instructions
+    /// (23.6 M told from their bytes).
     static func isAllLetters(_ word: String) -> Bool {
-        word.utf8.allSatisfy { $0 | 0x20 >= UInt8(ascii: "a") && $0 | 0x20 <= UInt8(ascii: "z") }
-            || word.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
+        var word = word
+        let latin = word.withUTF8 { bytes -> Bool? in
+            var offset = 0
+            while offset < bytes.count {
+                let byte = bytes[offset]
+                if byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z") {
+                    offset += 1
+                } else if byte == 0xC3, offset + 1 < bytes.count, (0x80...0xBF).contains(bytes[offset + 1]),
+                          bytes[offset + 1] != 0x97, bytes[offset + 1] != 0xB7 {
+                    offset += 2  // U+00C0…U+00FF, letters all but × and ÷
+                } else {
+                    return byte < 0x80 ? false : nil  // an ASCII non-letter, or another script
+                }
+            }
+            return true
+        }
+        return latin ?? word.unicodeScalars.allSatisfy(\.properties.isAlphabetic)
     }
 
     /// Calls `body` with the index term of each of `words`, in order, as `term(ofWord:)` gives
