@@ -167,7 +167,7 @@ final class TermDictionaryWriter {
             blockPrefixes.append(TermDictionary.keyPrefix(key))
             previousPositions = nil
         }
-        let shared = first ? 0 : zip(key, previousKey).prefix(while: { $0 == $1 }).count
+        let shared = first ? 0 : Self.sharedPrefixLength(key, previousKey)
         Self.appendLengths(shared: shared, suffix: key.count - shared, to: &block)
         block.append(contentsOf: key[shared...])
         block.appendVarint(info.docFreq << 1 | (info.hasPositions ? 1 : 0))
@@ -205,6 +205,20 @@ final class TermDictionaryWriter {
                     stemCursor += 1
                 }
                 return nil
+            }
+        }
+    }
+
+    /// How many leading bytes `a` and `b` share. Compared in place: `zip(a, b).prefix(while:)`
+    /// made an array of pairs for every entry written (`add` on a 1,000-article build: 395.9 M
+    /// instructions before, 223.5 M after).
+    static func sharedPrefixLength(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                let limit = min(a.count, b.count)
+                var length = 0
+                while length < limit, a[length] == b[length] { length += 1 }
+                return length
             }
         }
     }
