@@ -15,6 +15,24 @@ struct AnalyzerTests {
         #expect(terms("Nordkoreas") == terms("Nordkorea"))
     }
 
+    @Test("ASCII and Latin-1 folded byte by byte exactly as ICU's NFKC with case folding folds them, every character U+0000...U+02FF in a word")
+    func latin1Folding() {
+        for scalar in (0x01...0x2FF).compactMap(Unicode.Scalar.init) {
+            for text in ["Ä" + String(Character(scalar)) + "ß", String(Character(scalar)), "Straße" + String(Character(scalar))] {
+                let bytes = Array(text.utf8)
+                var fast: [UInt8] = [], icu: [UInt8] = []
+                bytes.withUnsafeBufferPointer { word in
+                    let folded = GermanAnalyzer.foldLatin1(word, into: &fast)
+                    #expect(folded == (scalar.value < 0x80 || (0xC0...0xFF).contains(scalar.value)), "\(text)")
+                    if folded {
+                        #expect(UnicodeNormalizer.caseFolded(word, into: &icu))
+                        #expect(fast == icu, "\(text): \(fast) against ICU's \(icu)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("letters told from bytes where ASCII or Latin-1 agree with Unicode's letter property on every word of the sample corpus and every Latin-1 character")
     func allLetters() throws {
         for word in ["atomwaffen", "Nordkorea", "straße", "pjöngjang", "zürich", "ελλάδα", "ÆØÅæøåÿ"] { #expect(GermanAnalyzer.isAllLetters(word), "\(word)") }
