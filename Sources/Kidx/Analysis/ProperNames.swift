@@ -40,13 +40,16 @@ struct ProperNames {
         }
         // A compound of known words is no name: the decompounder is asked once, for every word
         // that could be one.
-        let compoundWords = compounds(words.compactMap { isCapitalizedUnlisted($0.key, $0.value) ? $0.key : nil })
-        func isNameLike(_ word: String) -> Bool {
-            guard let counts = words[word], isCapitalizedUnlisted(word, counts) else { return false }
+        let capitalizedUnlisted = words.compactMap { isCapitalizedUnlisted($0.key, $0.value) ? $0.key : nil }
+        let compoundWords = compounds(capitalizedUnlisted)
+        // Decided once per word, and looked up after: a word is asked about up to four times
+        // below (ProperNames.init on 3,000 articles: 1,290.5 M instructions before, 1,108.2 M after).
+        let nameLike = Set(capitalizedUnlisted.filter { word in
             // `Infektions-` (a modifier with its linking s, written before a hyphen) is a known word's form.
             let linked = word.hasSuffix("s") && systemWords.contains(String(word.dropLast()))
             return !compoundWords.contains(word) && !linked
-        }
+        })
+        func isNameLike(_ word: String) -> Bool { nameLike.contains(word) }
         // A name is looked up without umlauts; where another word reads the same without them
         // (`Hauser` and `Häuser`, `Schüle` and `Schule`), that word keeps its stem and the name
         // goes unprotected.
@@ -68,7 +71,7 @@ struct ProperNames {
         var bare: [String] = []  // names recorded without a genitive s
         // In byte order: where two names read the same without umlauts, the first one wins, the
         // same one in every build (a dictionary's order changes from process to process).
-        let candidates = words.keys.filter { $0.utf8.count >= 3 && GermanAnalyzer.isAllLetters($0) && isNameLike($0) }
+        let candidates = nameLike.filter { $0.utf8.count >= 3 && GermanAnalyzer.isAllLetters($0) }
         for word in candidates.sorted(by: ByteOrder.precedes) {
             var key = Array(word.utf8)
             SpellingVariants.stripUmlauts(&key)
