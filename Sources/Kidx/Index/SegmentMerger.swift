@@ -12,7 +12,7 @@ import Foundation
 /// build over its memory budget writes its parts this way into one segment, so a query reads one
 /// list per key; an update merges small segments so.
 ///
-/// Memory: a merged list per thread, a batch of encoded lists (`ListEncoding`), the norms, and
+/// Memory: a merged list per thread, two batches of encoded lists (`ListEncoding`), the norms, and
 /// for every source an array of its stem lists' offsets (an exact word that is its stem's only
 /// form shares the stem's list, and keeps doing so only where it does in every source).
 enum SegmentMerger {
@@ -97,7 +97,8 @@ enum SegmentMerger {
     /// The merge of the term dictionaries and their lists.
     ///
     /// Keys are taken in order a batch at a time; a batch's lists are read and encoded on
-    /// `threads` threads (`ListEncoding`) and written here in key order. Each thread reads the
+    /// `threads` threads (`ListEncoding`) and written here in key order, while the next
+    /// batch's keys are gathered. Each thread reads the
     /// sources through mappings of its own and the norms through buffers: a file object or an
     /// array that two threads retain and release for every list has its count bounced between
     /// their cores.
@@ -114,11 +115,14 @@ enum SegmentMerger {
         var entries: [TermDictionary.Entries]
         /// Whether each source's `entries` has a current entry.
         var hasEntry: [Bool]
-        /// Per source, the postings offsets of its stem lists (ascending, as written in key
-        /// order) and the number of the merged stem list each went into.
+        /// Per source, the postings offsets of its stem lists (ascending, in key order) and the
+        /// number of the merged stem list each goes into: known when the keys are gathered, so
+        /// that an exact word's key can be gathered while its stem's list is still being encoded.
         var stemOffsets: [[Int]], stemNumbers: [[Int32]]
-        /// The merged stem lists: where each was written and from how many sources.
-        var stems: [(info: TermInfo, sources: Int)] = []
+        /// Per merged stem list, from how many sources it is merged.
+        var stemSources: [Int] = []
+        /// Per merged stem list, where it was written (nil: every document was deleted).
+        var stemInfos: [TermInfo?] = []
         private(set) var postingCount = 0
         /// Keys merged, and postings and positions bytes written, when memory was last released.
         var keysSinceRelease = 0, writtenAtRelease = 0
@@ -133,6 +137,8 @@ enum SegmentMerger {
             var kinds: [ListKind] = []
             var holderSources: [Int] = [], holderInfos: [TermInfo] = [], holderEnds: [Int] = []
             var documents: [Int] = [], sharedStems: [Int] = []
+            /// For a stem's key, the number of its merged list (-1 for other keys).
+            var stemNumbers: [Int] = []
             var totalDocuments = 0
             /// The key space of its keys.
             var space: UInt8 = 0
@@ -143,7 +149,7 @@ enum SegmentMerger {
             func holders(_ item: Int) -> Range<Int> { (item == 0 ? 0 : holderEnds[item - 1])..<holderEnds[item] }
 
             /// Adds a key held by sources `holders`, whose entries `info` gives.
-            mutating func append(key: [UInt8], space: UInt8, kind: ListKind, holders: [Int], info: (Int) -> TermInfo, sharedStem: Int?) {
+            mutating func append(key: [UInt8], space: UInt8, kind: ListKind, holders: [Int], info: (Int) -> TermInfo, sharedStem: Int?, stemNumber: Int?) {
                 self.space = space
                 keyBytes.append(contentsOf: key)
                 keyEnds.append(keyBytes.count)
@@ -159,6 +165,7 @@ enum SegmentMerger {
                 self.documents.append(documents)
                 totalDocuments += documents
                 sharedStems.append(sharedStem ?? -1)
+                stemNumbers.append(stemNumber ?? -1)
             }
 
             mutating func removeAll() {
@@ -170,6 +177,7 @@ enum SegmentMerger {
                 holderEnds.removeAll(keepingCapacity: true)
                 documents.removeAll(keepingCapacity: true)
                 sharedStems.removeAll(keepingCapacity: true)
+                stemNumbers.removeAll(keepingCapacity: true)
                 totalDocuments = 0
             }
         }
@@ -255,66 +263,84 @@ enum SegmentMerger {
                 for buffer in normBuffers { buffer.deallocate() }
                 for buffer in renumberingBuffers { buffer?.deallocate() }
             }
-            var batch = Batch()
+            // Two batches: one is gathered (here) while the other's lists are encoded (on the threads).
+            let batches = UnsafeMutablePointer<Batch>.allocate(capacity: 2)
+            batches.initialize(repeating: Batch(), count: 2)
+            defer {
+                batches.deinitialize(count: 2)
+                batches.deallocate()
+            }
             let limit = ListEncoding.BatchLimit()
             var holders: [Int] = []
-            while true {
-                var first = -1
-                for index in entries.indices where hasEntry[index] {
-                    if first < 0 || ByteOrder.precedes(entries[index].key, entries[first].key) { first = index }
-                }
-                guard first >= 0 else { break }
-                holders.removeAll(keepingCapacity: true)
-                for index in entries.indices where hasEntry[index] && (index == first || entries[index].key == entries[first].key) {
-                    holders.append(index)
-                }
-                guard let space = entries[first].key.first else { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }
-                // A batch holds one key space: an exact word's stem must be written before it is asked for.
-                if batch.count > 0, batch.space != space || batch.totalDocuments >= limit.documents || batch.count >= limit.lists {
-                    try write(batch, readings: readings, norms: normBuffers, renumbering: renumberingBuffers)
-                    batch.removeAll()
-                }
-                let kind = try ListKind(space: space, file: IndexFormat.Kind.terms.fileName)
-                batch.append(key: entries[first].key, space: space, kind: kind, holders: holders, info: { entries[$0].info },
-                             sharedStem: kind.isExactWord ? sharedStem(holders) : nil)
-                for source in holders { hasEntry[source] = try entries[source].next() }
-            }
-            try write(batch, readings: readings, norms: normBuffers, renumbering: renumberingBuffers)
+            let bases = bases
+            try ListEncoding.run(threads: threads,
+                                 nextBatch: { slot, sizes in
+                                     // The slot's last batch is written by now.
+                                     releaseMemoryNowAndThen(keys: batches[slot].count, readings: readings)
+                                     batches[slot].removeAll()
+                                     try gather(into: &batches[slot], limit: limit, holders: &holders)
+                                     sizes.append(contentsOf: batches[slot].documents)
+                                 },
+                                 encode: { slot, item, thread, writer in
+                                     guard batches[slot].sharedStems[item] < 0 else { return nil }
+                                     return try Self.encode(item, of: batches[slot], reading: readings[thread], bases: bases, norms: normBuffers,
+                                                            renumbering: renumberingBuffers, with: &writer)
+                                 },
+                                 write: { slot, item, list, writer in try write(item, of: batches[slot], list: list, with: &writer) })
             try dictionary.finish()
             try termsFile.finish()
             try postingsFile.finish()
             try positionsFile.finish()
         }
 
-        /// Encodes the batch's lists on the threads and writes them, and the dictionary entries,
-        /// in key order.
-        private mutating func write(_ batch: Batch, readings: [Reading], norms: [UnsafeBufferPointer<UInt8>],
-                                    renumbering: [UnsafeBufferPointer<Int32>?]) throws {
-            let bases = bases
-            try ListEncoding.run(threads: threads, count: batch.count, documents: { batch.documents[$0] },
-                                 encode: { item, thread, writer in
-                                     guard batch.sharedStems[item] < 0 else { return nil }
-                                     return try Self.encode(item, of: batch, reading: readings[thread], bases: bases, norms: norms,
-                                                            renumbering: renumbering, with: &writer)
-                                 },
-                                 write: { item, list, writer in
-                                     let key = Array(batch.key(item))
-                                     if batch.sharedStems[item] >= 0 {
-                                         try dictionary.add(key: key, info: stems[batch.sharedStems[item]].info.withoutPositions)
-                                         return
-                                     }
-                                     guard let list else { return }  // every document deleted: nothing written
-                                     let info = try writer.append(list, postings: postingsFile, positionsFile: positionsFile).termInfo
-                                     postingCount += list.docFreq
-                                     try dictionary.add(key: key, info: info)
-                                     guard batch.kinds[item].isStem else { return }
-                                     for holder in batch.holders(item) {
-                                         stemOffsets[batch.holderSources[holder]].append(batch.holderInfos[holder].postingsOffset)
-                                         stemNumbers[batch.holderSources[holder]].append(Int32(stems.count))
-                                     }
-                                     stems.append((info, batch.holders(item).count))
-                                 })
-            releaseMemoryNowAndThen(keys: batch.count, readings: readings)
+        /// Gathers the next keys in order into `batch`, up to `limit` and within one key space:
+        /// an exact word's key is gathered after every stem's (`sharedStem`).
+        private mutating func gather(into batch: inout Batch, limit: ListEncoding.BatchLimit, holders: inout [Int]) throws {
+            while batch.totalDocuments < limit.documents, batch.count < limit.lists {
+                var first = -1
+                for index in entries.indices where hasEntry[index] {
+                    if first < 0 || ByteOrder.precedes(entries[index].key, entries[first].key) { first = index }
+                }
+                guard first >= 0 else { return }
+                guard let space = entries[first].key.first else { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }
+                if batch.count > 0, batch.space != space { return }
+                holders.removeAll(keepingCapacity: true)
+                for index in entries.indices where hasEntry[index] && (index == first || entries[index].key == entries[first].key) {
+                    holders.append(index)
+                }
+                let kind = try ListKind(space: space, file: IndexFormat.Kind.terms.fileName)
+                var stemNumber: Int?
+                if kind.isStem {
+                    stemNumber = stemSources.count
+                    for source in holders {
+                        stemOffsets[source].append(entries[source].info.postingsOffset)
+                        stemNumbers[source].append(Int32(stemSources.count))
+                    }
+                    stemSources.append(holders.count)
+                }
+                batch.append(key: entries[first].key, space: space, kind: kind, holders: holders, info: { entries[$0].info },
+                             sharedStem: kind.isExactWord ? sharedStem(holders) : nil, stemNumber: stemNumber)
+                for source in holders { hasEntry[source] = try entries[source].next() }
+            }
+        }
+
+        /// Writes item `item` of `batch`, encoded as `list` (nil: nothing to write), and its
+        /// dictionary entry.
+        private mutating func write(_ item: Int, of batch: Batch, list: PostingsWriter.EncodedList?, with writer: inout PostingsWriter) throws {
+            let key = Array(batch.key(item))
+            if batch.sharedStems[item] >= 0 {
+                // Every document deleted from the stem's list is deleted from the word's: nothing written.
+                guard let info = stemInfos[batch.sharedStems[item]] else { return }
+                try dictionary.add(key: key, info: info.withoutPositions)
+                return
+            }
+            var info: TermInfo?
+            if let list {
+                info = try writer.append(list, postings: postingsFile, positionsFile: positionsFile).termInfo
+                postingCount += list.docFreq
+                try dictionary.add(key: key, info: info!)
+            }
+            if batch.stemNumbers[item] >= 0 { stemInfos.append(info) }
         }
 
         /// The merged stem list an exact word's entries share, if they share one: in each source
@@ -332,7 +358,7 @@ enum SegmentMerger {
                 guard low < offsets.count, offsets[low] == offset, shared == nil || shared == stemNumbers[source][low] else { return nil }
                 shared = stemNumbers[source][low]
             }
-            guard let shared, stems[Int(shared)].sources == holders.count else { return nil }
+            guard let shared, stemSources[Int(shared)] == holders.count else { return nil }
             return Int(shared)
         }
 

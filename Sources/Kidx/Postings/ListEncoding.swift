@@ -1,13 +1,19 @@
 import Foundation
 
 /// Encodes a sequence of posting lists on several threads and hands them on in their order, a
-/// batch at a time: the lists of a batch are gathered and encoded on every thread, each thread
-/// with its own `PostingsWriter`, then written one by one on the calling thread (files and the
-/// term dictionary take them in key order).
+/// batch at a time: the lists of a batch are encoded on every thread, each thread with its own
+/// `PostingsWriter`, then written one by one on the calling thread (files and the term
+/// dictionary take them in key order).
 ///
 /// Writing a segment's lists (merging a term's word lists, bit-packing them) took 13 of a FANG
 /// build's 33 commit seconds on one thread. A batch is bounded by the documents it holds, so the
 /// encoded lists waiting to be written stay a few megabytes.
+///
+/// With more than one thread the batches are pipelined: while the threads encode one batch,
+/// the calling thread gathers the next and then writes the one before (two sets of writers
+/// take turns). Done one after the other, the calling thread's part left a core idle: in a
+/// FANG build on two threads, the merge of the parts spent 1.0 of its 2.5 seconds gathering
+/// keys and 0.3 writing, and each part's exact words half their time writing.
 enum ListEncoding {
     /// Where a batch ends: once its lists hold this many documents, or there are this many lists.
     struct BatchLimit {
@@ -20,25 +26,116 @@ enum ListEncoding {
     /// takes the item, its list and the writer that holds the list's bytes
     /// (`PostingsWriter.append`; lent `inout` so that it is not copied) on the calling thread.
     /// `documents` estimates an item's size, to cut batches (at `limit`) and share them out evenly.
+    ///
+    /// `encode` runs while `write` writes earlier items: it must not read what `write` changes.
     static func run(threads: Int, count: Int, documents: (Int) -> Int, limit: BatchLimit = BatchLimit(),
                     encode: (_ item: Int, _ worker: Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?,
                     write: (Int, PostingsWriter.EncodedList?, inout PostingsWriter) throws -> Void) throws {
-        var writers = Array(repeating: PostingsWriter(), count: max(1, threads))
-        var results: [PostingsWriter.EncodedList?] = []
-        var sizes: [Int] = []
-        var start = 0
-        while start < count {
-            sizes.removeAll(keepingCapacity: true)
-            var total = 0, end = start
-            while end < count, end == start || (total < limit.documents && end - start < limit.lists) {
-                let size = max(1, documents(end))
-                sizes.append(size)
-                total += size
-                end += 1
+        // Each slot's first item (read by the encoding threads while the caller cuts the next batch
+        // into the other slot: a buffer, not an array variable both would access).
+        let firstItems = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2)
+        firstItems.initialize(repeating: 0)
+        defer { firstItems.deallocate() }
+        var next = 0
+        try run(threads: threads,
+                nextBatch: { slot, sizes in
+                    guard next < count else { return }
+                    firstItems[slot] = next
+                    var total = 0
+                    while next < count, next == firstItems[slot] || (total < limit.documents && next - firstItems[slot] < limit.lists) {
+                        let size = max(1, documents(next))
+                        sizes.append(size)
+                        total += size
+                        next += 1
+                    }
+                },
+                encode: { slot, item, worker, writer in try encode(firstItems[slot] + item, worker, &writer) },
+                write: { slot, item, list, writer in try write(firstItems[slot] + item, list, &writer) })
+    }
+
+    /// The batches themselves from `nextBatch`: told a slot (0 or 1), it gathers its next batch
+    /// there and appends each item's size in documents to the array it is given (left empty: no
+    /// batch is left). `encode` and `write` then take the slot and the item's number in its batch.
+    /// A slot is gathered again only once its batch is written: `nextBatch` runs while the
+    /// other slot's batch is encoded, and `write` while the next one is.
+    static func run(threads: Int, nextBatch: (_ slot: Int, _ sizes: inout [Int]) throws -> Void,
+                    encode: (_ slot: Int, _ item: Int, _ worker: Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?,
+                    write: (_ slot: Int, _ item: Int, PostingsWriter.EncodedList?, inout PostingsWriter) throws -> Void) throws {
+        let batches = [Batch(workers: max(1, threads)), Batch(workers: max(1, threads))]
+        try withoutActuallyEscaping(encode) { encode in
+            // Waited for before returning, whatever is thrown, and reached through a box emptied
+            // then: a block is released only after it signals its end, so it must not hold `encode`.
+            let box = EncoderBox(encode)
+            var inFlight: DispatchGroup?
+            defer {
+                inFlight?.wait()
+                box.encode = nil
             }
-            // Worker w takes the items from `bounds[w]`, whose documents so far reach its share.
+            func start(_ slot: Int) {
+                let batch = batches[slot]
+                guard threads > 1 else { return batch.encode(slot: slot, encode) }
+                let group = DispatchGroup()
+                group.enter()
+                DispatchQueue.global().async {
+                    batch.encode(slot: slot, box.encode!)
+                    group.leave()
+                }
+                inFlight = group
+            }
+            func finish() throws {
+                inFlight?.wait()
+                inFlight = nil
+            }
+            var slot = 0
+            guard try batches[0].gather(slot: 0, nextBatch) else { return }
+            start(0)
+            while true {
+                let hasNext = try batches[1 - slot].gather(slot: 1 - slot, nextBatch)
+                try finish()
+                let done = batches[slot]
+                if let failure = done.failure { throw failure }
+                if hasNext { start(1 - slot) }
+                for worker in 0..<done.workers {
+                    for offset in done.bounds[worker]..<done.bounds[worker + 1] { try write(slot, offset, done.results[offset], &done.writers[worker]) }
+                }
+                guard hasNext else { return }
+                slot = 1 - slot
+            }
+        }
+    }
+
+    /// Holds the encoding closure for the blocks that run it.
+    private final class EncoderBox {
+        var encode: ((Int, Int, Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?)?
+
+        init(_ encode: @escaping (Int, Int, Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?) { self.encode = encode }
+    }
+
+    /// One slot of the pipeline: a batch's item sizes, how they are shared out, the writers
+    /// that hold their encoded bytes, and the lists.
+    private final class Batch {
+        var writers: [PostingsWriter]
+        var sizes: [Int] = []
+        /// Worker w takes the items from `bounds[w]` up to `bounds[w + 1]`.
+        var bounds: [Int] = []
+        var results: [PostingsWriter.EncodedList?] = []
+        var failure: Error?
+
+        /// The workers the current batch has (at most an item each).
+        var workers: Int { bounds.count - 1 }
+
+        init(workers: Int) { writers = Array(repeating: PostingsWriter(), count: workers) }
+
+        /// Gathers the slot's next batch and shares it out; false when there is none.
+        func gather(slot: Int, _ nextBatch: (Int, inout [Int]) throws -> Void) throws -> Bool {
+            sizes.removeAll(keepingCapacity: true)
+            try nextBatch(slot, &sizes)
+            guard !sizes.isEmpty else { return false }
+            // Worker w starts where the documents before reach its share.
             let workers = min(writers.count, sizes.count)
-            var bounds = [0]
+            let total = sizes.reduce(0, +)
+            bounds.removeAll(keepingCapacity: true)
+            bounds.append(0)
             var sum = 0
             for (offset, size) in sizes.enumerated() {
                 sum += size
@@ -48,40 +145,31 @@ enum ListEncoding {
             for worker in 0..<workers { writers[worker].removeEncoded() }
             results.removeAll(keepingCapacity: true)
             results.append(contentsOf: repeatElement(nil, count: sizes.count))
-            try encodeBatch(from: start, bounds: bounds, writers: &writers, into: &results, encode: encode)
-            for worker in 0..<workers {
-                for offset in bounds[worker]..<bounds[worker + 1] { try write(start + offset, results[offset], &writers[worker]) }
-            }
-            start = end
+            failure = nil
+            return true
         }
-    }
 
-    /// Encodes the batch's items on the threads: worker `w` items `bounds[w]..<bounds[w + 1]`
-    /// of the batch starting at item `first`.
-    private static func encodeBatch(from first: Int, bounds: [Int], writers: inout [PostingsWriter], into results: inout [PostingsWriter.EncodedList?],
-                                    encode: (Int, Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?) throws {
-        let workers = bounds.count - 1
-        guard workers > 1 else {
-            for offset in bounds[0]..<bounds[1] { results[offset] = try encode(first + offset, 0, &writers[0]) }
-            return
-        }
-        var failures = [Error?](repeating: nil, count: workers)
-        results.withUnsafeMutableBufferPointer { output in
-            writers.withUnsafeMutableBufferPointer { writers in
-                failures.withUnsafeMutableBufferPointer { failures in
-                    let (output, writers, failures) = (output, writers, failures)
-                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                        do {
-                            for offset in bounds[worker]..<bounds[worker + 1] {
-                                output[offset] = try encode(first + offset, worker, &writers[worker])
+        /// Encodes the batch on its workers (the first error is kept in `failure`).
+        func encode(slot: Int, _ encode: (Int, Int, Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?) {
+            let workers = self.workers
+            var failures = [Error?](repeating: nil, count: workers)
+            let bounds = bounds
+            results.withUnsafeMutableBufferPointer { output in
+                writers.withUnsafeMutableBufferPointer { writers in
+                    failures.withUnsafeMutableBufferPointer { failures in
+                        let (output, writers, failures) = (output, writers, failures)
+                        func run(_ worker: Int) {
+                            do {
+                                for offset in bounds[worker]..<bounds[worker + 1] { output[offset] = try encode(slot, offset, worker, &writers[worker]) }
+                            } catch {
+                                failures[worker] = error
                             }
-                        } catch {
-                            failures[worker] = error
                         }
+                        if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
                     }
                 }
             }
+            failure = failures.compactMap { $0 }.first
         }
-        if let failure = failures.compactMap({ $0 }).first { throw failure }
     }
 }
