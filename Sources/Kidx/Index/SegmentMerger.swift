@@ -129,16 +129,16 @@ enum SegmentMerger {
 
         /// The keys of a batch, gathered before their lists are encoded, in flat arrays (a few
         /// arrays per key made the gathering, on one thread, the merge's bottleneck): each key's
-        /// bytes and kind, the sources that have it with their entries, the documents of its
-        /// lists, and for an exact word that is its stem's only form everywhere, the merged stem
+        /// bytes and kind, the sources that have it with their entries, and for an exact word that is its stem's only form everywhere, the merged stem
         /// it shares (-1: none).
         private struct Batch {
             var keyBytes: [UInt8] = [], keyEnds: [Int] = []
             var kinds: [ListKind] = []
             var holderSources: [Int] = [], holderInfos: [TermInfo] = [], holderEnds: [Int] = []
-            var documents: [Int] = [], sharedStems: [Int] = []
+            var sharedStems: [Int] = []
             /// For a stem's key, the number of its merged list (-1 for other keys).
             var stemNumbers: [Int] = []
+            /// The documents of its keys' lists.
             var totalDocuments = 0
             /// The key space of its keys.
             var space: UInt8 = 0
@@ -154,16 +154,13 @@ enum SegmentMerger {
                 keyBytes.append(contentsOf: key)
                 keyEnds.append(keyBytes.count)
                 kinds.append(kind)
-                var documents = 0
                 for source in holders {
                     let entry = info(source)
                     holderSources.append(source)
                     holderInfos.append(entry)
-                    documents += entry.docFreq
+                    totalDocuments += entry.docFreq
                 }
                 holderEnds.append(holderSources.count)
-                self.documents.append(documents)
-                totalDocuments += documents
                 sharedStems.append(sharedStem ?? -1)
                 stemNumbers.append(stemNumber ?? -1)
             }
@@ -175,7 +172,6 @@ enum SegmentMerger {
                 holderSources.removeAll(keepingCapacity: true)
                 holderInfos.removeAll(keepingCapacity: true)
                 holderEnds.removeAll(keepingCapacity: true)
-                documents.removeAll(keepingCapacity: true)
                 sharedStems.removeAll(keepingCapacity: true)
                 stemNumbers.removeAll(keepingCapacity: true)
                 totalDocuments = 0
@@ -274,12 +270,12 @@ enum SegmentMerger {
             var holders: [Int] = []
             let bases = bases
             try ListEncoding.run(threads: threads,
-                                 nextBatch: { slot, sizes in
+                                 nextBatch: { slot in
                                      // The slot's last batch is written by now.
                                      releaseMemoryNowAndThen(keys: batches[slot].count, readings: readings)
                                      batches[slot].removeAll()
                                      try gather(into: &batches[slot], limit: limit, holders: &holders)
-                                     sizes.append(contentsOf: batches[slot].documents)
+                                     return batches[slot].count
                                  },
                                  encode: { slot, item, thread, writer in
                                      guard batches[slot].sharedStems[item] < 0 else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Encodes a sequence of posting lists on several threads and hands them on in their order, a
 /// batch at a time: the lists of a batch are encoded on every thread, each thread with its own
@@ -25,7 +26,7 @@ enum ListEncoding {
     /// `threads` threads, told which (0 up to `threads`, for state of its own); `write` then
     /// takes the item, its list and the writer that holds the list's bytes
     /// (`PostingsWriter.append`; lent `inout` so that it is not copied) on the calling thread.
-    /// `documents` estimates an item's size, to cut batches (at `limit`) and share them out evenly.
+    /// `documents` estimates an item's size, to cut batches (at `limit`).
     ///
     /// `encode` runs while `write` writes earlier items: it must not read what `write` changes.
     static func run(threads: Int, count: Int, documents: (Int) -> Int, limit: BatchLimit = BatchLimit(),
@@ -38,27 +39,25 @@ enum ListEncoding {
         defer { firstItems.deallocate() }
         var next = 0
         try run(threads: threads,
-                nextBatch: { slot, sizes in
-                    guard next < count else { return }
+                nextBatch: { slot in
                     firstItems[slot] = next
                     var total = 0
                     while next < count, next == firstItems[slot] || (total < limit.documents && next - firstItems[slot] < limit.lists) {
-                        let size = max(1, documents(next))
-                        sizes.append(size)
-                        total += size
+                        total += max(1, documents(next))
                         next += 1
                     }
+                    return next - firstItems[slot]
                 },
                 encode: { slot, item, worker, writer in try encode(firstItems[slot] + item, worker, &writer) },
                 write: { slot, item, list, writer in try write(firstItems[slot] + item, list, &writer) })
     }
 
     /// The batches themselves from `nextBatch`: told a slot (0 or 1), it gathers its next batch
-    /// there and appends each item's size in documents to the array it is given (left empty: no
-    /// batch is left). `encode` and `write` then take the slot and the item's number in its batch.
+    /// there and returns how many items it has (0: no batch is left). `encode` and `write` then
+    /// take the slot and the item's number in its batch.
     /// A slot is gathered again only once its batch is written: `nextBatch` runs while the
     /// other slot's batch is encoded, and `write` while the next one is.
-    static func run(threads: Int, nextBatch: (_ slot: Int, _ sizes: inout [Int]) throws -> Void,
+    static func run(threads: Int, nextBatch: (_ slot: Int) throws -> Int,
                     encode: (_ slot: Int, _ item: Int, _ worker: Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?,
                     write: (_ slot: Int, _ item: Int, PostingsWriter.EncodedList?, inout PostingsWriter) throws -> Void) throws {
         let batches = [Batch(workers: max(1, threads)), Batch(workers: max(1, threads))]
@@ -95,9 +94,7 @@ enum ListEncoding {
                 let done = batches[slot]
                 if let failure = done.failure { throw failure }
                 if hasNext { start(1 - slot) }
-                for worker in 0..<done.workers {
-                    for offset in done.bounds[worker]..<done.bounds[worker + 1] { try write(slot, offset, done.results[offset], &done.writers[worker]) }
-                }
+                for item in 0..<done.count { try write(slot, item, done.results[item], &done.writers[done.owners[item]]) }
                 guard hasNext else { return }
                 slot = 1 - slot
             }
@@ -111,61 +108,57 @@ enum ListEncoding {
         init(_ encode: @escaping (Int, Int, Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?) { self.encode = encode }
     }
 
-    /// One slot of the pipeline: a batch's item sizes, how they are shared out, the writers
-    /// that hold their encoded bytes, and the lists.
+    /// One slot of the pipeline: a batch's lists and the writers that hold their bytes.
     private final class Batch {
         var writers: [PostingsWriter]
-        var sizes: [Int] = []
-        /// Worker w takes the items from `bounds[w]` up to `bounds[w + 1]`.
-        var bounds: [Int] = []
+        var count = 0
         var results: [PostingsWriter.EncodedList?] = []
+        /// Which writer encoded each item.
+        var owners: [Int] = []
         var failure: Error?
-
-        /// The workers the current batch has (at most an item each).
-        var workers: Int { bounds.count - 1 }
 
         init(workers: Int) { writers = Array(repeating: PostingsWriter(), count: workers) }
 
-        /// Gathers the slot's next batch and shares it out; false when there is none.
-        func gather(slot: Int, _ nextBatch: (Int, inout [Int]) throws -> Void) throws -> Bool {
-            sizes.removeAll(keepingCapacity: true)
-            try nextBatch(slot, &sizes)
-            guard !sizes.isEmpty else { return false }
-            // Worker w starts where the documents before reach its share.
-            let workers = min(writers.count, sizes.count)
-            let total = sizes.reduce(0, +)
-            bounds.removeAll(keepingCapacity: true)
-            bounds.append(0)
-            var sum = 0
-            for (offset, size) in sizes.enumerated() {
-                sum += size
-                while bounds.count < workers, sum * workers >= total * bounds.count { bounds.append(offset + 1) }
-            }
-            while bounds.count <= workers { bounds.append(sizes.count) }
-            for worker in 0..<workers { writers[worker].removeEncoded() }
+        /// Gathers the slot's next batch; false when there is none.
+        func gather(slot: Int, _ nextBatch: (Int) throws -> Int) throws -> Bool {
+            count = try nextBatch(slot)
+            guard count > 0 else { return false }
+            for index in writers.indices { writers[index].removeEncoded() }
             results.removeAll(keepingCapacity: true)
-            results.append(contentsOf: repeatElement(nil, count: sizes.count))
+            results.append(contentsOf: repeatElement(nil, count: count))
+            owners.removeAll(keepingCapacity: true)
+            owners.append(contentsOf: repeatElement(0, count: count))
             failure = nil
             return true
         }
 
-        /// Encodes the batch on its workers (the first error is kept in `failure`).
+        /// Encodes the batch on its workers, each taking the next item not yet taken (the first
+        /// error is kept in `failure`). Shared out beforehand by their documents, the batches'
+        /// lists kept one worker busy longer than the other: in a FANG build, the slower
+        /// worker's time summed over the merge's batches was 2.35 s, the average 2.07 s.
         func encode(slot: Int, _ encode: (Int, Int, Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?) {
-            let workers = self.workers
+            let workers = min(writers.count, count), count = count
             var failures = [Error?](repeating: nil, count: workers)
-            let bounds = bounds
+            let next = Atomic<Int>(0)
             results.withUnsafeMutableBufferPointer { output in
-                writers.withUnsafeMutableBufferPointer { writers in
-                    failures.withUnsafeMutableBufferPointer { failures in
-                        let (output, writers, failures) = (output, writers, failures)
-                        func run(_ worker: Int) {
-                            do {
-                                for offset in bounds[worker]..<bounds[worker + 1] { output[offset] = try encode(slot, offset, worker, &writers[worker]) }
-                            } catch {
-                                failures[worker] = error
+                owners.withUnsafeMutableBufferPointer { owners in
+                    writers.withUnsafeMutableBufferPointer { writers in
+                        failures.withUnsafeMutableBufferPointer { failures in
+                            let (output, owners, writers, failures) = (output, owners, writers, failures)
+                            func run(_ worker: Int) {
+                                do {
+                                    while true {
+                                        let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                                        guard item < count else { return }
+                                        owners[item] = worker
+                                        output[item] = try encode(slot, item, worker, &writers[worker])
+                                    }
+                                } catch {
+                                    failures[worker] = error
+                                }
                             }
+                            if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
                         }
-                        if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
                     }
                 }
             }
