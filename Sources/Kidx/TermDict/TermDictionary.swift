@@ -443,7 +443,8 @@ struct TermDictionary {
         private var stored: StoredEntries
         /// The stems walk and the next implied key with its info (nil: none left).
         private var stems: StoredEntries
-        private var nextImplied: (key: [UInt8], info: TermInfo)?
+        private var impliedKey: [UInt8] = []
+        private var impliedInfo: TermInfo?
         /// Whether the stored walk stands on an entry not yet given out, and which walk gave
         /// out the current key (nil before the first).
         private var storedPending = false
@@ -484,29 +485,33 @@ struct TermDictionary {
             case false?:
                 try findNextImplied()
             }
-            // The smaller of the two goes first (an implied key has no entry of its own).
-            if storedPending, nextImplied.map({ ByteOrder.precedes(stored.key, $0.key) }) ?? true {
-                key = stored.key
+            // The smaller of the two goes first (an implied key has no entry of its own). The key
+            // is copied into a buffer of its own: shared with a walk's, it made that walk copy its
+            // key at the next entry, an allocation and a free per key (with the keys replaced in
+            // one call each, the gathering of a merge's keys, 3,000 articles in many parts:
+            // 1,025 M instructions before, 800 M after).
+            if storedPending, impliedInfo == nil || ByteOrder.precedes(stored.key, impliedKey) {
+                key.replaceSubrange(0..<key.count, with: stored.key)
                 info = stored.info
                 lastFromStored = true
                 return true
             }
-            guard let implied = nextImplied else { return false }
-            key = implied.key
-            info = implied.info
+            guard let impliedInfo else { return false }
+            key.replaceSubrange(0..<key.count, with: impliedKey)
+            info = impliedInfo
             lastFromStored = false
             return true
         }
 
         /// Moves the stems walk to the next stem that implies a key.
         private mutating func findNextImplied() throws {
-            nextImplied = nil
+            impliedInfo = nil
             while true {
                 guard stems.number + 1 < dictionary.impliedWords * 64, try stems.next() else { return }
                 if dictionary.implies(stems.number), let space = stems.key.first, let field = Field(rawValue: space) {
-                    var implied = stems.key
-                    implied[0] = field.exactSpace
-                    nextImplied = (implied, stems.info.withoutPositions)
+                    impliedKey.replaceSubrange(0..<impliedKey.count, with: stems.key)
+                    impliedKey[0] = field.exactSpace
+                    impliedInfo = stems.info.withoutPositions
                     return
                 }
             }
@@ -546,9 +551,8 @@ struct TermDictionary {
                                                                     into: &info, positionsBase: &positionsBase) else {
                 throw dictionary.damagedEntry(inBlock: nextBlock - 1)
             }
-            // Shrinking and appending from the mapped bytes: no generic range replacement.
-            key.removeLast(key.count - shared)
-            key.append(contentsOf: UnsafeBufferPointer(start: suffix.baseAddress?.assumingMemoryBound(to: UInt8.self), count: suffix.count))
+            // The shared prefix kept and the rest replaced from the mapped bytes, in one call.
+            key.replaceSubrange(shared..<key.count, with: UnsafeBufferPointer(start: suffix.baseAddress?.assumingMemoryBound(to: UInt8.self), count: suffix.count))
             number += 1
             return true
         }
