@@ -129,8 +129,8 @@ enum SegmentMerger {
 
         /// The keys of a batch, gathered before their lists are encoded, in flat arrays (a few
         /// arrays per key made the gathering, on one thread, the merge's bottleneck): each key's
-        /// bytes and kind, the sources that have it with their entries, and for an exact word that is its stem's only form everywhere, the merged stem
-        /// it shares (-1: none).
+        /// bytes and kind, the sources that have it with their entries, and for an exact word
+        /// that is its stem's only form everywhere, the merged stem it shares (-1: none).
         private struct Batch {
             var keyBytes: [UInt8] = [], keyEnds: [Int] = []
             var kinds: [ListKind] = []
@@ -140,8 +140,6 @@ enum SegmentMerger {
             var stemNumbers: [Int] = []
             /// The documents of its keys' lists.
             var totalDocuments = 0
-            /// The key space of its keys.
-            var space: UInt8 = 0
 
             var count: Int { kinds.count }
 
@@ -149,8 +147,7 @@ enum SegmentMerger {
             func holders(_ item: Int) -> Range<Int> { (item == 0 ? 0 : holderEnds[item - 1])..<holderEnds[item] }
 
             /// Adds a key held by sources `holders`, whose entries `info` gives.
-            mutating func append(key: [UInt8], space: UInt8, kind: ListKind, holders: [Int], info: (Int) -> TermInfo, sharedStem: Int?, stemNumber: Int?) {
-                self.space = space
+            mutating func append(key: [UInt8], kind: ListKind, holders: [Int], info: (Int) -> TermInfo, sharedStem: Int?, stemNumber: Int?) {
                 keyBytes.append(contentsOf: key)
                 keyEnds.append(keyBytes.count)
                 kinds.append(kind)
@@ -289,8 +286,9 @@ enum SegmentMerger {
             try positionsFile.finish()
         }
 
-        /// Gathers the next keys in order into `batch`, up to `limit` and within one key space:
-        /// an exact word's key is gathered after every stem's (`sharedStem`).
+        /// Gathers the next keys in order into `batch`, up to `limit`. Stems are numbered here,
+        /// so that an exact word's key, gathered after every stem's, finds the stem it shares
+        /// (`sharedStem`) while that stem's list may still wait to be encoded.
         private mutating func gather(into batch: inout Batch, limit: ListEncoding.BatchLimit, holders: inout [Int]) throws {
             while batch.totalDocuments < limit.documents, batch.count < limit.lists {
                 var first = -1
@@ -299,7 +297,6 @@ enum SegmentMerger {
                 }
                 guard first >= 0 else { return }
                 guard let space = entries[first].key.first else { throw KidxError.corruptIndex(file: IndexFormat.Kind.terms.fileName, reason: "empty key") }
-                if batch.count > 0, batch.space != space { return }
                 holders.removeAll(keepingCapacity: true)
                 for index in entries.indices where hasEntry[index] && (index == first || entries[index].key == entries[first].key) {
                     holders.append(index)
@@ -314,7 +311,7 @@ enum SegmentMerger {
                     }
                     stemSources.append(holders.count)
                 }
-                batch.append(key: entries[first].key, space: space, kind: kind, holders: holders, info: { entries[$0].info },
+                batch.append(key: entries[first].key, kind: kind, holders: holders, info: { entries[$0].info },
                              sharedStem: kind.isExactWord ? sharedStem(holders) : nil, stemNumber: stemNumber)
                 for source in holders { hasEntry[source] = try entries[source].next() }
             }

@@ -81,16 +81,13 @@ enum ListEncoding {
                 }
                 inFlight = group
             }
-            func finish() throws {
-                inFlight?.wait()
-                inFlight = nil
-            }
             var slot = 0
             guard try batches[0].gather(slot: 0, nextBatch) else { return }
             start(0)
             while true {
                 let hasNext = try batches[1 - slot].gather(slot: 1 - slot, nextBatch)
-                try finish()
+                inFlight?.wait()
+                inFlight = nil
                 let done = batches[slot]
                 if let failure = done.failure { throw failure }
                 if hasNext { start(1 - slot) }
