@@ -303,9 +303,9 @@ public final class GermanAnalyzer {
     /// Appends `word` case folded to `folded` when it is all ASCII characters and Latin-1
     /// letters (`ä`, `É`, `ß`), byte by byte, as ICU's NFKC with case folding makes it (those
     /// are composed already, and fold to a lowercase letter, `ß` to `ss`, `×` staying); false,
-    /// with part of the word appended, for anything else, which is
-    /// ICU's to fold (`GermanAnalyzer.forEachWord` on a 1,000-article build: 1,522 M
-    /// instructions with ICU folding every word with an umlaut, 1,352 M without).
+    /// with part of the word appended, for anything else, which is ICU's to fold
+    /// (`GermanAnalyzer.forEachWord` on a 1,000-article build: 1,522 M instructions with ICU
+    /// folding every word with an umlaut, 1,352 M without).
     static func foldLatin1(_ word: UnsafeBufferPointer<UInt8>, into folded: inout [UInt8]) -> Bool {
         var offset = 0
         while offset < word.count {

@@ -136,8 +136,6 @@ enum SegmentMerger {
             var kinds: [ListKind] = []
             var holderSources: [Int] = [], holderInfos: [TermInfo] = [], holderEnds: [Int] = []
             var sharedStems: [Int] = []
-            /// For a stem's key, the number of its merged list (-1 for other keys).
-            var stemNumbers: [Int] = []
             /// The documents of its keys' lists.
             var totalDocuments = 0
 
@@ -147,7 +145,7 @@ enum SegmentMerger {
             func holders(_ item: Int) -> Range<Int> { (item == 0 ? 0 : holderEnds[item - 1])..<holderEnds[item] }
 
             /// Adds a key held by sources `holders`, whose entries `info` gives.
-            mutating func append(key: [UInt8], kind: ListKind, holders: [Int], info: (Int) -> TermInfo, sharedStem: Int?, stemNumber: Int?) {
+            mutating func append(key: [UInt8], kind: ListKind, holders: [Int], info: (Int) -> TermInfo, sharedStem: Int?) {
                 keyBytes.append(contentsOf: key)
                 keyEnds.append(keyBytes.count)
                 kinds.append(kind)
@@ -159,7 +157,6 @@ enum SegmentMerger {
                 }
                 holderEnds.append(holderSources.count)
                 sharedStems.append(sharedStem ?? -1)
-                stemNumbers.append(stemNumber ?? -1)
             }
 
             mutating func removeAll() {
@@ -170,7 +167,6 @@ enum SegmentMerger {
                 holderInfos.removeAll(keepingCapacity: true)
                 holderEnds.removeAll(keepingCapacity: true)
                 sharedStems.removeAll(keepingCapacity: true)
-                stemNumbers.removeAll(keepingCapacity: true)
                 totalDocuments = 0
             }
         }
@@ -302,9 +298,7 @@ enum SegmentMerger {
                     holders.append(index)
                 }
                 let kind = try ListKind(space: space, file: IndexFormat.Kind.terms.fileName)
-                var stemNumber: Int?
                 if kind.isStem {
-                    stemNumber = stemSources.count
                     for source in holders {
                         stemOffsets[source].append(entries[source].info.postingsOffset)
                         stemNumbers[source].append(Int32(stemSources.count))
@@ -312,7 +306,7 @@ enum SegmentMerger {
                     stemSources.append(holders.count)
                 }
                 batch.append(key: entries[first].key, kind: kind, holders: holders, info: { entries[$0].info },
-                             sharedStem: kind.isExactWord ? sharedStem(holders) : nil, stemNumber: stemNumber)
+                             sharedStem: kind.isExactWord ? sharedStem(holders) : nil)
                 for source in holders { hasEntry[source] = try entries[source].next() }
             }
         }
@@ -333,7 +327,8 @@ enum SegmentMerger {
                 postingCount += list.docFreq
                 try dictionary.add(key: key, info: info!)
             }
-            if batch.stemNumbers[item] >= 0 { stemInfos.append(info) }
+            // Stems are written in the order they were numbered when gathered.
+            if batch.kinds[item].isStem { stemInfos.append(info) }
         }
 
         /// The merged stem list an exact word's entries share, if they share one: in each source
