@@ -137,20 +137,25 @@ enum BitPacking {
     }
 
     /// Four values a step: the lanes' words at `bit`, shifted and masked together (words are
-    /// read as stored, little-endian, which is every platform Swift runs kidx on).
+    /// read as stored, little-endian, which is every platform Swift runs kidx on). The 32 steps
+    /// are written out: inlined for a constant width, every shift and offset is a constant and
+    /// no step branches, where the compiler kept a loop with computed shifts (FANG OR queries:
+    /// `unpackBlock` 68.0 k → 24.1 k instructions per query, 607.5 k → 563.4 k in all).
     @inline(__always)
     private static func unpackLanes(_ source: UnsafeRawPointer, width: Int, into output: UnsafeMutablePointer<UInt32>) {
         let mask = SIMD4<UInt32>(repeating: width == 32 ? .max : (1 << UInt32(width)) - 1)
         let target = UnsafeMutableRawPointer(output)
-        var bit = 0
-        for step in 0..<blockSize / lanes {
-            let word = bit >> 5, shift = bit & 31
+        @inline(__always) func step(_ step: Int) {
+            let bit = step * width, word = bit >> 5, shift = bit & 31
             var values = source.loadUnaligned(fromByteOffset: word * 16, as: SIMD4<UInt32>.self) &>> UInt32(shift)
             if shift + width > 32 {
                 values |= source.loadUnaligned(fromByteOffset: word * 16 + 16, as: SIMD4<UInt32>.self) &<< UInt32(32 - shift)
             }
             target.storeBytes(of: values & mask, toByteOffset: step * 16, as: SIMD4<UInt32>.self)
-            bit += width
         }
+        step(0); step(1); step(2); step(3); step(4); step(5); step(6); step(7)
+        step(8); step(9); step(10); step(11); step(12); step(13); step(14); step(15)
+        step(16); step(17); step(18); step(19); step(20); step(21); step(22); step(23)
+        step(24); step(25); step(26); step(27); step(28); step(29); step(30); step(31)
     }
 }
