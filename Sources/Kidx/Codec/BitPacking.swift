@@ -111,8 +111,7 @@ enum BitPacking {
     }
 
     /// Unpacks a block of `width` bits from `source`, which must hold `blockBytes(width:)` bytes. The
-    /// widths of real posting lists (up to 16) get a copy of the loop each, unrolled with
-    /// constant shifts.
+    /// widths of real posting lists (up to 16) get a copy of the steps each, with constant shifts.
     static func unpackBlock(_ source: UnsafeRawPointer, width: Int, into output: UnsafeMutablePointer<UInt32>) {
         switch width {
         case 0: output.update(repeating: 0, count: blockSize)
@@ -138,9 +137,10 @@ enum BitPacking {
 
     /// Four values a step: the lanes' words at `bit`, shifted and masked together (words are
     /// read as stored, little-endian, which is every platform Swift runs kidx on). The 32 steps
-    /// are written out: inlined for a constant width, every shift and offset is a constant and
-    /// no step branches, where the compiler kept a loop with computed shifts (FANG OR queries:
-    /// `unpackBlock` 68.0 k → 24.1 k instructions per query, 607.5 k → 563.4 k in all).
+    /// (`blockSize / lanes`) are written out: inlined for a constant width, every shift and
+    /// offset is a constant and no step branches, where the compiler kept a loop with computed
+    /// shifts (FANG OR queries: `unpackBlock` 68.0 k → 24.1 k instructions per query, 607.5 k →
+    /// 563.4 k in all).
     @inline(__always)
     private static func unpackLanes(_ source: UnsafeRawPointer, width: Int, into output: UnsafeMutablePointer<UInt32>) {
         let mask = SIMD4<UInt32>(repeating: width == 32 ? .max : (1 << UInt32(width)) - 1)
