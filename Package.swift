@@ -15,12 +15,14 @@ let package = Package(
         // ICU's C API is version-renamed by macros (ubrk_open -> ubrk_open_72); this shim
         // exposes the handful of calls kidx needs under stable names.
         .target(name: "CICU", linkerSettings: [.linkedLibrary("icuuc")]),
+        // A prefetch instruction for the build's word table (Swift has none).
+        .target(name: "CPrefetch"),
         .systemLibrary(name: "CStemmer", pkgConfig: nil, providers: [.apt(["libstemmer-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Kidx",
-            dependencies: ["CICU", "CStemmer", "CZstd", "CZlib"],
+            dependencies: ["CICU", "CPrefetch", "CStemmer", "CZstd", "CZlib"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .executableTarget(

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// The in-memory postings of one field, by word as written (folded, not stemmed): each distinct
 /// word is stemmed once at commit, and words that share a stem have their lists merged.
 struct FieldPostings {
@@ -15,6 +17,13 @@ struct FieldPostings {
         /// Documents and positions added.
         private(set) var documentCount: Int32 = 0
         private(set) var positionCount: Int32 = 0
+
+        /// Starts loading the stream's storage: its header (the count `add` reads first) and
+        /// first bytes. Through the array's one reference, as a raw pointer: asking the array
+        /// for its address or count would wait for the very line being prefetched.
+        func prefetchStream() {
+            kidx_prefetch(unsafeBitCast(bytes.bytes, to: UnsafeRawPointer.self))
+        }
 
         /// Bytes the stream holds.
         var byteCount: Int { bytes.count }
@@ -182,8 +191,9 @@ struct FieldPostings {
 
     init() {}
 
-    mutating func add(word: UnsafeBufferPointer<UInt8>, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
-        let (id, isNew) = interner.intern(word)
+    /// Adds a use of `word`, whose `WordInterner.tableHash` is `hash`.
+    mutating func add(word: UnsafeBufferPointer<UInt8>, hash: UInt32, doc: Int32, position: Int32, capitalized isCapitalized: Bool) {
+        let (id, isNew) = interner.intern(word, hash: hash)
         if isNew {
             lists.append(List())
             capitalized.append(0)
@@ -192,6 +202,20 @@ struct FieldPostings {
         guard bytes > 0 else { return }
         listBytes += bytes
         if isCapitalized { capitalized[id] += 1 }
+    }
+
+    /// Starts loading what adding a word of `hash` reads, in three steps a few words apart, each
+    /// reading what the one before brought in: the table slot (see `WordInterner.prefetch`),
+    /// then the list's entry, capitalized count and the word's bounds, then the list's stream. Each was a cache
+    /// miss for most words of a large field.
+    func prefetch(_ ahead: AnalyzedDocument.FieldWords.Lookahead) {
+        interner.prefetch(hash: ahead.far)
+        if let id = interner.probableID(hash: ahead.middle) {
+            lists.withUnsafeBufferPointer { kidx_prefetch($0.baseAddress! + id) }
+            capitalized.withUnsafeBufferPointer { kidx_prefetch($0.baseAddress! + id) }
+            interner.prefetchBounds(of: id)
+        }
+        if let id = interner.probableID(hash: ahead.near), id < lists.count { lists[id].prefetchStream() }
     }
 
     /// Writes every word with its list and capitalized uses to `file` (see `SegmentWriter.spill`).

@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 
 /// Numbers the distinct words of a field as the writer meets them, without a heap allocation or
@@ -17,7 +18,41 @@ struct WordInterner {
 
     /// The number of `word`, adding it when new.
     mutating func intern(_ word: UnsafeBufferPointer<UInt8>) -> (id: Int, isNew: Bool) {
-        let hash = UInt32(truncatingIfNeeded: Self.hash(word))
+        intern(word, hash: Self.tableHash(word))
+    }
+
+    /// The half of `hash(_:)` the table keeps: a build's analysis threads compute it beside each
+    /// word, so that the one thread that interns them does not, and can prefetch.
+    static func tableHash(_ word: UnsafeBufferPointer<UInt8>) -> UInt32 { UInt32(truncatingIfNeeded: hash(word)) }
+
+    /// Starts loading the slot where a word of `tableHash` `hash` is looked for first: the table
+    /// of a large field is far bigger than the cache, and its slot was the interning's main wait.
+    func prefetch(hash: UInt32) {
+        slots.withUnsafeBufferPointer { kidx_prefetch($0.baseAddress! + (Int(hash) & ($0.count - 1))) }
+    }
+
+    /// The number of the word the table's first entry of `hash` names, or nil: a guess (another
+    /// word may share the hash), for prefetching.
+    func probableID(hash: UInt32) -> Int? {
+        slots.withUnsafeBufferPointer { slots in
+            let mask = slots.count - 1
+            var slot = Int(hash) & mask
+            while true {
+                let entry = slots[slot]
+                if entry == 0 { return nil }
+                if UInt32(truncatingIfNeeded: entry >> 32) == hash { return Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1 }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    /// Starts loading where word `id`'s bytes begin and end, which interning it compares.
+    func prefetchBounds(of id: Int) {
+        starts.withUnsafeBufferPointer { kidx_prefetch($0.baseAddress! + id) }
+    }
+
+    /// `intern(_:)` with the word's `tableHash` already computed.
+    mutating func intern(_ word: UnsafeBufferPointer<UInt8>, hash: UInt32) -> (id: Int, isNew: Bool) {
         let mask = slots.count - 1
         var slot = Int(hash) & mask
         while true {
