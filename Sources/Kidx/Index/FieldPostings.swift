@@ -206,8 +206,8 @@ struct FieldPostings {
 
     /// Starts loading what adding a word of `hash` reads, in three steps a few words apart, each
     /// reading what the one before brought in: the table slot (see `WordInterner.prefetch`),
-    /// then the list's entry, capitalized count and the word's bounds, then the list's stream. Each was a cache
-    /// miss for most words of a large field.
+    /// then the list's entry, capitalized count and the word's bounds, then the list's stream and
+    /// the word's bytes. Each was a cache miss for most words of a large field.
     func prefetch(_ ahead: AnalyzedDocument.FieldWords.Lookahead) {
         interner.prefetch(hash: ahead.far)
         if let id = interner.probableID(hash: ahead.middle) {
@@ -215,7 +215,10 @@ struct FieldPostings {
             capitalized.withUnsafeBufferPointer { kidx_prefetch($0.baseAddress! + id) }
             interner.prefetchBounds(of: id)
         }
-        if let id = interner.probableID(hash: ahead.near), id < lists.count { lists[id].prefetchStream() }
+        if let id = interner.probableID(hash: ahead.near), id < lists.count {
+            lists[id].prefetchStream()
+            interner.prefetchBytes(of: id)
+        }
     }
 
     /// Writes every word with its list and capitalized uses to `file` (see `SegmentWriter.spill`).

@@ -51,6 +51,13 @@ struct WordInterner {
         starts.withUnsafeBufferPointer { kidx_prefetch($0.baseAddress! + id) }
     }
 
+    /// Starts loading word `id`'s bytes, which interning it compares (its bounds loaded before,
+    /// see `prefetchBounds`).
+    func prefetchBytes(of id: Int) {
+        let start = starts.withUnsafeBufferPointer { Int($0[id]) }
+        arena.withUnsafeBufferPointer { kidx_prefetch($0.baseAddress! + start) }
+    }
+
     /// `intern(_:)` with the word's `tableHash` already computed.
     mutating func intern(_ word: UnsafeBufferPointer<UInt8>, hash: UInt32) -> (id: Int, isNew: Bool) {
         let mask = slots.count - 1
