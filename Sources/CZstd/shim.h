@@ -1,5 +1,6 @@
+/* For ZSTD_createCDict_advanced and ZDICT_trainFromBuffer_fastCover with their parameters:
+   "experimental" in zstd's headers, exported by libzstd since 1.3.6. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
-/* For ZDICT_trainFromBuffer_fastCover and its parameters: experimental in zdict.h's terms,
-   exported by libzstd since 1.3.6. */
 #define ZDICT_STATIC_LINKING_ONLY
 #include <zdict.h>
