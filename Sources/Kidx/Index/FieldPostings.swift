@@ -207,7 +207,8 @@ struct FieldPostings {
     /// Starts loading what adding a word of `hash` reads, in three steps a few words apart, each
     /// reading what the one before brought in: the table slot (see `WordInterner.prefetch`),
     /// then the list's entry, capitalized count and the word's bounds, then the list's stream and
-    /// the word's bytes. Each was a cache miss for most words of a large field.
+    /// the word's bytes. Each was a cache miss for most words of a large field. (A number the
+    /// table holds always names a list: a word's list is added when it is interned.)
     func prefetch(_ ahead: AnalyzedDocument.FieldWords.Lookahead) {
         interner.prefetch(hash: ahead.far)
         if let id = interner.probableID(hash: ahead.middle) {
@@ -215,7 +216,7 @@ struct FieldPostings {
             capitalized.withUnsafeBufferPointer { kidx_prefetch($0.baseAddress! + id) }
             interner.prefetchBounds(of: id)
         }
-        if let id = interner.probableID(hash: ahead.near), id < lists.count {
+        if let id = interner.probableID(hash: ahead.near) {
             lists[id].prefetchStream()
             interner.prefetchBytes(of: id)
         }

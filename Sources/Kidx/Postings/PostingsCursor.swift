@@ -248,10 +248,10 @@ struct PostingsCursor {
 
     /// Turns a block's gaps (each id minus the one before, minus 1) into ids after `previous`,
     /// in place, and returns the last. Four at a time: each pair summed by adding the vector
-    /// shifted by a lane within 64-bit halves (lanes are little-endian), then the first pair's sum added to the second
-    /// pair, then the ids before: 10 instructions where one id after another took 18 (FANG OR
-    /// queries: `loadBlock` 95.7 k → 76.4 k instructions per query, 563.4 k → 544.2 k in all;
-    /// in user time the two were within this machine's noise).
+    /// shifted by a lane within 64-bit halves (lanes are little-endian), then the first pair's
+    /// sum added to the second pair, then the ids before: 10 instructions where one id after
+    /// another took 18 (FANG OR queries: `loadBlock` 95.7 k → 76.4 k instructions per query,
+    /// 563.4 k → 544.2 k in all; in user time the two were within this machine's noise).
     @inline(__always)
     private static func addGaps(_ values: UnsafeMutablePointer<Int32>, after previous: Int32) -> Int32 {
         let raw = UnsafeMutableRawPointer(values)
