@@ -702,6 +702,10 @@ final class NearScorer: DocumentScorer {
     /// Whether a document needs a place to match (false: all parts suffice).
     private let placesDecideMatches: Bool
     private var positions: [[Int32]]
+    /// The parts' places in `parts`, the one in the fewest documents first: a document is
+    /// looked for in the rarest part's list first, and a frequent part's list (`erst` of
+    /// `Erstaufführung`) is moved only to documents the others have.
+    private let rarestFirst: [Int]
     private var frequency: Float = 0
     /// The document whose places `frequency` counts.
     private var counted: Int32 = -1
@@ -715,6 +719,7 @@ final class NearScorer: DocumentScorer {
         self.scoring = scoring
         self.placesDecideMatches = placesDecideMatches
         positions = Array(repeating: [], count: parts.count)
+        rarestFirst = parts.indices.sorted { parts[$0].docFreq < parts[$1].docFreq }
         super.init(maxScore: weight * scoring.saturation * 1.0001, isCostly: true)
     }
 
@@ -724,7 +729,7 @@ final class NearScorer: DocumentScorer {
         if doc >= target { return doc }
         var target = target
         outer: while true {
-            for index in parts.indices {
+            for index in rarestFirst {
                 guard try parts[index].advance(to: target) else { break outer }
                 if parts[index].doc != target {
                     target = parts[index].doc
@@ -747,7 +752,7 @@ final class NearScorer: DocumentScorer {
     override func score(ifAt target: Int32, above threshold: Float) throws -> Float {
         if doc >= target { return doc == target ? try score(above: threshold) : 0 }
         doc = target
-        for index in parts.indices {
+        for index in rarestFirst {
             guard try parts[index].advance(to: target) else {
                 doc = PostingsCursor.exhausted
                 return 0
