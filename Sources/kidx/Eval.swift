@@ -17,7 +17,7 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "How a headline's words combine: any | all-first | all (default any, as the peers run).")
     var mode: SearchOptions.Mode = .any
     @Option(name: .long, help: "Weight of a word found inside a compound (default 0.1).") var partBoost: Float?
-    @Option(name: .long, help: "Weight of a compound's parts found near each other (default 0.2).") var nearBoost: Float?
+    @Option(name: .long, help: "Weight of a compound's parts found near each other (default 0.05).") var nearBoost: Float?
     @Option(name: .long, help: "Weight of a query compound's parts found anywhere (default 0.4).") var compoundPartBoost: Float?
     @Option(name: .long, help: "Weight of each part of a hyphenated query word (default 0.4).") var hyphenPartBoost: Float?
     @Option(name: .long, help: "Weight of the exact word form (default 0.3).") var exactBoost: Float?

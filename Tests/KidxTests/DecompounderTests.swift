@@ -78,8 +78,10 @@ struct DecompounderTests {
             Document(id: "trikot", title: "Trikot", body: "Das Trikot der Mannschaft ist grün. Der Fußball rollt wieder."),
             Document(id: "fussballtrikot", title: "Versteigerung", body: "Ein signiertes Fußballtrikot bringt 1.200 Euro."),
             Document(id: "ganz", title: "Impfstoffmangel", body: "Der Impfstoffmangel trifft die Praxen. Impfstoff fehlt überall."),
-            Document(id: "nah", title: "Rückblick", body: "Der Mangel an Impfstoff war im Winter groß."),
-            Document(id: "fern", title: "Lager", body: "Impfstoff lag bereit. Viel später, an einem anderen Ort und zu anderer Zeit, herrschte Mangel."),
+            // `fern` is the shorter text: its parts alone outscore `nah`'s, so only their nearness
+            // puts `nah` first.
+            Document(id: "nah", title: "Rückblick", body: "Der Mangel an Impfstoff war im Winter in allen Praxen des Landes groß."),
+            Document(id: "fern", title: "Lager", body: "Impfstoff lag bereit. Viel später, an einem anderen Ort, herrschte Mangel."),
             Document(id: "pandemie-bindestrich", title: "Eins", body: "Die Corona-Pandemie verändert den Alltag."),
             Document(id: "pandemie-zusammen", title: "Zwei", body: "Die Coronapandemie verändert die Arbeit."),
             Document(id: "pandemie-getrennt", title: "Drei", body: "Die Corona Pandemie verändert die Schule."),
