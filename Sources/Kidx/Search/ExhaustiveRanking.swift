@@ -38,7 +38,7 @@ extension SegmentSearcher {
         }
         // Nearness only adds to documents that match already (bit 0).
         let scored = clauses.indices.filter { excluded & (UInt64(1) << UInt64($0)) == 0 }.map { clauses[$0] }
-        for scorer in try scored.flatMap(nearComponents).map(\.scorer) {
+        for scorer in try scored.flatMap({ try nearComponents(of: $0) }).map(\.scorer) {
             var doc = try scorer.advance(to: 0)
             while doc != PostingsCursor.exhausted {
                 accumulator.add(Int(doc), score: try scorer.score(), bit: 0)

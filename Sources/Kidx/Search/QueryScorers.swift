@@ -14,6 +14,8 @@ extension SegmentSearcher {
         /// The scorer whose documents include all of this one's (the stem's list, for the very
         /// word form's list): a disjunction finds documents without moving this one.
         var within: DocumentScorer?
+        /// The dictionary entry of the list read (nil for a phrase or nearness).
+        var list: TermInfo?
     }
 
     /// What a component reads, spelled out only for explanations (a query makes many
@@ -128,7 +130,8 @@ extension SegmentSearcher {
 
     /// Everything a clause scores with: its lists and, for a compound, the nearness of its parts.
     func allComponents(of clause: Query.Clause) throws -> [Component] {
-        try components(of: clause) + nearComponents(of: clause)
+        let lists = try components(of: clause)
+        return try lists + nearComponents(of: clause, lists: lists)
     }
 
     /// The scorers of one clause, over the fields it searches: a phrase's positions, or a
@@ -170,7 +173,7 @@ extension SegmentSearcher {
                 let scorer = TermScorer(try reader.cursor(list.info), weight: list.weight, scoring: scoring)
                 if list.role == .stem { stem = scorer }
                 components.append(Component(field: field, match: list.match, scorer: scorer, isPart: list.isPart,
-                                            within: list.role == .exactForm ? stem : nil))
+                                            within: list.role == .exactForm ? stem : nil, list: list.info))
             }
         }
         return components
@@ -205,8 +208,10 @@ extension SegmentSearcher {
         return lists
     }
 
-    /// For a compound word, the scorers of its parts standing near each other, per field.
-    func nearComponents(of clause: Query.Clause) throws -> [Component] {
+    /// For a compound word, the scorers of its parts standing near each other, per field. The
+    /// parts' lists are taken from `lists` (the clause's `components`) where they are there:
+    /// looking them up again took two dictionary lookups per field and compound.
+    func nearComponents(of clause: Query.Clause, lists: [Component] = []) throws -> [Component] {
         guard ranking.nearBoost > 0, !clause.isPhrase, clause.expansion == nil, clause.compoundParts.count >= 2 else { return [] }
         var components: [Component] = []
         fields: for field in clause.fields {
@@ -215,7 +220,12 @@ extension SegmentSearcher {
             for part in clause.compoundParts {
                 // The part as a word: lists of parts inside compounds have no positions, and a
                 // stop word's term has none either.
-                guard let list = try reader.postings(field.key(part)), list.hasPositions else { continue fields }
+                let known = lists.first { list in
+                    guard list.field == field, case .compoundPart(let listed) = list.match else { return false }
+                    return listed == part
+                }?.list
+                guard let info = try known ?? reader.terms.lookup(field.key(part)), info.hasPositions else { continue fields }
+                let list = try reader.cursor(info)
                 parts.append(list)
                 idfSum += statistics.idf(field.key(part), local: list.docFreq)
             }
