@@ -2,13 +2,16 @@
 """Reads one run of the peer harness (its summary.json) and kidx's index of that run, and
 prints kidx's figures as ratios to the best peer of the same run, beside the performance
 targets of issue 4: indexing speed, inverted-index size, document-store size, OR and AND
-latency, build memory.
+latency, build memory. Where the run kept each query's times (`--keep-raw`), it also prints
+them by the number of words a query has, kidx's beside the fastest peer's, and the queries
+kidx loses most on.
 
     Tools/bench/targets.py RESULTS_DIR KIDX_INDEX_DIR
 
 Called by Tools/bench/peers after the harness's table.
 """
 import json
+import statistics
 import subprocess
 import sys
 
@@ -66,3 +69,44 @@ widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header
 print()
 for line in [header] + rows:
     print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+def per_query(result, mode):
+    """Each query's median over the rounds, in microseconds (None without raw times)."""
+    rounds = result.get("modes", {}).get(mode, {}).get("rounds_ns")
+    if not rounds:
+        return None
+    return [statistics.median(times[index] for times in rounds) / 1000 for index in range(len(rounds[0]))]
+
+
+try:
+    queries = [line.strip() for line in open(summary["settings"]["queries"], encoding="utf-8") if line.strip()]
+except (KeyError, OSError):
+    queries = []
+lines, worst_lines = [], []
+for mode in ("or", "and"):
+    ours = per_query(kidx, mode)
+    timed = {name: per_query(r, mode) for name, r in results.items()}
+    timed = {name: times for name, times in timed.items() if times and len(times) == len(queries)}
+    if not ours or len(ours) != len(queries) or not timed:
+        continue
+    # The peer with the lowest median over all queries.
+    peer = min(timed, key=lambda name: statistics.median(timed[name]))
+    theirs = timed[peer]
+    for words, label in ((1, "1 word"), (2, "2 words"), (3, "3+ words")):
+        chosen = [i for i, query in enumerate(queries) if min(len(query.split()), 3) == words]
+        if not chosen:
+            continue
+        a, b = statistics.median(ours[i] for i in chosen), statistics.median(theirs[i] for i in chosen)
+        lines.append((f"{mode.upper()} {label} ({len(chosen)})", f"{a:.1f}", f"{b:.1f} ({peer})", f"{a / b:.2f}"))
+    worst = sorted(range(len(queries)), key=lambda i: ours[i] / theirs[i], reverse=True)[:5]
+    worst_lines.append(f"{mode.upper()} worst against {peer} (kidx/{peer} us): "
+                       + ", ".join(f"{queries[i]} {ours[i]:.0f}/{theirs[i]:.0f}" for i in worst))
+if lines:
+    header = ("per query: median of medians, us", "kidx", "fastest peer", "ratio")
+    widths = [max(len(str(line[i])) for line in lines + [header]) for i in range(len(header))]
+    print()
+    for line in [header] + lines:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+    for line in worst_lines:
+        print(line)
