@@ -64,11 +64,16 @@ for mode in ("or", "and"):
 rss = kidx["build_peak_rss_mib"]
 rows.append(("build peak RSS MiB", f"{rss:.0f}", "300 (the limit)", f"{rss / 300:.2f}", "<= 1.00", "met" if rss <= 300 else "missed"))
 
-header = ("target", "kidx", "best peer", "ratio", "wanted", "")
-widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-print()
-for line in [header] + rows:
-    print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+def print_table(header, rows):
+    """`rows` under `header`, each column as wide as its widest cell, after an empty line."""
+    widths = [max(len(str(line[i])) for line in rows + [header]) for i in range(len(header))]
+    print()
+    for line in [header] + rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+print_table(("target", "kidx", "best peer", "ratio", "wanted", ""), rows)
 
 
 def per_query(result, mode):
@@ -103,10 +108,6 @@ for mode in ("or", "and"):
     worst_lines.append(f"{mode.upper()} worst against {peer} (kidx/{peer} us): "
                        + ", ".join(f"{queries[i]} {ours[i]:.0f}/{theirs[i]:.0f}" for i in worst))
 if lines:
-    header = ("per query: median of medians, us", "kidx", "fastest peer", "ratio")
-    widths = [max(len(str(line[i])) for line in lines + [header]) for i in range(len(header))]
-    print()
-    for line in [header] + lines:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+    print_table(("per query: median of medians, us", "kidx", "fastest peer", "ratio"), lines)
     for line in worst_lines:
         print(line)
