@@ -20,6 +20,8 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Weight of a compound's parts found near each other (default 0.05).") var nearBoost: Float?
     @Option(name: .long, help: "Weight of a query compound's parts found anywhere (default 0.4).") var compoundPartBoost: Float?
     @Option(name: .long, help: "Weight of each part of a hyphenated query word (default 0.4).") var hyphenPartBoost: Float?
+    @Option(name: .long, help: "Weight of a compound's parts found inside other compounds, relative to the parts' (default 0: off).")
+    var compoundPartInsideBoost: Float?
     @Option(name: .long, help: "Weight of the exact word form (default 0.3).") var exactBoost: Float?
     @Option(name: .long, help: "BM25 k1.") var k1: Float?
     @Option(name: .long, help: "BM25 b.") var b: Float?
@@ -40,6 +42,7 @@ struct Eval: ParsableCommand {
             if let nearBoost { ranking.nearBoost = nearBoost }
             if let compoundPartBoost { ranking.compoundPartBoost = compoundPartBoost }
             if let hyphenPartBoost { ranking.hyphenPartBoost = hyphenPartBoost }
+            if let compoundPartInsideBoost { ranking.compoundPartInsideBoost = compoundPartInsideBoost }
             if let k1 { ranking.k1 = k1 }
             if let exactBoost { ranking.exactBoost = exactBoost }
             if let b { ranking.b = b }

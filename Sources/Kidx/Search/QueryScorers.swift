@@ -181,8 +181,9 @@ extension SegmentSearcher {
 
     /// The posting lists a word clause reads in `field`, with their weights: its stem, its very
     /// word form (`exactBoost`), the word inside compounds (`partBoost`), and for a compound its
-    /// parts on their own or inside other compounds (bodies spell out what headlines compound:
-    /// `Impfstoffmangel` → "… fehlt Impfstoff …"). A prefix or fuzzy word reads the lists of
+    /// parts on their own (bodies spell out what headlines compound: `Impfstoffmangel` →
+    /// "… fehlt Impfstoff …") and, where `compoundPartInsideBoost` is set, inside other
+    /// compounds. A prefix or fuzzy word reads the lists of
     /// the word forms it expanded to. The stem's list comes first.
     func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: Match, isPart: Bool, role: ListRole)] {
         let fieldBoost = field == .title ? ranking.titleBoost : 1
@@ -202,7 +203,10 @@ extension SegmentSearcher {
         if clause.compoundParts.count >= 2, partBoost > 0 {
             for part in clause.compoundParts {
                 lists.append((field.key(part), fieldBoost * partBoost, .compoundPart(part), true, .other))
-                lists.append((field.partKey(part), fieldBoost * partBoost * ranking.partBoost, .compoundPartInsideCompounds(part), true, .other))
+                if ranking.compoundPartInsideBoost > 0 {
+                    lists.append((field.partKey(part), fieldBoost * partBoost * ranking.compoundPartInsideBoost,
+                                  .compoundPartInsideCompounds(part), true, .other))
+                }
             }
         }
         return lists
