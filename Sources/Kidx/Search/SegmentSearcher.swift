@@ -57,6 +57,9 @@ final class SegmentSearcher {
     /// The BM25 length factors `fieldScoring` points into, owned here.
     private var normFactors: [UnsafeMutableBufferPointer<Float>] = []
     var positionBuffers: [[Int32]] = []
+    /// The fewest document ids a top-k window spans (`TopDocuments.defaultMinimumWindow`):
+    /// tests narrow it to put many windows over a small index.
+    var minimumWindow = TopDocuments.defaultMinimumWindow
 
     init(reader: SegmentReader, statistics: CollectionStatistics, ranking: Searcher.Ranking, decompounds: Bool) {
         self.reader = reader
@@ -89,12 +92,13 @@ final class SegmentSearcher {
         if let (scorers, required) = try summedScorers(root, unwritten: unwritten) {
             return try withoutActuallyEscaping(accept) { accept in
                 try TopDocuments.sum(of: scorers, required: required, k: k, documentCount: reader.documentCount, above: floor,
-                                     seeds: accumulator, accept: accepting(accept))
+                                     seeds: accumulator, minimumWindow: minimumWindow, accept: accepting(accept))
             }
         }
         guard let scorer = try scorer(root, unwritten: unwritten) else { return [] }
         return try withoutActuallyEscaping(accept) { accept in
-            try TopDocuments.of(scorer, k: k, documentCount: reader.documentCount, above: floor, accept: accepting(accept))
+            try TopDocuments.of(scorer, k: k, documentCount: reader.documentCount, above: floor, minimumWindow: minimumWindow,
+                                accept: accepting(accept))
         }
     }
 

@@ -23,13 +23,14 @@ enum TopDocuments {
     /// a document must be in one of them: the others are then never essential, and they may
     /// be, by MaxScore's rule, only while the required ones are all essential.
     static func sum(of scorers: [DocumentScorer], required: [Bool] = [], k: Int, documentCount: Int, above floor: Float = -.infinity,
-                    seeds: ScoreAccumulator? = nil, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
+                    seeds: ScoreAccumulator? = nil, minimumWindow: Int32 = defaultMinimumWindow,
+                    accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
         guard k > 0, !scorers.isEmpty else { return [] }
         var floor = floor
         if let seeds { floor = max(floor, try provenThreshold(scorers, required: required, k: k, seeds: seeds, accept: accept)) }
         return try withExtendedLifetime(scorers) {
             var slots = scorers.indices.map { Slot(scorer: scorers[$0], isRequired: $0 < required.count && required[$0]) }
-            return try sum(&slots, k: k, end: Int32(documentCount), floor: floor, accept: accept)
+            return try sum(&slots, k: k, end: Int32(documentCount), floor: floor, minimumWindow: minimumWindow, accept: accept)
         }
     }
 
@@ -149,7 +150,7 @@ enum TopDocuments {
     /// 4,096, 447.9 k / 520.4 k at 8,192, 446.7 k / 518.0 k at 16,384 (where two windows cover
     /// the corpus); in time, 40 alternating runs each put all four within 2 % of each other.
     /// (Earlier: 2,048 took 7 % fewer instructions than 128.)
-    private static let minimumWindow: Int32 = 8192
+    static let defaultMinimumWindow: Int32 = 8192
 
     /// The documents a chunk of a window holds: a multiple of 64 (the marks' word). Summing the
     /// essential lists a chunk at a time, instead of finding each candidate as the smallest
@@ -162,7 +163,8 @@ enum TopDocuments {
     /// The slots themselves are kept in each window's order and read through a buffer pointer:
     /// an order array beside them, and the bounds checks of reading through it, cost 3.4 % of
     /// the instructions of a FANG OR query.
-    private static func sum(_ slots: inout [Slot], k: Int, end: Int32, floor: Float, accept: (Int32) throws -> Bool) throws -> [TopK.Entry] {
+    private static func sum(_ slots: inout [Slot], k: Int, end: Int32, floor: Float, minimumWindow: Int32,
+                            accept: (Int32) throws -> Bool) throws -> [TopK.Entry] {
         var top = TopK(k: k)
         let count = slots.count
         var threshold = floor
@@ -321,10 +323,10 @@ enum TopDocuments {
     /// the k-th score. A conjunction of lists (and sums of lists) finds its documents a chunk
     /// at a time (`ConjunctionScorer.collect`); anything else by moving from match to match.
     static func of(_ scorer: DocumentScorer, k: Int, documentCount: Int, above floor: Float = -.infinity,
-                   accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
+                   minimumWindow: Int32 = defaultMinimumWindow, accept: (Int32) throws -> Bool = { _ in true }) throws -> [TopK.Entry] {
         guard k > 0 else { return [] }
         if let conjunction = scorer as? ConjunctionScorer, conjunction.collectsInChunks {
-            return try of(conjunction, k: k, documentCount: documentCount, above: floor, accept: accept)
+            return try of(conjunction, k: k, documentCount: documentCount, above: floor, minimumWindow: minimumWindow, accept: accept)
         }
         var top = TopK(k: k)
         var target: Int32 = 0
@@ -355,7 +357,7 @@ enum TopDocuments {
 
     /// `of` for a conjunction whose required lists are summed a chunk of documents at a time
     /// (`ConjunctionScorer.collect`), in the same windows.
-    private static func of(_ conjunction: ConjunctionScorer, k: Int, documentCount: Int, above floor: Float,
+    private static func of(_ conjunction: ConjunctionScorer, k: Int, documentCount: Int, above floor: Float, minimumWindow: Int32,
                            accept: (Int32) throws -> Bool) throws -> [TopK.Entry] {
         var top = TopK(k: k)
         let end = Int32(documentCount)
