@@ -473,7 +473,7 @@ struct SkipTable {
 /// through the runtime's generic metadata cache (`_allocateBufferUninitialized`, a locked table),
 /// about 730 instructions each (a one-word OR query on FANG: 408.8 k instructions with the
 /// arrays, 400.9 k without). A copy of a cursor shares its buffers, so a copy must be read to
-/// its end, or dropped, before the original moves again (as `TermScorer.forEachScore` does: the
+/// its end, or dropped, before the original moves again (as `TermScorer.addScores` does: the
 /// original has not read a block yet). Both buffers are one allocation: a query opens a cursor
 /// per list (FANG queries: OR 689 k → 684 k instructions each, AND 664 k → 661 k, against an
 /// allocation per buffer).

@@ -55,11 +55,16 @@ enum TopDocuments {
         let strongest = scorers.map(\.maxScore).max() ?? 0
         for (index, scorer) in scorers.enumerated()
         where !scorer.isCostly && (!hasRequired || required[index]) && scorer.maxScore >= strongest / 5 {
-            _ = try scorer.forEachScore(ifAtMost: limit) { doc, score in seeds.add(Int(doc), score: score, bit: 1) }
+            _ = try scorer.addScores(ifAtMost: limit, to: seeds)
         }
         guard seeds.touchedCount >= k else { return -.infinity }
         var top = TopK(k: k)
-        for doc in seeds.touched where try accept(doc) { top.insert(doc: doc, score: seeds.scores[Int(doc)]) }
+        // A document no better than the k-th so far cannot change the threshold: it is neither
+        // asked about (`accept`) nor inserted (FANG OR queries: 448.1 k → 439.0 k instructions).
+        for doc in seeds.touched {
+            let score = seeds.scores[Int(doc)]
+            if score > top.threshold, try accept(doc) { top.insert(doc: doc, score: score) }
+        }
         // Documents that score 0 (filters in an OR) rank too: only a positive score is a floor.
         return top.threshold > 0 ? top.threshold * 0.9999 : -.infinity
     }
