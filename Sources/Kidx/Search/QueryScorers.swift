@@ -137,7 +137,10 @@ extension SegmentSearcher {
     /// The scorers of one clause, over the fields it searches: a phrase's positions, or a
     /// word's posting lists (`wordLists`), or the lists of a prefix or fuzzy word's expansions.
     func components(of clause: Query.Clause) throws -> [Component] {
+        // Arrays sized once: grown an element at a time, their copies cost FANG OR queries 2 %
+        // of their instructions (433.3 k → 423.7 k each with those in `wordLists` and `search`).
         var components: [Component] = []
+        components.reserveCapacity(clause.fields.count * (3 + 2 * clause.compoundParts.count))
         for field in clause.fields {
             let scoring = fieldScoring[field]!
             let fieldBoost = field == .title ? ranking.titleBoost : 1
@@ -158,8 +161,10 @@ extension SegmentSearcher {
             }
             // A word used in one form only shares its stem's list: one scorer, the weights summed
             // (each with its own key's idf: in another segment the two lists may differ).
+            let wanted = wordLists(clause, field: field)
             var lists: [(info: TermInfo, weight: Float, match: Match, isPart: Bool, role: ListRole)] = []
-            for list in wordLists(clause, field: field) {
+            lists.reserveCapacity(wanted.count)
+            for list in wanted {
                 guard let info = try reader.terms.lookup(list.key) else { continue }
                 let weight = list.boost * idf(list.key, local: info.docFreq)
                 if let same = lists.firstIndex(where: { $0.info.postingsOffset == info.postingsOffset && $0.isPart == list.isPart }) {
@@ -193,7 +198,9 @@ extension SegmentSearcher {
             }
         }
         let term = clause.terms[0].term
-        var lists = [(key: field.key(term), boost: fieldBoost, match: Match.stem(term), isPart: false, role: ListRole.stem)]
+        var lists: [(key: [UInt8], boost: Float, match: Match, isPart: Bool, role: ListRole)] = []
+        lists.reserveCapacity(3 + 2 * clause.compoundParts.count)
+        lists.append((field.key(term), fieldBoost, .stem(term), false, .stem))
         if ranking.exactBoost > 0, let word = clause.exactWord {
             lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, .exactForm(word), false, .exactForm))
         }

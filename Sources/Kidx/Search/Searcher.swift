@@ -199,6 +199,7 @@ public final class Searcher {
             ? try rankByDate(query, k: k, mode: options.mode)
             : try rank(query, k: k, mode: options.mode, counting: options.countsAllHits)
         var hits: [SearchHit] = []
+        hits.reserveCapacity(max(0, top.count - options.offset))
         let highlighter = options.loadDocuments ? Highlighter(analyzer: analyzer, decompounder: decompounder, terms: query.allTerms) : nil
         for entry in top.dropFirst(options.offset) {
             var hit = SearchHit(doc: Int(entry.doc), score: entry.score, document: nil, titleHighlights: [], snippet: nil)
