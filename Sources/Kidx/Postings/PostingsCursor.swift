@@ -144,9 +144,8 @@ struct PostingsCursor {
         // Then the documents of the block, compared in its decoded buffer. Moving one document
         // at a time through `next()` made this function 18 % of a FANG AND query's instructions.
         while doc < target {
-            var found = slot + 1
+            let found = Self.firstSlot(in: docs, from: slot + 1, count: blockCount, atLeast: target)
             let count = blockCount
-            while found < count, docs[found] < target { found += 1 }
             if found < count {
                 slot = found
                 doc = docs[found]
@@ -156,6 +155,28 @@ struct PostingsCursor {
             guard try loadBlock(blockIndex + 1) else { return false }
         }
         return true
+    }
+
+    /// The first slot from `start` on (before `count`) whose document is at least `target`, or
+    /// `count`. Galloping (1, 2, 4 … slots on), then halving what is left: a candidate is often
+    /// the next document but one, and sometimes most of a block on, where comparing one slot
+    /// after another took FANG OR queries 423.7 k instructions each, against 408.5 k (AND
+    /// 507.9 k, 499.2 k; in time the two were within 1 % over 40 alternating runs).
+    @inline(__always)
+    private static func firstSlot(in docs: UnsafeMutableBufferPointer<Int32>, from start: Int, count: Int, atLeast target: Int32) -> Int {
+        // Every slot before `low` holds less than `target`; `probe` holds at least it, or is past the end.
+        var low = start, probe = start, step = 1
+        while probe < count, docs[probe] < target {
+            low = probe + 1
+            probe = low + step
+            step <<= 1
+        }
+        var high = min(probe, count)
+        while low < high {
+            let middle = (low + high) >> 1
+            if docs[middle] < target { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// Calls `body` with the documents from the current one through `last` and their
