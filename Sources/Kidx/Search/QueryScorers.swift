@@ -188,8 +188,8 @@ extension SegmentSearcher {
     /// word form (`exactBoost`), the word inside compounds (`partBoost`), and for a compound its
     /// parts on their own (bodies spell out what headlines compound: `Impfstoffmangel` →
     /// "… fehlt Impfstoff …") and, where `compoundPartInsideBoost` is set, inside other
-    /// compounds. A prefix or fuzzy word reads the lists of
-    /// the word forms it expanded to. The stem's list comes first.
+    /// compounds. A prefix or fuzzy word reads the lists of the word forms it expanded to. The
+    /// stem's list comes first.
     func wordLists(_ clause: Query.Clause, field: Field) -> [(key: [UInt8], boost: Float, match: Match, isPart: Bool, role: ListRole)] {
         let fieldBoost = field == .title ? ranking.titleBoost : 1
         if clause.expansion != nil {
