@@ -79,6 +79,12 @@ class DocumentScorer {
         }
         return current
     }
+    /// `accumulate` for the documents marked in `filter` (a chunk's candidates, by offset from
+    /// `first`): others are passed over unscored and unmarked. By default all are summed.
+    func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
+                    marks: UnsafeMutablePointer<UInt64>, within filter: UnsafePointer<UInt64>) throws -> Int32 {
+        try accumulate(from: first, through: last, into: scores, marks: marks)
+    }
     /// What BM25 saturates for the current document: a term's frequency, a phrase's weighted
     /// matches (for explanations; 0 where there is none).
     var currentFrequency: Float { 0 }
@@ -193,6 +199,29 @@ final class TermScorer: DocumentScorer {
                 let offset = Int(doc &- first)
                 scores[offset] += score
                 marks[offset >> 6] |= 1 << UInt64(offset & 63)
+            }
+        }
+        doc = cursor.doc
+        return doc
+    }
+
+    /// Scores only the candidates: a conjunction's later words have most of their documents
+    /// outside the rarest word's, and a bit test costs less than a score (a norm read and a
+    /// division). FANG AND queries: 499.2 k → 490.2 k instructions each, two-word ones 868.5 k
+    /// → 847.6 k; in time within this machine's noise.
+    override func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
+                             marks: UnsafeMutablePointer<UInt64>, within filter: UnsafePointer<UInt64>) throws -> Int32 {
+        if try cursor.advance(to: first) {
+            let (scoring, weight) = (scoring, weight)
+            try cursor.forEachRun(through: last) { docs, freqs in
+                try scoring.check(docs[docs.count - 1])
+                for index in docs.indices {
+                    let offset = Int(docs[index] &- first)
+                    let bit: UInt64 = 1 << UInt64(offset & 63)
+                    guard filter[offset >> 6] & bit != 0 else { continue }
+                    scores[offset] += scoring.score(freq: Float(freqs[index]), weight: weight, doc: docs[index])
+                    marks[offset >> 6] |= bit
+                }
             }
         }
         doc = cursor.doc
@@ -449,6 +478,19 @@ final class DisjunctionScorer: DocumentScorer {
         return doc
     }
 
+    override func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
+                             marks: UnsafeMutablePointer<UInt64>, within filter: UnsafePointer<UInt64>) throws -> Int32 {
+        var smallest = PostingsCursor.exhausted
+        try finders.forEach { scorer in
+            smallest = min(smallest, try scorer.accumulate(from: first, through: last, into: scores, marks: marks, within: filter))
+        }
+        for dependent in dependents {
+            _ = try dependent.scorer._withUnsafeGuaranteedRef { try $0.accumulate(from: first, through: last, into: scores, marks: marks, within: filter) }
+        }
+        doc = smallest
+        return doc
+    }
+
     override func advanceShallow(to target: Int32) -> Int32 { all.advanceShallow(to: target) }
 
     override func maxScore(upTo last: Int32) -> Float { all.maxScore(upTo: last) }
@@ -542,7 +584,7 @@ final class ConjunctionScorer: DocumentScorer {
                 }
                 return
             }
-            _ = try scorer.accumulate(from: first, through: last, into: wordScores, marks: wordMarks)
+            _ = try scorer.accumulate(from: first, through: last, into: wordScores, marks: wordMarks, within: marks)
             anyLeft = Self.merge(words: markWords, scores: scores, marks: marks, wordScores: wordScores, wordMarks: wordMarks, intersecting: true)
         }
         summedOptional = 0
