@@ -463,30 +463,23 @@ final class DisjunctionScorer: DocumentScorer {
     override var sumsInChunks: Bool { allSumInChunks }
     private let allSumInChunks: Bool
 
-    /// Each finder's scores, then each dependent's: the order `score()` adds them in, so that a
-    /// document's sum comes out the same to the last bit.
     override func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
                              marks: UnsafeMutablePointer<UInt64>) throws -> Int32 {
-        var smallest = PostingsCursor.exhausted
-        try finders.forEach { scorer in
-            smallest = min(smallest, try scorer.accumulate(from: first, through: last, into: scores, marks: marks))
-        }
-        for dependent in dependents {
-            _ = try dependent.scorer._withUnsafeGuaranteedRef { try $0.accumulate(from: first, through: last, into: scores, marks: marks) }
-        }
-        doc = smallest
-        return doc
+        try accumulateEach { try $0.accumulate(from: first, through: last, into: scores, marks: marks) }
     }
 
     override func accumulate(from first: Int32, through last: Int32, into scores: UnsafeMutablePointer<Float>,
                              marks: UnsafeMutablePointer<UInt64>, within filter: UnsafePointer<UInt64>) throws -> Int32 {
+        try accumulateEach { try $0.accumulate(from: first, through: last, into: scores, marks: marks, within: filter) }
+    }
+
+    /// Calls `accumulate` (`body`) on each finder, then on each dependent: the order `score()`
+    /// adds them in, so that a document's sum comes out the same to the last bit.
+    @inline(__always)
+    private func accumulateEach(_ body: (DocumentScorer) throws -> Int32) rethrows -> Int32 {
         var smallest = PostingsCursor.exhausted
-        try finders.forEach { scorer in
-            smallest = min(smallest, try scorer.accumulate(from: first, through: last, into: scores, marks: marks, within: filter))
-        }
-        for dependent in dependents {
-            _ = try dependent.scorer._withUnsafeGuaranteedRef { try $0.accumulate(from: first, through: last, into: scores, marks: marks, within: filter) }
-        }
+        try finders.forEach { smallest = min(smallest, try body($0)) }
+        for dependent in dependents { _ = try dependent.scorer._withUnsafeGuaranteedRef(body) }
         doc = smallest
         return doc
     }
