@@ -140,7 +140,7 @@ extension SegmentSearcher {
         // Arrays sized once: grown an element at a time, their copies cost FANG OR queries 2 %
         // of their instructions (433.3 k → 423.7 k each with those in `wordLists` and `search`).
         var components: [Component] = []
-        components.reserveCapacity(clause.fields.count * (3 + 2 * clause.compoundParts.count))
+        components.reserveCapacity(clause.fields.count * maximumWordLists(clause))
         for field in clause.fields {
             let scoring = fieldScoring[field]!
             let fieldBoost = field == .title ? ranking.titleBoost : 1
@@ -199,7 +199,7 @@ extension SegmentSearcher {
         }
         let term = clause.terms[0].term
         var lists: [(key: [UInt8], boost: Float, match: Match, isPart: Bool, role: ListRole)] = []
-        lists.reserveCapacity(3 + 2 * clause.compoundParts.count)
+        lists.reserveCapacity(maximumWordLists(clause))
         lists.append((field.key(term), fieldBoost, .stem(term), false, .stem))
         if ranking.exactBoost > 0, let word = clause.exactWord {
             lists.append((field.exactKey(word), fieldBoost * ranking.exactBoost, .exactForm(word), false, .exactForm))
@@ -218,6 +218,10 @@ extension SegmentSearcher {
         }
         return lists
     }
+
+    /// The most lists `wordLists` gives a word clause in one field: its stem's, its form's, its
+    /// own inside compounds, and per compound part the part's, on its own and inside compounds.
+    private func maximumWordLists(_ clause: Query.Clause) -> Int { 3 + 2 * clause.compoundParts.count }
 
     /// For a compound word, the scorers of its parts standing near each other, per field. The
     /// parts' lists are taken from `lists` (the clause's `components`) where they are there:
