@@ -100,6 +100,49 @@ struct CodecTests {
         }
     }
 
+    @Test("patched runs shorter than a block: every length and width, outliers, a run at the buffer's very end, damage refused")
+    func patchedRuns() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [1, 2, 3, 4, 7, 8, 9, 63, 100, 127] {
+            for width in [0, 1, 5, 8, 13, 17, 31, 32] {
+                let maximum: UInt32 = width == 32 ? .max : (1 << UInt32(width)) - 1
+                var values = (0..<count).map { _ in UInt32.random(in: 0...maximum, using: &generator) }
+                values[count - 1] = maximum  // the last value uses every bit of its width
+                if count > 4, width < 20 { values[count / 2] = 1 << 30 }  // an outlier, patched in
+                var writer = ByteWriter()
+                values.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &writer) }
+                let fullWidth = values.withUnsafeBufferPointer { BitPacking.bitWidth($0) }
+                #expect(writer.count <= 1 + BitPacking.packedBytes(count: count, width: fullWidth))
+                // Read from a buffer that ends with the run: no load may pass its last byte.
+                let exact = UnsafeMutableRawBufferPointer.allocate(byteCount: writer.count, alignment: 1)
+                defer { exact.deallocate() }
+                exact.copyBytes(from: writer.bytes)
+                var output = [UInt32](repeating: 7, count: count)
+                var offset = 0
+                let read = output.withUnsafeMutableBufferPointer { BitPacking.readPatched(UnsafeRawBufferPointer(exact), &offset, count: count, into: $0.baseAddress!) }
+                #expect(read && offset == writer.count, "count \(count), width \(width)")
+                #expect(output == values, "count \(count), width \(width)")
+            }
+        }
+        // An exception index past the run's own length, and a run cut off, are refused.
+        var values = [UInt32](repeating: 1, count: 10)
+        values[9] = 1 << 20
+        var writer = ByteWriter()
+        values.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &writer) }
+        var badIndex = writer.bytes
+        badIndex[1 + BitPacking.packedBytes(count: 10, width: Int(writer.bytes[0] & 0x3F))] = 10
+        var cutOff = writer.bytes
+        cutOff.removeLast()
+        for bytes in [badIndex, cutOff] {
+            var output = [UInt32](repeating: 0, count: 10)
+            let read = bytes.withUnsafeBytes { raw in
+                var offset = 0
+                return output.withUnsafeMutableBufferPointer { BitPacking.readPatched(raw, &offset, count: 10, into: $0.baseAddress!) }
+            }
+            #expect(!read)
+        }
+    }
+
     /// Writes posting lists, maps them back, and compares documents, frequencies and positions.
     private func roundTrip(_ lists: [[(doc: Int32, positions: [Int32])]]) throws {
         let folder = try TestSupport.temporaryFolder()
@@ -160,11 +203,16 @@ struct CodecTests {
     @Test("posting lists: random, empty tail, one document, block edges, maximum ids, equal frequencies, unread positions")
     func postings() throws {
         var lists: [[(doc: Int32, positions: [Int32])]] = []
-        for count in [1, 2, 127, 128, 129, 256, 1000] { lists.append(randomList(count: count, maxGap: 40, maxFreq: 6)) }
+        // Tails of every kind: variable-byte (1 to 3 documents), packed (4 on), alone or after blocks.
+        for count in [1, 2, 3, 4, 5, 127, 128, 129, 131, 132, 256, 1000] { lists.append(randomList(count: count, maxGap: 40, maxFreq: 6)) }
         // Many positions of one to four bytes each: skipping unread ones crosses words of eight bytes.
         lists.append(randomList(count: 300, maxGap: 5, maxFreq: 40, maxPositionGap: 40_000))
         lists.append([(0, [0])])
         lists.append([(Int32.max - 1, [0, Int32.max - 1])])
+        // A packed tail up to the largest id and position, its first gap the widest there is.
+        lists.append([0, 1, Int32.max - 2, Int32.max - 1].map { ($0, [0, Int32.max - 1]) })
+        // A packed tail with one frequency far above the others (patched in) and many positions.
+        lists.append((0..<40).map { doc -> (doc: Int32, positions: [Int32]) in (Int32(doc) * 3, doc == 7 ? Array(0..<5_000) : [Int32(doc)]) })
         lists.append((0..<300).map { (Int32($0), [Int32(3)]) })   // dense, every frequency 1
         lists.append((0..<130).map { (Int32($0) * 1_000_000, [1, 2, 3]) })  // wide gaps, equal frequencies
         // A block whose largest frequency does not fit a skip entry's 16 bits.

@@ -37,14 +37,15 @@ enum BitPacking {
     /// The most exceptions a patched block holds: `appendPatched` counts them in a token's top two bits.
     static let maximumExceptions = 3
 
-    /// Appends a patched block (PFOR, as Lucene's postings code them): a token byte (the bit
-    /// width in its low six bits, the number of exceptions in its top two), the values' low
-    /// bits packed at that width, and per exception its index (a byte) and the bits above the
-    /// width (variable-byte). The width is the one that makes the block smallest, so a single
-    /// large gap or frequency no longer widens the other 127 values (FANG's postings: 34.4 MB
-    /// with one width per block, 31.8 MB patched).
+    /// Appends a patched run of 1 to `blockSize` values (PFOR, as Lucene's postings code
+    /// them): a token byte (the bit width in its low six bits, the number of exceptions in its
+    /// top two), the values' low bits packed at that width (a full block in lanes,
+    /// `packBlock`; a shorter run one value after another, `packRun`), and per exception its
+    /// index (a byte) and the bits above the width (variable-byte). The width is the one that
+    /// makes the run smallest, so a single large gap or frequency no longer widens the other
+    /// values (FANG's postings: 34.4 MB with one width per block, 31.8 MB patched).
     static func appendPatched(_ values: UnsafeBufferPointer<UInt32>, to output: inout ByteWriter) {
-        precondition(values.count == blockSize, "a block has \(blockSize) values")
+        precondition(values.count >= 1 && values.count <= blockSize, "a run has 1 to \(blockSize) values")
         // Exceptions are among the largest values: the four largest (largest first) are enough
         // to see where a fourth exception would rule a width out.
         var largest: [(value: UInt32, index: Int)] = []
@@ -54,57 +55,111 @@ enum BitPacking {
             largest.insert((value, index), at: place)
             if largest.count > maximumExceptions + 1 { largest.removeLast() }
         }
-        let fullWidth = bitWidth(values)
-        var width = fullWidth, exceptionCount = 0, smallest = blockBytes(width: fullWidth)
+        let count = values.count, fullWidth = bitWidth(values)
+        var width = fullWidth, exceptionCount = 0, smallest = packedBytes(count: count, width: fullWidth)
         for candidate in stride(from: fullWidth - 1, through: 0, by: -1) {
             let above = largest.prefix { UInt32.bitWidth - $0.value.leadingZeroBitCount > candidate }
             guard above.count <= maximumExceptions else { break }
-            let size = blockBytes(width: candidate) + above.reduce(0) { $0 + 1 + ByteWriter.varintLength(UInt64($1.value >> UInt32(candidate))) }
+            let size = packedBytes(count: count, width: candidate)
+                + above.reduce(0) { $0 + 1 + ByteWriter.varintLength(UInt64($1.value >> UInt32(candidate))) }
             if size < smallest {
                 (width, exceptionCount, smallest) = (candidate, above.count, size)
             }
         }
         output.append(UInt8(width | exceptionCount << 6))
         let exceptions = largest.prefix(exceptionCount).sorted { $0.index < $1.index }
-        guard !exceptions.isEmpty else {
-            packBlock(values, width: width, into: &output.bytes)
-            return
+        func pack(_ values: UnsafeBufferPointer<UInt32>) {
+            if count == blockSize { packBlock(values, width: width, into: &output.bytes) } else { packRun(values, width: width, into: &output) }
         }
+        guard !exceptions.isEmpty else { return pack(values) }
         var low = Array(values)
         let mask: UInt32 = (1 << UInt32(width)) - 1  // width < 32: a value is above it
         for exception in exceptions { low[exception.index] &= mask }
-        low.withUnsafeBufferPointer { packBlock($0, width: width, into: &output.bytes) }
+        low.withUnsafeBufferPointer { pack($0) }
         for exception in exceptions {
             output.append(UInt8(exception.index))
             output.appendVarint(UInt64(exception.value >> UInt32(width)))
         }
     }
 
-    /// Reads a block `appendPatched` wrote at `offset` in `base` into `output` (`blockSize`
-    /// values) and moves `offset` past it. False, with `offset` where the damage was seen, on
-    /// a block that runs past the end, a width over 32, or an exception outside the block or
+    /// The bytes `count` values of `width` bits take packed: a full block's in lanes, a shorter
+    /// run's one after another (rounded up to a byte).
+    static func packedBytes(count: Int, width: Int) -> Int {
+        count == blockSize ? blockBytes(width: width) : (count * width + 7) / 8
+    }
+
+    /// Appends values of `width` bits one after another, low bits first, in `packedBytes` bytes.
+    static func packRun(_ values: UnsafeBufferPointer<UInt32>, width: Int, into output: inout ByteWriter) {
+        var pending: UInt64 = 0, bits = 0
+        for value in values {
+            pending |= UInt64(value) << UInt64(bits)
+            bits += width
+            while bits >= 8 {
+                output.append(UInt8(truncatingIfNeeded: pending))
+                pending >>= 8
+                bits -= 8
+            }
+        }
+        if bits > 0 { output.append(UInt8(truncatingIfNeeded: pending)) }
+    }
+
+    /// Reads `count` values `packRun` packed at `width` bits from `base` at `offset`, which
+    /// must hold `packedBytes(count:width:)` bytes there. Each value is shifted out of the
+    /// eight bytes where it starts, loaded at once while the buffer has eight, else byte by
+    /// byte (only the last few values of a run at the very end of a file).
+    @inline(__always)
+    static func unpackRun(_ base: UnsafeRawBufferPointer, at offset: Int, count: Int, width: Int, into output: UnsafeMutablePointer<UInt32>) {
+        guard width > 0 else { return output.update(repeating: 0, count: count) }
+        let mask: UInt64 = (1 << UInt64(width)) - 1
+        // Values before `loaded` start at least eight bytes before the buffer's end.
+        let room = base.count - 8 - offset
+        let loaded = room < 0 ? 0 : min(count, (room * 8 + 7) / width + 1)
+        let start = base.baseAddress! + offset
+        var bit = 0
+        for index in 0..<loaded {
+            let word = UInt64(littleEndian: start.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self))
+            output[index] = UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & mask)
+            bit += width
+        }
+        for index in loaded..<count {
+            let byte = offset + bit >> 3
+            var word: UInt64 = 0
+            for next in byte..<min(byte + 8, base.count) { word |= UInt64(base[next]) << UInt64(8 * (next - byte)) }
+            output[index] = UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & mask)
+            bit += width
+        }
+    }
+
+    /// Reads a run `appendPatched` wrote at `offset` in `base` into `output` (`count` values,
+    /// as written) and moves `offset` past it. False, with `offset` where the damage was seen,
+    /// on a run that runs past the end, a width over 32, or an exception outside the run or
     /// wider than 32 bits. Not throwing and inlined: a cursor decodes two blocks per 128
     /// documents it reaches, inside its buffers' closures.
     @inline(__always)
-    static func readPatched(_ base: UnsafeRawBufferPointer, _ offset: inout Int, into output: UnsafeMutablePointer<UInt32>) -> Bool {
+    static func readPatched(_ base: UnsafeRawBufferPointer, _ offset: inout Int, count: Int = blockSize,
+                            into output: UnsafeMutablePointer<UInt32>) -> Bool {
         guard offset < base.count else { return false }
         let token = base[offset]
         let width = Int(token & 0x3F), exceptionCount = Int(token >> 6)
-        guard width <= 32, blockBytes(width: width) < base.count - offset else { return false }
-        unpackBlock(base.baseAddress! + offset + 1, width: width, into: output)
-        offset += 1 + blockBytes(width: width)
-        return exceptionCount == 0 || patch(base, &offset, exceptionCount, width: width, into: output)
+        guard width <= 32, packedBytes(count: count, width: width) < base.count - offset else { return false }
+        if count == blockSize {
+            unpackBlock(base.baseAddress! + offset + 1, width: width, into: output)
+        } else {
+            unpackRun(base, at: offset + 1, count: count, width: width, into: output)
+        }
+        offset += 1 + packedBytes(count: count, width: width)
+        return exceptionCount == 0 || patch(base, &offset, exceptionCount, count: count, width: width, into: output)
     }
 
-    /// Reads a patched block's exceptions into its unpacked values.
-    private static func patch(_ base: UnsafeRawBufferPointer, _ offset: inout Int, _ count: Int, width: Int,
+    /// Reads a patched run's exceptions into its `count` unpacked values.
+    private static func patch(_ base: UnsafeRawBufferPointer, _ offset: inout Int, _ exceptions: Int, count: Int, width: Int,
                               into output: UnsafeMutablePointer<UInt32>) -> Bool {
         guard width < 32 else { return false }
-        for _ in 0..<count {
+        for _ in 0..<exceptions {
             guard offset < base.count else { return false }
             let index = Int(base[offset])
             offset += 1
-            guard let high = ByteReader.varint32(base, &offset), index < blockSize, high <= UInt32.max >> UInt32(width) else { return false }
+            guard let high = ByteReader.varint32(base, &offset), index < count, high <= UInt32.max >> UInt32(width) else { return false }
             output[index] |= high << UInt32(width)
         }
         return true
