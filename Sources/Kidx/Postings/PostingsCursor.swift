@@ -93,8 +93,9 @@ struct PostingsCursor {
             throw KidxError.corruptIndex(file: file, reason: "posting list address out of range")
         }
         var reader = ByteReader(postings, offset: tableStart + skipTableSize, file: file)
-        var tail = SkipTable.BlockSummary(lastDoc: Self.exhausted - 1, maxFreq: 0, minNorm: 0)
-        if docFreq % BitPacking.blockSize > 0 {
+        // A tail whose summary is not stored bounds nothing (`TermScorer` scores its documents).
+        var tail = SkipTable.BlockSummary(lastDoc: Self.exhausted - 1, maxFreq: .max, minNorm: 0)
+        if docFreq % BitPacking.blockSize > 0, PostingsWriter.storesTailSummary(docFreq: docFreq) {
             tail.maxFreq = UInt32(truncatingIfNeeded: try reader.readVarint())
             tail.minNorm = try reader.readByte()
         }

@@ -10,8 +10,10 @@
 ///   norm byte and, in a list with positions, the end of the block's positions counted from
 ///   the list's first (UInt32)), so a cursor reads an entry where it stands without decoding
 ///   the table;
-/// - when the list has a tail, the tail's maximum term frequency (variable-byte: most lists are
-///   a short tail alone) and minimum norm byte, so block-max pruning bounds the tail too;
+/// - when the list has a tail and 16 documents or more (`storesTailSummary`), the tail's
+///   maximum term frequency (variable-byte: most lists are a short tail alone) and minimum
+///   norm byte, so block-max pruning bounds the tail too (a shorter list is bounded by
+///   scoring its few documents when it is opened);
 /// - the full blocks: document gaps and frequencies, each a patched `BitPacking` block (a
 ///   token byte, the values packed at one width, and up to three larger values patched in);
 /// - the tail, the last `docFreq % 128` documents: from 4 documents on (`packsTail`) its gaps
@@ -53,6 +55,12 @@ struct PostingsWriter {
     /// 20.09 / 10.65 MB: three documents' gaps and frequencies take about as many bytes
     /// either way, and fewer take more packed (two tokens, and the widths' rounding).
     static func packsTail(of count: Int) -> Bool { count >= 4 }
+
+    /// Whether a list of `docFreq` documents stores its tail's summary (maximum frequency and
+    /// minimum norm): from 16 documents on. Below, the two bytes were a fifth of the list's
+    /// bytes, and bounding it costs a query as little as scoring its documents
+    /// (`TermScorer`).
+    static func storesTailSummary(docFreq: Int) -> Bool { docFreq >= 16 }
 
     /// A block's maximum frequency as a skip entry holds it: 65,535 stands for that or more.
     static let saturatedFrequency = UInt32(UInt16.max)
@@ -212,7 +220,7 @@ struct PostingsWriter {
         } else {
             writePositions(packing: false, to: &positions)
         }
-        if tailMaxFreq > 0 {
+        if tailMaxFreq > 0, Self.storesTailSummary(docFreq: docs.count) {
             skips.appendVarint(UInt64(tailMaxFreq))
             skips.append(tailMinNorm)
         }

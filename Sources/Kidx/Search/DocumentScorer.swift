@@ -135,19 +135,31 @@ final class TermScorer: DocumentScorer {
     private var shallowBlock = 0
     private let docFreq: Int
 
-    /// A scorer of `cursor`'s list with weight `weight` (boost × idf).
-    init(_ cursor: PostingsCursor, weight: Float, scoring: FieldScoring) {
+    /// A scorer of `cursor`'s list with weight `weight` (boost × idf). Throws on a damaged
+    /// list whose documents it reads to bound it.
+    init(_ cursor: PostingsCursor, weight: Float, scoring: FieldScoring) throws {
+        let skips = cursor.skips
+        var best: Float = 0
+        if PostingsWriter.storesTailSummary(docFreq: cursor.docFreq) {
+            for index in 0..<skips.summaryCount {
+                let summary = skips.summary(ofBlock: index)
+                best = max(best, scoring.bound(maxFreq: summary.maxFreq, minNorm: summary.minNorm, weight: weight))
+            }
+        } else {
+            // A short list without a summary: its documents' own scores (margin as `bound`'s).
+            // Read by a copy that has shared the buffers only until it is dropped here: the
+            // cursor itself has not read a block.
+            var reading = cursor
+            while try reading.next() {
+                try scoring.check(reading.doc)
+                best = max(best, scoring.score(freq: Float(reading.freq), weight: weight, doc: reading.doc) * 1.0001)
+            }
+        }
         self.cursor = cursor
         self.weight = weight
         self.scoring = scoring
-        let skips = cursor.skips
         self.skips = skips
         docFreq = cursor.docFreq
-        var best: Float = 0
-        for index in 0..<skips.summaryCount {
-            let summary = skips.summary(ofBlock: index)
-            best = max(best, scoring.bound(maxFreq: summary.maxFreq, minNorm: summary.minNorm, weight: weight))
-        }
         super.init(maxScore: best)
     }
 
@@ -250,6 +262,9 @@ final class TermScorer: DocumentScorer {
     override func maxScore(upTo last: Int32) -> Float {
         // The list's next document is past the window: nothing of it is in there.
         if doc > last { return 0 }
+        // A list of one summary (its tail) is bounded by the list's bound, which a short list
+        // has without a summary.
+        if skips.fullBlocks == 0 { return maxScore }
         var best: Float = 0
         var index = shallowBlock
         while index < skips.summaryCount {

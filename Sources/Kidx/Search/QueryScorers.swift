@@ -69,7 +69,7 @@ extension SegmentSearcher {
             return disjunction(try allComponents(of: clause))
         case .source(let name, let isPrefix):
             if !isPrefix {
-                return try reader.postings(Field.sourceKey(name)).map { TermScorer($0, weight: 0, scoring: fieldScoring[.body]!) }
+                return try reader.postings(Field.sourceKey(name)).map { try TermScorer($0, weight: 0, scoring: fieldScoring[.body]!) }
             }
             return try filter(prefix: Field.sourceKey(name)) { _ in true }
         case .dates(let range):
@@ -175,7 +175,7 @@ extension SegmentSearcher {
             }
             var stem: DocumentScorer?
             for list in lists {
-                let scorer = TermScorer(try reader.cursor(list.info), weight: list.weight, scoring: scoring)
+                let scorer = try TermScorer(try reader.cursor(list.info), weight: list.weight, scoring: scoring)
                 if list.role == .stem { stem = scorer }
                 components.append(Component(field: field, match: list.match, scorer: scorer, isPart: list.isPart,
                                             within: list.role == .exactForm ? stem : nil, list: list.info))
