@@ -143,6 +143,29 @@ struct CodecTests {
         }
     }
 
+    @Test("skip layouts: each number as wide as its largest value needs, told by a byte that reads back as itself")
+    func skipLayouts() {
+        let narrow = SkipLayout(lastDoc: 28_040, end: 200, positionsEnd: nil, maxFreq: 255)
+        #expect(narrow == SkipLayout(byte: narrow.byte))
+        #expect((narrow.documentBytes, narrow.endBytes, narrow.positionBytes, narrow.frequencyBytes) == (2, 1, 0, 1))
+        #expect(narrow.entrySize == 5 && !narrow.hasPositionEnds)
+        let wide = SkipLayout(lastDoc: UInt32(Int32.max), end: UInt32.max, positionsEnd: 1 << 24, maxFreq: 256)
+        #expect((wide.documentBytes, wide.endBytes, wide.positionBytes, wide.frequencyBytes) == (4, 4, 4, 2))
+        #expect(wide == SkipLayout(byte: wide.byte) && wide.entrySize == 15)
+        // Every byte a layout writes reads back as that layout; a byte with more than four
+        // position bytes is refused.
+        var written = 0
+        for byte in UInt8.min...UInt8.max {
+            guard let layout = SkipLayout(byte: byte) else {
+                #expect(byte >> 4 & 7 > 4)
+                continue
+            }
+            #expect(layout.byte == byte)
+            written += 1
+        }
+        #expect(written == 4 * 4 * 5 * 2)
+    }
+
     /// Writes posting lists, maps them back, and compares documents, frequencies and positions.
     private func roundTrip(_ lists: [[(doc: Int32, positions: [Int32])]]) throws {
         let folder = try TestSupport.temporaryFolder()

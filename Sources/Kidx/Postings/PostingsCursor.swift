@@ -80,16 +80,16 @@ struct PostingsCursor {
         }
         // Whether the skip entries say where the blocks' positions end: as the list was
         // written, for an exact word may read its stem's list without positions.
-        var tableStart = postingsOffset, withPositionEnds = false
+        var tableStart = postingsOffset, layout: SkipLayout?
         if fullBlocks > 0 {
             try postingsFile.check(postingsOffset..<postingsOffset + 1)
-            let flag = postings[postingsOffset]
-            guard flag <= 1, flag == 1 || !info.hasPositions else { throw KidxError.corruptIndex(file: file, reason: "posting list header damaged") }
-            withPositionEnds = flag == 1
+            layout = SkipLayout(byte: postings[postingsOffset])
+            guard let layout, layout.hasPositionEnds || !info.hasPositions else { throw KidxError.corruptIndex(file: file, reason: "posting list header damaged") }
             tableStart += 1
         }
-        let skipTableSize = fullBlocks * PostingsWriter.skipEntrySize(withPositions: withPositionEnds)
-        guard skipTableSize <= postings.count - tableStart else {
+        let skipTableSize = fullBlocks * (layout?.entrySize ?? 0)
+        // The table's last entry may be read one byte past (`SkipLayout`).
+        guard skipTableSize < postings.count - tableStart else {
             throw KidxError.corruptIndex(file: file, reason: "posting list address out of range")
         }
         var reader = ByteReader(postings, offset: tableStart + skipTableSize, file: file)
@@ -100,7 +100,7 @@ struct PostingsCursor {
             tail.minNorm = try reader.readByte()
         }
         try postingsFile.check(postingsOffset..<reader.offset)
-        skips = SkipTable(start: postings.baseAddress! + tableStart, docFreq: docFreq, withPositionEnds: withPositionEnds, tail: tail)
+        skips = SkipTable(start: postings.baseAddress! + tableStart, docFreq: docFreq, layout: layout, tail: tail)
         dataStart = reader.offset
         positionsStart = positionsOffset
         tailOffset = dataStart
@@ -461,8 +461,12 @@ struct SkipTable {
     private let start: UnsafeRawPointer
     /// Whether entries hold where the blocks' positions end.
     let withPositionEnds: Bool
-    /// The bytes of an entry (`PostingsWriter.skipEntrySize`).
-    private let entrySize: Int
+    /// The bytes of an entry, and where its numbers start in it (see `SkipLayout`).
+    private let entrySize: Int, endOffset: Int, positionsOffset: Int, frequencyOffset: Int, normOffset: Int
+    /// The bits of each number in the four bytes (two for the frequency) read for it.
+    private let documentMask: UInt32, endMask: UInt32, positionsMask: UInt32, frequencyMask: UInt16
+    /// The stored frequency that stands for itself or more (65,535 in two bytes; none in one).
+    private let saturatedFrequency: UInt32
     /// The number of full blocks of 128 documents.
     let fullBlocks: Int
     /// The number of summaries: the full blocks and the tail, if any.
@@ -470,25 +474,44 @@ struct SkipTable {
     /// The tail's summary (decoded when the cursor opens).
     private let tail: BlockSummary
 
-    init(start: UnsafeRawPointer, docFreq: Int, withPositionEnds: Bool, tail: BlockSummary) {
+    /// The table at `start` of a list of `docFreq` documents, its entries laid out as `layout`
+    /// says (nil: the list has no full block).
+    init(start: UnsafeRawPointer, docFreq: Int, layout: SkipLayout?, tail: BlockSummary) {
         self.start = start
         self.tail = tail
-        self.withPositionEnds = withPositionEnds
-        entrySize = PostingsWriter.skipEntrySize(withPositions: withPositionEnds)
+        let layout = layout ?? SkipLayout(lastDoc: 0, end: 0, positionsEnd: nil, maxFreq: 0)
+        withPositionEnds = layout.hasPositionEnds
+        entrySize = layout.entrySize
+        endOffset = layout.endOffset
+        positionsOffset = layout.positionsOffset
+        frequencyOffset = layout.frequencyOffset
+        normOffset = layout.normOffset
+        func mask(_ bytes: Int) -> UInt32 { bytes >= 4 ? .max : (1 << UInt32(8 * bytes)) - 1 }
+        documentMask = mask(layout.documentBytes)
+        endMask = mask(layout.endBytes)
+        positionsMask = mask(layout.positionBytes)
+        frequencyMask = UInt16(truncatingIfNeeded: mask(layout.frequencyBytes))
+        saturatedFrequency = layout.frequencyBytes == 2 ? UInt32(UInt16.max) : .max
         fullBlocks = docFreq / BitPacking.blockSize
         summaryCount = fullBlocks + (docFreq % BitPacking.blockSize > 0 ? 1 : 0)
+    }
+
+    /// The four bytes at `offset` in entry `index`, masked to a number's own.
+    @inline(__always)
+    private func number(_ index: Int, at offset: Int, mask: UInt32) -> UInt32 {
+        UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * entrySize + offset, as: UInt32.self)) & mask
     }
 
     /// The last document of full block `index`.
     @inline(__always)
     func lastDoc(ofBlock index: Int) -> Int32 {
-        Int32(littleEndian: start.loadUnaligned(fromByteOffset: index * entrySize, as: Int32.self))
+        Int32(bitPattern: number(index, at: 0, mask: documentMask))
     }
 
     /// Where full block `index` ends, in bytes from the list's first block.
     @inline(__always)
     func blockEnd(_ index: Int) -> Int {
-        Int(UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * entrySize + 4, as: UInt32.self)))
+        Int(number(index, at: endOffset, mask: endMask))
     }
 
     /// Where full block `index`'s positions end, in bytes from the list's first position (0
@@ -496,17 +519,17 @@ struct SkipTable {
     @inline(__always)
     func positionsEnd(_ index: Int) -> Int {
         guard withPositionEnds else { return 0 }
-        return Int(UInt32(littleEndian: start.loadUnaligned(fromByteOffset: index * entrySize + 11, as: UInt32.self)))
+        return Int(number(index, at: positionsOffset, mask: positionsMask))
     }
 
     /// The summary of block `index`: a full block, or the tail at `fullBlocks`.
     func summary(ofBlock index: Int) -> BlockSummary {
         guard index < fullBlocks else { return tail }
         let entry = start + index * entrySize
-        let maxFreq = UInt32(UInt16(littleEndian: entry.loadUnaligned(fromByteOffset: 8, as: UInt16.self)))
+        let maxFreq = UInt32(UInt16(littleEndian: entry.loadUnaligned(fromByteOffset: frequencyOffset, as: UInt16.self)) & frequencyMask)
         return BlockSummary(lastDoc: lastDoc(ofBlock: index),
-                            maxFreq: maxFreq == PostingsWriter.saturatedFrequency ? .max : maxFreq,
-                            minNorm: entry.load(fromByteOffset: 10, as: UInt8.self))
+                            maxFreq: maxFreq == saturatedFrequency ? .max : maxFreq,
+                            minNorm: entry.load(fromByteOffset: normOffset, as: UInt8.self))
     }
 }
 

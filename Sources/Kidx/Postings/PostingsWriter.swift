@@ -1,15 +1,13 @@
 /// Encodes one posting list (documents, term frequencies, positions) of a field-term.
 ///
 /// Postings stream, per list:
-/// - when the list has full blocks, a byte saying whether their skip entries hold where their
-///   positions end (1) or not (0): an exact word's entry may point at its stem's list, with
-///   positions, and read it as a list without;
-/// - the skip table, one fixed-width entry per full block of 128 documents (`skipEntrySize`
-///   bytes, little-endian: last document and end of the block's bytes counted from the first
-///   block's (UInt32 each), maximum term frequency (UInt16, 65,535 for that or more), minimum
-///   norm byte and, in a list with positions, the end of the block's positions counted from
-///   the list's first (UInt32)), so a cursor reads an entry where it stands without decoding
-///   the table;
+/// - when the list has full blocks, the skip table: a byte with its widths (`SkipLayout`: the
+///   bytes of each number, and whether entries hold where blocks' positions end, which an
+///   exact word reading its stem's list without positions must know), then one entry of those
+///   widths per full block of 128 documents: its last document, the end of its bytes counted
+///   from the first block's, in a list with positions the end of its positions counted from
+///   the list's first, its maximum term frequency and minimum norm byte. Entries have one
+///   width, so a cursor reads an entry where it stands without decoding the table;
 /// - when the list has a tail and 16 documents or more (`storesTailSummary`), the tail's
 ///   maximum term frequency (variable-byte: most lists are a short tail alone) and minimum
 ///   norm byte, so block-max pruning bounds the tail too (a shorter list is bounded by
@@ -28,6 +26,11 @@
 /// damaged frequency can make a reader decode; a variable-byte tail (three documents at most)
 /// is bounded by one byte at least per gap.
 struct PostingsWriter {
+    /// A full block's skip entry before it is written (see `SkipLayout`).
+    private struct SkipEntry {
+        var lastDoc: UInt32, end: UInt32, positionsEnd: UInt32, maxFreq: UInt32, minNorm: UInt8
+    }
+
     /// What a written list needs in the term dictionary.
     struct ListAddress {
         var docFreq: Int
@@ -40,13 +43,6 @@ struct PostingsWriter {
             TermInfo(docFreq: docFreq, postingsOffset: postingsOffset, positionsOffset: hasPositions ? positionsOffset : 0, hasPositions: hasPositions)
         }
     }
-
-    /// The bytes of a skip table entry in a list with positions or without: 15 or 11 (FANG's
-    /// postings: 0.65 MB less than with 17-byte entries holding every number in 32 bits, a
-    /// positions end in every list among them). Entries that held blocks' lengths instead of
-    /// their ends (13 or 9 bytes: 0.88 MB less) cost a query 1.7 % more instructions, adding
-    /// up the lengths of the blocks a cursor passes.
-    static func skipEntrySize(withPositions: Bool) -> Int { withPositions ? 15 : 11 }
 
     /// Whether a tail of `count` documents is bit-packed (else variable-byte): from 4 documents
     /// on. FANG's tails, as simulated on the lists of a build (before and after merging):
@@ -62,10 +58,9 @@ struct PostingsWriter {
     /// (`TermScorer`).
     static func storesTailSummary(docFreq: Int) -> Bool { docFreq >= 16 }
 
-    /// A block's maximum frequency as a skip entry holds it: 65,535 stands for that or more.
-    static let saturatedFrequency = UInt32(UInt16.max)
-
     private var skips = ByteWriter()
+    /// The full blocks' skip entries, written once the list's widths are known.
+    private var entries: [SkipEntry] = []
     private var blocks = ByteWriter()
     private var positions = ByteWriter()
     private var gapBuffer = [UInt32](repeating: 0, count: BitPacking.blockSize)
@@ -123,6 +118,7 @@ struct PostingsWriter {
         norms: (Int32) -> UInt8, withPositions: Bool = true
     ) throws -> EncodedList {
         skips.removeAll()
+        entries.removeAll(keepingCapacity: true)
         blocks.removeAll()
         positions.removeAll()
 
@@ -177,11 +173,16 @@ struct PostingsWriter {
             guard blocks.count <= UInt32.max, positions.count <= UInt32.max else {
                 throw KidxError.io(path: IndexFormat.Kind.postings.fileName, reason: "a posting list over 4 GiB")
             }
-            skips.appendUInt32(UInt32(previousDoc))
-            skips.appendUInt32(UInt32(blocks.count))
-            skips.appendUInt16(UInt16(min(maxFreq, Self.saturatedFrequency)))
-            skips.append(minNorm)
-            if withPositions { skips.appendUInt32(UInt32(positions.count)) }
+            entries.append(SkipEntry(lastDoc: UInt32(previousDoc), end: UInt32(blocks.count), positionsEnd: UInt32(positions.count),
+                                     maxFreq: maxFreq, minNorm: minNorm))
+        }
+        if let last = entries.last {
+            let layout = SkipLayout(lastDoc: last.lastDoc, end: last.end, positionsEnd: withPositions ? last.positionsEnd : nil,
+                                    maxFreq: entries.reduce(0) { max($0, $1.maxFreq) })
+            skips.append(layout.byte)
+            for entry in entries {
+                layout.append(lastDoc: entry.lastDoc, end: entry.end, positionsEnd: entry.positionsEnd, maxFreq: entry.maxFreq, minNorm: entry.minNorm, to: &skips)
+            }
         }
         var tailMaxFreq: UInt32 = 0
         var tailMinNorm = UInt8.max
@@ -225,7 +226,6 @@ struct PostingsWriter {
             skips.append(tailMinNorm)
         }
         let postingsStart = encodedPostings.count, positionsStart = encodedPositions.count
-        if fullBlocks > 0 { encodedPostings.append(withPositions ? 1 : 0) }
         encodedPostings.append(contentsOf: skips.bytes)
         encodedPostings.append(contentsOf: blocks.bytes)
         encodedPositions.append(contentsOf: positions.bytes)
