@@ -100,6 +100,42 @@ struct PruningTests {
         #expect(provenRequired >= 5, "only \(provenRequired) required compounds had a threshold proven")
     }
 
+    /// Pruning is exact only while no bound falls below a score it bounds: a list's bound over
+    /// all its documents and over each window must cover every score in them.
+    @Test("every stem list's bound covers its documents' scores, window by window; a list under 16 documents is bounded by its best score",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func listBoundsCoverScores() throws {
+        let index = try #require(TestSupport.newsIndex, "could not build the news index")
+        let searcher = Searcher(reader: try IndexReader(directory: index))
+        let segment = try #require(searcher.segments.first)
+        var lists = 0, short = 0, long = 0
+        try segment.reader.terms.forEachEntry { key, info in
+            guard let field = key.first.flatMap(Field.init(rawValue:)), lists < 4_000 || info.docFreq >= 128 else { return }
+            let scoring = try #require(segment.fieldScoring[field])
+            let scorer = try TermScorer(segment.reader.cursor(info), weight: 1, scoring: scoring)
+            var reading = try segment.reader.cursor(info)
+            var best: Float = 0
+            while try reading.next() {
+                let score = scoring.score(freq: Float(reading.freq), weight: 1, doc: reading.doc)
+                best = max(best, score)
+                // The window from the scorer's document through this one (windows of 64 ids).
+                let last = reading.doc | 63
+                if scorer.doc < reading.doc { _ = try scorer.advance(to: reading.doc & ~63) }
+                _ = scorer.advanceShallow(to: reading.doc)
+                #expect(scorer.maxScore(upTo: last) >= score, "\(String(decoding: key.dropFirst(), as: UTF8.self)): doc \(reading.doc)")
+            }
+            #expect(scorer.maxScore >= best)
+            if info.docFreq < 16 {
+                #expect(abs(scorer.maxScore - best) <= 1e-3 * best, "\(String(decoding: key.dropFirst(), as: UTF8.self)): bound \(scorer.maxScore), best \(best)")
+                short += 1
+            } else if info.docFreq >= 128 {
+                long += 1
+            }
+            lists += 1
+        }
+        #expect(short >= 1_000 && long >= 20, "\(short) short and \(long) long lists checked")
+    }
+
     @Test("deep pages (top 500 of a two-word query) agree with exhaustive scoring",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
     func deepPages() throws {
