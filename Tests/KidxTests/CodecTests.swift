@@ -90,7 +90,16 @@ struct CodecTests {
         cutOff.removeLast()
         var badIndex = writer.bytes
         badIndex[badIndex.count - 4] = 200  // the exception's index byte (its high bits take three)
-        for bytes in [damaged, cutOff, badIndex, []] {
+        // Five outliers: counted in a byte after the token, which must say 3 to 15.
+        var five = small()
+        for index in [0, 9, 50, 100, 127] { five[index] = 1 << 20 }
+        var fiveWriter = ByteWriter()
+        five.withUnsafeBufferPointer { BitPacking.appendPatched($0, to: &fiveWriter) }
+        #expect(fiveWriter.bytes[0] >> 6 == 3 && fiveWriter.bytes[1] == 5)
+        var tooFew = fiveWriter.bytes, tooMany = fiveWriter.bytes
+        tooFew[1] = 2
+        tooMany[1] = UInt8(BitPacking.maximumExceptions + 1)
+        for bytes in [damaged, cutOff, badIndex, tooFew, tooMany, []] {
             var output = [UInt32](repeating: 0, count: BitPacking.blockSize)
             let read = bytes.withUnsafeBytes { raw in
                 var offset = 0

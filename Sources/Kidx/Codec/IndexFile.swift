@@ -15,7 +15,7 @@ import Glibc
 /// (UInt64 LE) · CRC-32 of the same bytes (UInt32 LE) · `XDIK`.
 enum IndexFormat {
     /// The on-disk format version this build of kidx reads and writes.
-    static let version: UInt32 = 16
+    static let version: UInt32 = 17
     static let headerMagic = Array("KIDX".utf8)
     static let footerMagic = Array("XDIK".utf8)
     static let headerSize = 12
