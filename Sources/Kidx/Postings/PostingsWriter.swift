@@ -13,7 +13,7 @@
 ///   norm byte, so block-max pruning bounds the tail too (a shorter list is bounded by
 ///   scoring its few documents when it is opened);
 /// - the full blocks: document gaps and frequencies, each a patched `BitPacking` block (a
-///   token byte, the values packed at one width, and up to three larger values patched in);
+///   token byte, the values packed at one width, and up to 15 larger values patched in);
 /// - the tail, the last `docFreq % 128` documents: from 4 documents on (`packsTail`) its gaps
 ///   and frequencies as two patched runs of that many values, below that variable-byte (per
 ///   document its gap shifted left by one, the low bit set when the frequency is 1, else the
@@ -53,9 +53,10 @@ struct PostingsWriter {
     static func packsTail(of count: Int) -> Bool { count >= 4 }
 
     /// Whether a list of `docFreq` documents stores its tail's summary (maximum frequency and
-    /// minimum norm): from 16 documents on. Below, the two bytes were a fifth of the list's
-    /// bytes, and bounding it costs a query as little as scoring its documents
-    /// (`TermScorer`).
+    /// minimum norm): from 16 documents on. Below, the two bytes are much of a list (of the
+    /// 4.7 bytes a one-document list took, two): FANG's postings 29.94 → 28.83 MB without
+    /// them, for 0.6 % more instructions per query (OR 409.7 k → 412.2 k, AND 493.2 k →
+    /// 495.3 k) scoring such a list's documents to bound it (`TermScorer`).
     static func storesTailSummary(docFreq: Int) -> Bool { docFreq >= 16 }
 
     private var skips = ByteWriter()

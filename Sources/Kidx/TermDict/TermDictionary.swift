@@ -109,11 +109,11 @@ struct DeltaBases {
 
 /// Writes the sorted term dictionary: blocks of 32 entries, each entry's term prefix-compressed
 /// against the previous one (the two lengths in a byte), its document frequency with a bit for
-/// positions and one for a list written before the entries' before it, and its offsets
+/// positions and one for a list written before those of the entries before it, and its offsets
 /// delta-coded (`DeltaBases`; the positions offset only where the list has positions), and a
-/// trailer with the byte offset and
-/// the first eight key bytes of every block, so a lookup binary-searches the trailer (decoding a
-/// block's first key only where eight bytes do not decide) and scans one block.
+/// trailer with the byte offset and the first eight key bytes of every block, so a lookup
+/// binary-searches the trailer (decoding a block's first key only where eight bytes do not
+/// decide) and scans one block.
 ///
 /// An exact word spelled as its stem (`corona`, `söder`) whose list is the stem's has no entry:
 /// a bit per stem entry says that the exact word's key is implied, and the reader answers for it
@@ -584,9 +584,9 @@ struct TermDictionary {
 
     /// Decodes the entry at `offset` in `block` (a block's bytes) and moves past it: how many
     /// bytes its key shares with the previous key (of `previousLength` bytes), the rest of its
-    /// key, and its info into `info` (offsets are deltas from `bases`, which the call updates). Nil when the entry is damaged or runs past the block. Not
-    /// throwing: a lookup decodes up to 32 entries (FANG queries: 0.8 % fewer instructions than
-    /// with a throwing reader).
+    /// key, and its info into `info` (offsets are deltas from `bases`, which the call updates).
+    /// Nil when the entry is damaged or runs past the block. Not throwing: a lookup decodes up
+    /// to 32 entries (FANG queries: 0.8 % fewer instructions than with a throwing reader).
     @inline(__always)
     private static func decodeEntry(_ block: UnsafeRawBufferPointer, _ offset: inout Int, first: Bool, previousLength: Int,
                                     into info: inout TermInfo, bases: inout DeltaBases) -> (shared: Int, suffix: UnsafeRawBufferPointer)? {
