@@ -85,6 +85,14 @@ private final class IndexFuzzing: @unchecked Sendable {
                                         body: "Der Mangel an Impfstoff trifft die Hausärzte. Söder fordert mehr Lieferungen.",
                                         date: "2021-01-15", source: "zeitung.de"))
                 try writer.add(Document(id: "c", title: "Straßenbahn", body: "Die Strasse bleibt gesperrt, die Straßenbahn fährt um."))
+                // Lists of a full block of 128 documents and more (skip tables, patched blocks,
+                // packed tails and their positions), and of 16 to 127 (tail summaries).
+                for number in 0..<150 {
+                    try writer.add(Document(id: "n\(number)", title: "Meldung \(number) aus Bayern",
+                                            body: "Neue Sanktionen und \(number % 7 + 1) Lieferungen Impfstoff für Bayern."
+                                                + String(repeating: " Sanktionen gegen Nordkorea.", count: number % 5)
+                                                + (number % 3 == 0 ? " Pjöngjang reagiert mit Atomwaffentests." : "")))
+                }
             }
             // A second segment and a deletion mark, so that every kind of file is there.
             try Self.write(directory, mode: .update) { $0.delete(id: "c") }
@@ -137,8 +145,8 @@ private final class IndexFuzzing: @unchecked Sendable {
         do {
             let reader = try IndexReader(directory: directory)
             let searcher = Searcher(reader: reader)
-            for query in ["Sanktionen", "Impfstoff Mangel", "\"Straßenbahn fährt\"", "Atom*", "Soeder~1", "title:Bayern OR source:zeitung.de",
-                          "date:2020-01..2021-12"] {
+            for query in ["Sanktionen", "Impfstoff Mangel", "\"Straßenbahn fährt\"", "\"Sanktionen gegen Nordkorea\"", "Atom*", "Soeder~1",
+                          "title:Bayern OR source:zeitung.de", "date:2020-01..2021-12"] {
                 for mode in SearchOptions.Mode.allCases {
                     _ = try searcher.search(query, options: SearchOptions(limit: 5, mode: mode, explains: true))
                 }
