@@ -150,9 +150,10 @@ final class TermScorer: DocumentScorer {
             // Read by a copy that has shared the buffers only until it is dropped here: the
             // cursor itself has not read a block.
             var reading = cursor
-            while try reading.next() {
-                try scoring.check(reading.doc)
-                best = max(best, scoring.score(freq: Float(reading.freq), weight: weight, doc: reading.doc) * 1.0001)
+            if try reading.next() {
+                try Self.scores(of: &reading, through: PostingsCursor.exhausted - 1, scoring: scoring, weight: weight) { _, score in
+                    best = max(best, score * 1.0001)
+                }
             }
         }
         self.cursor = cursor
