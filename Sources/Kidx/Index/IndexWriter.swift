@@ -445,7 +445,8 @@ public final class IndexWriter {
             Self.returnFreedMemory()
             let writer = try SegmentWriter(resuming: generation.temporary + "/" + part.name, storage: spilledStorage.removeValue(forKey: part.name),
                                            options: options, threads: threads)
-            _ = try writer.finish(analysis: .shared(analysis, splits: splits))
+            // Parts to be merged are not synced: the merge reads them and removes them.
+            _ = try writer.finish(analysis: .shared(analysis, splits: splits), syncing: parts.count == 1)
         }
         splits = Decompounding()  // the splits' memory, before the merge
         if last.documentCount == 0 { try? FileManager.default.removeItem(atPath: last.folder) }

@@ -85,11 +85,12 @@ final class SegmentWriter {
             return store.dictionaryBytes!
         }
 
-        /// Finishes the files, waiting for the store's compression.
-        fileprivate func finish() throws {
+        /// Finishes the files, waiting for the store's compression (`syncing`: as
+        /// `IndexFileWriter.finish(syncing:)`).
+        fileprivate func finish(syncing: Bool) throws {
             try store.finish()
-            try storeFile.finish()
-            try documentsFile.finish()
+            try storeFile.finish(syncing: syncing)
+            try documentsFile.finish(syncing: syncing)
         }
     }
 
@@ -209,8 +210,8 @@ final class SegmentWriter {
         FieldPostings.wordUses(fields, words: fields.map { $0.distinctWords() })
     }
 
-    private func finishStorage() throws {
-        try storage?.finish()
+    private func finishStorage(syncing: Bool = true) throws {
+        try storage?.finish(syncing: syncing)
         storage = nil
     }
 
@@ -341,7 +342,9 @@ final class SegmentWriter {
     /// Writes the segment's files and `segment.json` (and, with gathered analysis, the index's
     /// analysis dictionary). Returns the segment's description and, when gathered, the analysis'.
     /// Words are turned into terms only here: analysis up to now does not depend on the evidence.
-    func finish(analysis: Analysis) throws -> (segment: SegmentInfo, analysis: AnalysisInfo?) {
+    /// `syncing` false leaves the files unsynced, for a part that a merge reads and removes
+    /// before the index is published.
+    func finish(analysis: Analysis, syncing: Bool = true) throws -> (segment: SegmentInfo, analysis: AnalysisInfo?) {
         try drain()
         func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
             try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
@@ -466,16 +469,16 @@ final class SegmentWriter {
             }
         }
         try dictionary.finish()
-        try termsFile.finish()
-        try postingsFile.finish()
-        try positionsFile.finish()
+        try termsFile.finish(syncing: syncing)
+        try postingsFile.finish(syncing: syncing)
+        try positionsFile.finish(syncing: syncing)
 
         let normsFile = try open(.norms)
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
-        try normsFile.finish()
+        try normsFile.finish(syncing: syncing)
 
         if case .shared(let dictionary, _) = analysis { try dictionary.checkUndamaged() }  // names were looked up in it
-        try finishStorage()
+        try finishStorage(syncing: syncing)
         try? FileManager.default.removeItem(atPath: folder + "/" + IndexFormat.Kind.spill.fileName)
 
         let info = try SegmentInfo.write(folder: folder, documentCount: documentCount, termCount: dictionary.termCount,
