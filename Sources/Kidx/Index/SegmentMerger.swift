@@ -21,7 +21,7 @@ enum SegmentMerger {
     /// compressed again without them, and their field lengths, which BM25's average length
     /// counts until now, come from `fieldLengths` (the analyzer's count for a document, per
     /// field; the index keeps only quantized lengths). Returns the new segment's description.
-    static func merge(_ sources: [SegmentReader], into folder: String, threads: Int, fieldLengths: (Document) -> [Int]) throws -> SegmentInfo {
+    static func merge(_ sources: [SegmentReader], into folder: String, threads: Int, fieldLengths: @escaping (Document) -> [Int]) throws -> SegmentInfo {
         // Each source's new document numbers (nil: its own plus its base; -1: deleted).
         var bases: [Int32] = [], renumbering: [[Int32]?] = []
         var documentCount = 0
@@ -39,14 +39,41 @@ enum SegmentMerger {
             }
             guard documentCount < Int(Int32.max) else { throw KidxError.io(path: folder, reason: "\(documentCount) documents do not fit one segment") }
         }
-        func isLive(_ source: Int, _ doc: Int) -> Bool { (renumbering[source]?[doc] ?? 0) >= 0 }
+        let renumbered = renumbering
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
             try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
         }
 
         let norms = Field.allCases.map { field in
-            sources.indices.flatMap { source in sources[source].norms(field).enumerated().filter { isLive(source, $0.offset) }.map(\.element) }
+            sources.indices.flatMap { source in sources[source].norms(field).enumerated().filter { isLive(renumbered, source, $0.offset) }.map(\.element) }
+        }
+        // The norms, document tables and stored documents are written on a thread of their own
+        // while the lists are merged: copying and syncing them left the other core idle.
+        let copied = DispatchGroup(), documents = DocumentsWritten()
+        DispatchQueue.global().async(group: copied) {
+            documents.totalLengths = Result {
+                try writeDocuments(of: sources, renumbering: renumbered, norms: norms, into: folder, fieldLengths: fieldLengths)
+            }
+        }
+        let lists: ListMerge
+        do {
+            defer { copied.wait() }
+            var merge = try ListMerge(sources: sources, bases: bases, renumbering: renumbering, norms: norms, threads: threads,
+                                      termsFile: open(.terms), postingsFile: open(.postings), positionsFile: open(.positions))
+            try merge.run()
+            lists = merge
+        }
+        return try SegmentInfo.write(folder: folder, documentCount: documentCount, termCount: lists.termCount,
+                                     postingCount: lists.postingCount, totalLengths: documents.totalLengths.get())
+    }
+
+    /// Writes the merged segment's norms, document table and stored documents; returns its
+    /// total field lengths.
+    private static func writeDocuments(of sources: [SegmentReader], renumbering: [[Int32]?], norms: [[UInt8]], into folder: String,
+                                       fieldLengths: (Document) -> [Int]) throws -> [Int] {
+        func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
+            try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
         }
         let normsFile = try open(.norms)
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
@@ -60,7 +87,7 @@ enum SegmentMerger {
                 try documentsFile.write(table)
             } else {
                 var table = ByteWriter()
-                for (doc, entry) in try source.documentTable().enumerated() where isLive(index, doc) {
+                for (doc, entry) in try source.documentTable().enumerated() where isLive(renumbering, index, doc) {
                     SegmentWriter.appendTableEntry(id: entry.id, fingerprint: entry.fingerprint, to: &table)
                 }
                 try documentsFile.write(table.bytes)
@@ -77,7 +104,7 @@ enum SegmentMerger {
                 try store.append(source.store)
             } else {
                 try store.append(source.store) { doc, document in
-                    guard !isLive(index, doc) else { return true }
+                    guard !isLive(renumbering, index, doc) else { return true }
                     for (field, length) in fieldLengths(document).enumerated() { totalLengths[field] -= length }
                     return false
                 }
@@ -86,12 +113,17 @@ enum SegmentMerger {
         }
         try store.finish()
         try storeFile.finish()
+        return totalLengths
+    }
 
-        var lists = try ListMerge(sources: sources, bases: bases, renumbering: renumbering, norms: norms, threads: threads,
-                                  termsFile: open(.terms), postingsFile: open(.postings), positionsFile: open(.positions))
-        try lists.run()
-        return try SegmentInfo.write(folder: folder, documentCount: documentCount, termCount: lists.termCount,
-                                     postingCount: lists.postingCount, totalLengths: totalLengths)
+    /// Whether document `doc` of source `source` is kept, by the sources' `renumbering` (see
+    /// `merge`).
+    private static func isLive(_ renumbering: [[Int32]?], _ source: Int, _ doc: Int) -> Bool { (renumbering[source]?[doc] ?? 0) >= 0 }
+
+    /// What `writeDocuments` returned on its thread: set there before the thread's group is
+    /// left, read after the group is waited for.
+    private final class DocumentsWritten: @unchecked Sendable {
+        var totalLengths: Result<[Int], Error> = .success([])
     }
 
     /// The merge of the term dictionaries and their lists.
