@@ -10,32 +10,24 @@ enum SpellingVariants {
     /// `ue` after `q` (`Quelle`) or after a vowel: there the `u` closes a diphthong (`Frauen`,
     /// `neuen`, `Steuer`), and reading it as `ü` parted `Frauen` from `Frau` and made `neuen`
     /// the stem of `neun`. The German stemmer then removes the umlaut, so all spellings share a stem.
-    static func digraphsToUmlauts(_ word: inout [UInt8]) {
-        guard word.count >= 2 else { return }
+    /// The word is rewritten in place: each digraph and its umlaut take two bytes. A `u` after a
+    /// digraph already rewritten follows a vowel either way (the digraph's `e`, now an umlaut).
+    static func digraphsToUmlauts(_ word: UnsafeMutableBufferPointer<UInt8>) {
         var index = 0
-        var changed = false
-        var output: [UInt8] = []
-        while index < word.count {
+        while index + 1 < word.count {
             let byte = word[index]
-            if index + 1 < word.count, word[index + 1] == e, byte == a || byte == o || (byte == u && !closesDiphthongOrQu(word, at: index)) {
-                if !changed {
-                    output.reserveCapacity(word.count)
-                    output.append(contentsOf: word[0..<index])
-                    changed = true
-                }
-                output.append(lead)
-                output.append(byte == a ? aUmlaut : byte == o ? oUmlaut : uUmlaut)
+            if word[index + 1] == e, byte == a || byte == o || (byte == u && !closesDiphthongOrQu(word, at: index)) {
+                word[index] = lead
+                word[index + 1] = byte == a ? aUmlaut : byte == o ? oUmlaut : uUmlaut
                 index += 2
-                continue
+            } else {
+                index += 1
             }
-            if changed { output.append(byte) }
-            index += 1
         }
-        if changed { word = output }
     }
 
     /// Whether the `u` at `index` follows a `q` or a vowel (`ä`, `ö`, `ü` included).
-    private static func closesDiphthongOrQu(_ word: [UInt8], at index: Int) -> Bool {
+    private static func closesDiphthongOrQu(_ word: UnsafeMutableBufferPointer<UInt8>, at index: Int) -> Bool {
         guard index > 0 else { return false }
         switch word[index - 1] {
         case q, a, e, o, u, UInt8(ascii: "i"), UInt8(ascii: "y"): return true
