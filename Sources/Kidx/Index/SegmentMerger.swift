@@ -39,11 +39,8 @@ enum SegmentMerger {
             }
             guard documentCount < Int(Int32.max) else { throw KidxError.io(path: folder, reason: "\(documentCount) documents do not fit one segment") }
         }
-        let renumbered = renumbering
+        let renumbered = renumbering  // a constant, for the thread that writes the documents
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-        func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
-            try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
-        }
 
         let norms = Field.allCases.map { field in
             sources.indices.flatMap { source in sources[source].norms(field).enumerated().filter { isLive(renumbered, source, $0.offset) }.map(\.element) }
@@ -59,8 +56,9 @@ enum SegmentMerger {
         let lists: ListMerge
         do {
             defer { copied.wait() }
-            var merge = try ListMerge(sources: sources, bases: bases, renumbering: renumbering, norms: norms, threads: threads,
-                                      termsFile: open(.terms), postingsFile: open(.postings), positionsFile: open(.positions))
+            var merge = try ListMerge(sources: sources, bases: bases, renumbering: renumbered, norms: norms, threads: threads,
+                                      termsFile: file(.terms, in: folder), postingsFile: file(.postings, in: folder),
+                                      positionsFile: file(.positions, in: folder))
             try merge.run()
             lists = merge
         }
@@ -72,14 +70,11 @@ enum SegmentMerger {
     /// total field lengths.
     private static func writeDocuments(of sources: [SegmentReader], renumbering: [[Int32]?], norms: [[UInt8]], into folder: String,
                                        fieldLengths: (Document) -> [Int]) throws -> [Int] {
-        func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
-            try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
-        }
-        let normsFile = try open(.norms)
+        let normsFile = try file(.norms, in: folder)
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish()
 
-        let documentsFile = try open(.documents)
+        let documentsFile = try file(.documents, in: folder)
         for (index, source) in sources.enumerated() {
             if source.deletions == nil {
                 let table = source.documentsFile.body
@@ -97,7 +92,7 @@ enum SegmentMerger {
         try documentsFile.finish()
 
         var totalLengths = Field.allCases.map { field in sources.reduce(0) { $0 + ($1.info.fields[field.name]?.totalLength ?? 0) } }
-        let storeFile = try open(.store)
+        let storeFile = try file(.store, in: folder)
         let store = try DocumentStoreWriter(file: storeFile, dictionary: .given(Array(sources.first?.store.dictionary ?? UnsafeRawBufferPointer(start: nil, count: 0))))
         for (index, source) in sources.enumerated() {
             if source.deletions == nil {
@@ -114,6 +109,11 @@ enum SegmentMerger {
         try store.finish()
         try storeFile.finish()
         return totalLengths
+    }
+
+    /// A new file of the merged segment.
+    private static func file(_ kind: IndexFormat.Kind, in folder: String) throws -> IndexFileWriter {
+        try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
     }
 
     /// Whether document `doc` of source `source` is kept, by the sources' `renumbering` (see
