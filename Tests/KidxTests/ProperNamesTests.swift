@@ -53,7 +53,7 @@ struct ProperNamesTests {
 
         // A name finds the articles that write it, in any case, with or without genitive s,
         // and nothing else.
-        let searcher = try Searcher(reader: reader)
+        let searcher = Searcher(reader: reader)
         func textOf(_ id: String) -> String {
             documents.first { $0.id == id }.map { $0.title + " " + $0.body } ?? ""
         }

@@ -43,7 +43,7 @@ struct RobustnessTests {
         var generator = SystemRandomNumberGenerator()
         let queries = ["Sanktionen", "\"Kim Jong Un\"", "Nordkorea Atomwaffentests", "Straße", "Bundesliga Trikot", "Atom*", "title:Nordkorea"]
         func answers(_ searcher: Searcher, _ query: String) throws -> [String] {
-            try searcher.search(query, options: SearchOptions(limit: 50, mode: .any)).hits.map { "\($0.document?.id ?? "?") \($0.score) \($0.snippet)" }
+            try searcher.search(query, options: SearchOptions(limit: 50, mode: .any)).hits.map { "\($0.document?.id ?? "?") \($0.score) \(String(describing: $0.snippet))" }
         }
         let intact = try Searcher(reader: IndexReader(directory: index))
         let expected = try queries.map { try answers(intact, $0) }
