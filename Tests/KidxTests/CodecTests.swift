@@ -649,6 +649,47 @@ struct CodecTests {
         }
     }
 
+    @Test("a term's postings from its words' lists: none, one, many, shared documents and places, maximum ids; one union reused for all")
+    func postingsUnion() {
+        var generator = SystemRandomNumberGenerator()
+        func randomList(documents: Int, spread: Int32) -> [(doc: Int32, position: Int32)] {
+            var uses: [(doc: Int32, position: Int32)] = []
+            var doc: Int32 = 0
+            for _ in 0..<documents {
+                doc += Int32.random(in: 0...spread, using: &generator)
+                var position = Int32.random(in: 0...3, using: &generator)
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    uses.append((doc, position))
+                    position += Int32.random(in: 1...3, using: &generator)
+                }
+                doc += 1
+            }
+            return uses
+        }
+        var cases: [[[(doc: Int32, position: Int32)]]] = [[], [[]], [[(0, 0)]], [[(0, 0)], [(0, 0)]], [[(Int32.max, 5)], [(Int32.max, 2), (Int32.max, 5)], [(0, 1)]]]
+        for _ in 0..<60 {
+            // Few documents over a narrow range share many documents and places; wide ranges few.
+            let spread = Int32([1, 10, 10_000].randomElement(using: &generator)!)
+            cases.append((0..<Int.random(in: 1...40, using: &generator)).map { _ in randomList(documents: Int.random(in: 0...300, using: &generator), spread: spread) })
+        }
+        var union = FieldPostings.Union()
+        for listUses in cases {
+            let lists = listUses.map { uses in
+                var list = FieldPostings.List()
+                for (doc, position) in uses { _ = list.add(doc: doc, position: position) }
+                return list
+            }
+            // The reference: every (document, place) of every list, once, in order.
+            var places: [Int32: Set<Int32>] = [:]
+            for uses in listUses { for (doc, position) in uses { places[doc, default: []].insert(position) } }
+            let docs = places.keys.sorted()
+            union.form(count: lists.count) { lists[$0] }
+            #expect(union.postings.docs == docs)
+            #expect(union.postings.freqs == docs.map { UInt32(places[$0]!.count) })
+            #expect(union.postings.positions == docs.flatMap { places[$0]!.sorted() })
+        }
+    }
+
     @Test("in-memory postings: random lists, one use, maximum ids and gaps, dropped repeats; a spill reads back and a damaged one is refused")
     func inMemoryPostings() throws {
         var generator = SystemRandomNumberGenerator()

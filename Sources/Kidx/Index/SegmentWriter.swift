@@ -392,6 +392,13 @@ final class SegmentWriter {
             return UnsafeBufferPointer(buffer)
         }
         defer { for buffer in normBuffers { buffer.deallocate() } }
+        // Each encoding thread's arrays for a term's postings (a buffer: the threads write it).
+        let unions = UnsafeMutableBufferPointer<FieldPostings.Union>.allocate(capacity: threads)
+        _ = unions.initialize(from: (0..<threads).map { _ in FieldPostings.Union() })
+        defer {
+            _ = unions.deinitialize()
+            unions.deallocate()
+        }
         func encode(_ list: FieldPostings.Postings, field: Int, withPositions: Bool, with writer: inout PostingsWriter) throws -> PostingsWriter.EncodedList {
             let norms = normBuffers[field]
             return try writer.encode(docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
@@ -418,9 +425,11 @@ final class SegmentWriter {
                 try fields[index].lists.withUnsafeBufferPointer { lists in
                     func forms(_ item: Int) -> UnsafeBufferPointer<Int32> { UnsafeBufferPointer(rebasing: groupWords[Int(starts[item])..<Int(starts[item + 1])]) }
                     try ListEncoding.run(threads: threads, count: groups.count, documents: { forms($0).reduce(0) { $0 + Int(lists[Int($1)].documentCount) } },
-                                         encode: { item, _, writer in
+                                         encode: { item, worker, writer in
                                              // Merged one term at a time: all merged lists at once would double the memory.
-                                             try encode(.merged(forms(item).map { lists[Int($0)] }), field: index, withPositions: withPositions[item], with: &writer)
+                                             let forms = forms(item)
+                                             unions[worker].form(count: forms.count) { lists[Int(forms[$0])] }
+                                             return try encode(unions[worker].postings, field: index, withPositions: withPositions[item], with: &writer)
                                          },
                                          write: { item, list, writer in
                                              let info = try write(list!, of: writer, key: [field.rawValue] + groups.term(item))
@@ -434,7 +443,11 @@ final class SegmentWriter {
         for (index, field) in Field.allCases.enumerated() {
             try decompounding.partLists(field: index).withUnsafeBufferPointer { parts in
                 try ListEncoding.run(threads: threads, count: parts.count, documents: { parts[$0].lists.reduce(0) { $0 + Int($1.documentCount) } },
-                                     encode: { item, _, writer in try encode(.merged(parts[item].lists), field: index, withPositions: false, with: &writer) },
+                                     encode: { item, worker, writer in
+                                         let lists = parts[item].lists
+                                         unions[worker].form(count: lists.count) { lists[$0] }
+                                         return try encode(unions[worker].postings, field: index, withPositions: false, with: &writer)
+                                     },
                                      write: { item, list, writer in _ = try write(list!, of: writer, key: [field.partSpace] + parts[item].term) })
             }
         }
@@ -444,9 +457,10 @@ final class SegmentWriter {
                 try fields[index].lists.withUnsafeBufferPointer { lists in
                     try onlyForms[index].withUnsafeBufferPointer { shared in
                         try ListEncoding.run(threads: threads, count: ids.count, documents: { shared[ids[$0]] < 0 ? Int(lists[ids[$0]].documentCount) : 0 },
-                                             encode: { item, _, writer in
+                                             encode: { item, worker, writer in
                                                  guard shared[ids[item]] < 0 else { return nil }
-                                                 return try encode(lists[ids[item]].postings, field: index, withPositions: false, with: &writer)
+                                                 unions[worker].form(count: 1) { _ in lists[ids[item]] }
+                                                 return try encode(unions[worker].postings, field: index, withPositions: false, with: &writer)
                                              },
                                              write: { item, list, writer in
                                                  let key = field.exactKey(words[index][ids[item]])
