@@ -69,20 +69,41 @@ struct FieldPostings {
             return result
         }
 
-        /// Appends the postings to `result`'s arrays.
+        /// Appends the postings to `result`'s arrays. The arrays grow once by the counts the
+        /// list keeps and are written through buffers: appended a value at a time, each value
+        /// checked its array's uniqueness and capacity (a 3,000-article build: 572 M
+        /// instructions decoding, 174 M so).
         func decode(appendingTo result: inout Postings) {
-            var doc: Int32 = -1, position: Int32 = -1
-            // Well formed: made by `add` or checked by `init(spilled:)`.
-            try? forEachValue { value in
-                if value & 1 == 1 {
-                    doc &+= Int32(truncatingIfNeeded: value >> 1)
-                    result.docs.append(doc)
-                    result.freqs.append(0)
-                    position = -1
-                } else {
-                    position &+= Int32(truncatingIfNeeded: value >> 1)
-                    result.positions.append(position)
-                    result.freqs[result.freqs.count - 1] += 1
+            let firstDoc = result.docs.count, firstPosition = result.positions.count
+            result.docs.append(contentsOf: repeatElement(0, count: Int(documentCount)))
+            result.freqs.append(contentsOf: repeatElement(0, count: Int(documentCount)))
+            result.positions.append(contentsOf: repeatElement(0, count: Int(positionCount)))
+            bytes.bytes.withUnsafeBytes { stream in
+                result.docs.withUnsafeMutableBufferPointer { docs in
+                    result.freqs.withUnsafeMutableBufferPointer { freqs in
+                        result.positions.withUnsafeMutableBufferPointer { positions in
+                            // Well formed, with exactly the counted documents and positions: made
+                            // by `add` or checked by `init(spilled:)`. (The bounds are checked all
+                            // the same: a buffer's are not in a release build.)
+                            var offset = 0, docIndex = firstDoc - 1, positionIndex = firstPosition
+                            var doc: Int32 = -1, position: Int32 = -1
+                            while let value = ByteReader.varint64(stream, &offset) {
+                                if value & 1 == 1 {
+                                    doc &+= Int32(truncatingIfNeeded: value >> 1)
+                                    docIndex += 1
+                                    guard docIndex < docs.count else { return }
+                                    docs[docIndex] = doc
+                                    position = -1
+                                } else {
+                                    guard docIndex >= firstDoc, positionIndex < positions.count else { return }
+                                    position &+= Int32(truncatingIfNeeded: value >> 1)
+                                    positions[positionIndex] = position
+                                    positionIndex += 1
+                                    freqs[docIndex] += 1
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
