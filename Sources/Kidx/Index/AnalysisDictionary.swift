@@ -113,18 +113,25 @@ struct AnalysisDictionary {
     }
     private let lexiconCache = LexiconCache()
 
-    /// The term of a folded word when it is a recorded name, remembering answers (snippets ask
-    /// for every word of a text); nil when the index has no names. One per analyzer.
-    func nameLookup() -> (([UInt8]) -> [UInt8]?)? {
+    /// The term of a folded word when it is a recorded name; nil when the index has no names.
+    /// One per analyzer. `remembering` keeps answers, for snippets, which ask for every word of
+    /// a text; a build asks once per distinct word, and keeping them cost more than the lookups
+    /// (a 3,000-article build in parts: 385 M instructions hashing, storing and growing).
+    func nameLookup(remembering: Bool = true) -> (([UInt8]) -> [UInt8]?)? {
         guard info.names > 0 else { return nil }
-        final class Memo { var terms: [[UInt8]: [UInt8]?] = [:] }
-        let memo = Memo()
-        return { [terms, damage] word in
-            if let known = memo.terms[word] { return known }
+        let terms = terms, damage = damage
+        func lookup(_ word: [UInt8]) -> [UInt8]? {
             var key = word
             SpellingVariants.stripUmlauts(&key)
             let found = damage.noting { try terms.lookup([Field.nameSpace] + key) }
-            let term = found.map { ProperNames.Entry(key: key, dropsGenitive: $0.docFreq == 1).term }
+            return found.map { ProperNames.Entry(key: key, dropsGenitive: $0.docFreq == 1).term }
+        }
+        guard remembering else { return lookup }
+        final class Memo { var terms: [[UInt8]: [UInt8]?] = [:] }
+        let memo = Memo()
+        return { word in
+            if let known = memo.terms[word] { return known }
+            let term = lookup(word)
             if memo.terms.count >= 50_000 { memo.terms.removeAll() }
             memo.terms[word] = .some(term)
             return term

@@ -71,8 +71,8 @@ struct FieldPostings {
 
         /// Appends the postings to `result`'s arrays. The arrays grow once by the counts the
         /// list keeps and are written through buffers: appended a value at a time, each value
-        /// checked its array's uniqueness and capacity (a 3,000-article build: 572 M
-        /// instructions decoding, 174 M so).
+        /// checked its array's uniqueness and capacity (a 3,000-article build in parts: 572 M
+        /// instructions decoding, 316 M so, 165 M of them filling the grown arrays with zeros).
         func decode(appendingTo result: inout Postings) {
             let firstDoc = result.docs.count, firstPosition = result.positions.count
             result.docs.append(contentsOf: repeatElement(0, count: Int(documentCount)))

@@ -368,7 +368,7 @@ final class SegmentWriter {
             try AnalysisDictionary.write(lexicon: decompounding.lexicon, names: names.entries, to: path)
             analysisInfo = info
         case .shared(let dictionary, let splits):
-            nameLookup = dictionary.nameLookup
+            nameLookup = { dictionary.nameLookup(remembering: false) }
             if let splits {
                 decompounding = splits
             } else {
