@@ -214,27 +214,25 @@ public struct CorpusReader {
     }
 
     /// Parses one JSON line into a document; `fallbackID` names documents without an `id`.
-    static func jsonDocument(_ line: some Collection<UInt8>, fallbackID: String) -> Result<Document, TextError> {
-        // Checked, not decoded: the title and body are normalized once parsed, and normalizing
-        // the whole line before did that work twice.
-        guard !line.contains(0), String(validating: line, as: UTF8.self) != nil else {
+    /// Members other than `id`, `title`, `body`, `date`, `url` and `source` are checked, not
+    /// kept; of those, strings and numbers count (a number as written), other values not.
+    static func jsonDocument(_ line: UnsafeBufferPointer<UInt8>, fallbackID: String) -> Result<Document, TextError> {
+        guard !line.contains(0) else { return .failure(TextError(message: "invalid UTF-8 or NUL bytes, line skipped")) }
+        switch JSONLineReader.values(in: line, names: jsonFieldNames) {
+        case .failure(.invalidUTF8):
             return .failure(TextError(message: "invalid UTF-8 or NUL bytes, line skipped"))
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+        case .failure(.malformed):
             return .failure(TextError(message: "malformed JSON, line skipped"))
+        case .success(let values):
+            guard let body = values[2] else { return .failure(TextError(message: "no \"body\" text, line skipped")) }
+            let compose = UnicodeNormalizer.composed
+            return .success(Document(id: values[0] ?? fallbackID, title: compose(values[1] ?? ""), body: compose(body),
+                                     date: values[3], url: values[4], source: values[5]))
         }
-        func string(_ key: String) -> String? {
-            switch object[key] {
-            case let value as String: return value
-            case let value as NSNumber: return value.stringValue
-            default: return nil
-            }
-        }
-        guard let body = string("body") else { return .failure(TextError(message: "no \"body\" text, line skipped")) }
-        let compose = UnicodeNormalizer.composed
-        return .success(Document(id: string("id") ?? fallbackID, title: compose(string("title") ?? ""), body: compose(body),
-                                 date: string("date"), url: string("url"), source: string("source")))
     }
+
+    /// The members of a JSON line that make a document, in the order `jsonDocument` reads them.
+    private static let jsonFieldNames = ["id", "title", "body", "date", "url", "source"].map { Array($0.utf8) }
 
     /// Lines parsed together: each thread parses a share of a batch.
     static let parsingBatch = 256

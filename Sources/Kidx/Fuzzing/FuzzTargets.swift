@@ -54,7 +54,7 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
             problems.append(error.message)
         }
         for (number, line) in input.split(separator: 0x0A, omittingEmptySubsequences: true).enumerated() {
-            if case .failure(let error) = CorpusReader.jsonDocument(line, fallbackID: "fuzz:\(number + 1)") {
+            if case .failure(let error) = CorpusReader.jsonDocument(UnsafeBufferPointer(rebasing: line), fallbackID: "fuzz:\(number + 1)") {
                 problems.append(error.message)
             }
         }
