@@ -169,8 +169,27 @@ struct WordInterner {
             offset += 8
         }
         if offset < word.count {
-            var rest: UInt64 = 0
-            for index in offset..<word.count { rest |= UInt64(word[index]) << UInt64(8 * (index - offset)) }
+            // The last bytes as one little-endian number, read in at most three loads: byte by
+            // byte, they took most of a short word's hash (76 instructions a word).
+            let remaining = word.count - offset
+            var rest: UInt64
+            if word.count >= 8 {
+                rest = base.loadUnaligned(fromByteOffset: word.count - 8, as: UInt64.self) >> UInt64(8 * (8 - remaining))
+            } else {
+                rest = 0
+                var shift: UInt64 = 0
+                if remaining & 4 != 0 {
+                    rest = UInt64(base.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
+                    offset += 4
+                    shift = 32
+                }
+                if remaining & 2 != 0 {
+                    rest |= UInt64(base.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian) << shift
+                    offset += 2
+                    shift += 16
+                }
+                if remaining & 1 != 0 { rest |= UInt64(word[offset]) << shift }
+            }
             hash = (hash ^ rest) &* 0xBF58_476D_1CE4_E5B9
         }
         return mix(hash)
