@@ -619,6 +619,40 @@ struct CodecTests {
         #expect(interner.idsInByteOrder().map(interner.word) == expected.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
+    @Test("word hash: a word's last bytes, read in a few loads, count as read one by one (lengths 0 to 40, at every alignment)")
+    func wordHashTail() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<64).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // The reference: eight bytes at a time, the rest a byte at a time, then the same mix.
+        func reference(_ word: ArraySlice<UInt8>) -> UInt64 {
+            var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(word.count)
+            var chunks = word[...]
+            while chunks.count >= 8 {
+                let value = chunks.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }
+                hash = (hash ^ value) &* 0xBF58_476D_1CE4_E5B9
+                hash ^= hash >> 31
+                chunks = chunks.dropFirst(8)
+            }
+            if !chunks.isEmpty {
+                let rest = chunks.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }
+                hash = (hash ^ rest) &* 0xBF58_476D_1CE4_E5B9
+            }
+            hash ^= hash >> 30
+            hash &*= 0xBF58_476D_1CE4_E5B9
+            hash ^= hash >> 27
+            hash &*= 0x94D0_49BB_1331_11EB
+            return hash ^ (hash >> 31)
+        }
+        bytes.withUnsafeBufferPointer { buffer in
+            for start in 0..<8 {
+                for length in 0...40 {
+                    let word = UnsafeBufferPointer(rebasing: buffer[start..<(start + length)])
+                    #expect(WordInterner.hash(word) == reference(bytes[start..<(start + length)]), "\(length) bytes from \(start)")
+                }
+            }
+        }
+    }
+
     @Test("lexicon table: every word added is found with its evidence, no word left out is, at any size")
     func lexiconTable() {
         var generator = SystemRandomNumberGenerator()
@@ -679,14 +713,18 @@ struct CodecTests {
                 for (doc, position) in uses { _ = list.add(doc: doc, position: position) }
                 return list
             }
-            // The reference: every (document, place) of every list, once, in order.
-            var places: [Int32: Set<Int32>] = [:]
-            for uses in listUses { for (doc, position) in uses { places[doc, default: []].insert(position) } }
-            let docs = places.keys.sorted()
-            union.form(count: lists.count) { lists[$0] }
-            #expect(union.postings.docs == docs)
-            #expect(union.postings.freqs == docs.map { UInt32(places[$0]!.count) })
-            #expect(union.postings.positions == docs.flatMap { places[$0]!.sorted() })
+            // All lists, and some picked by number (as a stem's forms are among a field's words).
+            let picked = lists.indices.filter { _ in Bool.random(using: &generator) }.map { Int32($0) }
+            for numbers in [lists.indices.map { Int32($0) }, picked] {
+                // The reference: every (document, place) of every list, once, in order.
+                var places: [Int32: Set<Int32>] = [:]
+                for number in numbers { for (doc, position) in listUses[Int(number)] { places[doc, default: []].insert(position) } }
+                let docs = places.keys.sorted()
+                union.form(count: numbers.count) { lists[Int(numbers[$0])] }
+                #expect(union.postings.docs == docs)
+                #expect(union.postings.freqs == docs.map { UInt32(places[$0]!.count) })
+                #expect(union.postings.positions == docs.flatMap { places[$0]!.sorted() })
+            }
         }
     }
 
