@@ -50,20 +50,11 @@ struct JSONLineReader {
         // reader let it through.
         if line.starts(with: [0xEF, 0xBB, 0xBF]) { offset = 3 }
         skipWhitespace()
-        try expect(UInt8(ascii: "{"))
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            offset += 1
-        } else {
+        guard peek() == UInt8(ascii: "{") else { throw Failure.malformed }
+        if try !opensEmpty(closing: UInt8(ascii: "}")) {
             while true {
-                skipWhitespace()
-                let key = try string()
-                try checkUTF8(key)
-                let wanted = names.firstIndex { name in name.withUnsafeBufferPointer { equals($0, key) } }
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                if let wanted {
+                let key = try memberKey()
+                if let wanted = names.firstIndex(where: { name in name.withUnsafeBufferPointer { equals($0, key) } }) {
                     values[wanted] = try keptValue()
                 } else {
                     try skipValue(depth: 1)
@@ -74,6 +65,28 @@ struct JSONLineReader {
         skipWhitespace()
         guard offset == line.count else { throw Failure.malformed }
         return values
+    }
+
+    /// Moves past a container's opening byte (at `offset`) and the whitespace after it; true,
+    /// past `closing` too, when the container is empty.
+    private mutating func opensEmpty(closing: UInt8) throws -> Bool {
+        offset += 1
+        skipWhitespace()
+        guard peek() == closing else { return false }
+        offset += 1
+        return true
+    }
+
+    /// An object member's key (checked as UTF-8), moved past it, its colon and the whitespace
+    /// around them, to the member's value.
+    private mutating func memberKey() throws -> StringBytes {
+        skipWhitespace()
+        let key = try string()
+        try checkUTF8(key)
+        skipWhitespace()
+        try expect(UInt8(ascii: ":"))
+        skipWhitespace()
+        return key
     }
 
     /// After a member or element: true past the container's `closing` byte, false past a
@@ -128,29 +141,14 @@ struct JSONLineReader {
             let bytes = try string()
             try checkUTF8(bytes)
         case UInt8(ascii: "{"):
-            offset += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "}") {
-                offset += 1
-                return
-            }
+            if try opensEmpty(closing: UInt8(ascii: "}")) { return }
             while true {
-                skipWhitespace()
-                let key = try string()
-                try checkUTF8(key)
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
+                _ = try memberKey()
                 try skipValue(depth: depth + 1)
                 if try endsAfterMember(UInt8(ascii: "}")) { return }
             }
         case UInt8(ascii: "["):
-            offset += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "]") {
-                offset += 1
-                return
-            }
+            if try opensEmpty(closing: UInt8(ascii: "]")) { return }
             while true {
                 skipWhitespace()
                 try skipValue(depth: depth + 1)
