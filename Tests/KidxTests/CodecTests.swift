@@ -756,7 +756,9 @@ struct CodecTests {
                 expected.freqs[expected.freqs.count - 1] += 1
                 expected.positions.append(position)
             }
-            let decoded = list.postings
+            var union = FieldPostings.Union()
+            union.form(count: 1) { _ in list }
+            let decoded = union.postings
             #expect(decoded.docs == expected.docs && decoded.freqs == expected.freqs && decoded.positions == expected.positions)
             #expect(Int(list.documentCount) == expected.docs.count && Int(list.positionCount) == expected.positions.count)
             var spill = ByteWriter()
@@ -765,7 +767,8 @@ struct CodecTests {
                 var reader = ByteReader(raw, file: "spill")
                 return try FieldPostings.List(spilled: &reader)
             }
-            #expect(back.postings.docs == expected.docs && back.postings.positions == expected.positions)
+            union.form(count: 1) { _ in back }
+            #expect(union.postings.docs == expected.docs && union.postings.positions == expected.positions)
             // Adding goes on where the spilled list stopped.
             var continued = back
             #expect(continued.add(doc: expected.docs.last!, position: expected.positions.last!) == 0)

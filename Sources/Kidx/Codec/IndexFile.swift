@@ -107,6 +107,11 @@ final class IndexFileWriter {
     /// Bytes of body written so far: the offset the next body byte will have.
     var bodyOffset: Int { written + buffer.count - IndexFormat.headerSize }
 
+    /// A new file of `kind` under its own name in `folder` (a segment's, a part's).
+    convenience init(in folder: String, kind: IndexFormat.Kind) throws {
+        try self.init(path: folder + "/" + kind.fileName, kind: kind)
+    }
+
     init(path: String, kind: IndexFormat.Kind) throws {
         self.path = path
         descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

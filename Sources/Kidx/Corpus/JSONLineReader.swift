@@ -108,12 +108,7 @@ struct JSONLineReader {
         switch peek() ?? 0 {
         case UInt8(ascii: "\""):
             let bytes = try string()
-            let text: String?
-            switch bytes {
-            case .inLine(let range): text = String(validating: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self)
-            case .unescaped: text = unescaped.withUnsafeBufferPointer { String(validating: $0, as: UTF8.self) }
-            }
-            guard let text else { throw Failure.invalidUTF8 }
+            guard let text = withBytes(of: bytes, { String(validating: $0, as: UTF8.self) }) else { throw Failure.invalidUTF8 }
             return text
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let start = offset
@@ -126,9 +121,14 @@ struct JSONLineReader {
     }
 
     private func equals(_ name: UnsafeBufferPointer<UInt8>, _ key: StringBytes) -> Bool {
-        switch key {
-        case .inLine(let range): return range.count == name.count && name.elementsEqual(line[range])
-        case .unescaped: return unescaped.elementsEqual(name)
+        withBytes(of: key) { $0.count == name.count && $0.elementsEqual(name) }
+    }
+
+    /// Calls `body` with the bytes of a string read.
+    private func withBytes<Result>(of bytes: StringBytes, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        switch bytes {
+        case .inLine(let range): body(UnsafeBufferPointer(rebasing: line[range]))
+        case .unescaped: unescaped.withUnsafeBufferPointer(body)
         }
     }
 
@@ -235,11 +235,7 @@ struct JSONLineReader {
     /// Throws unless a string not kept (a key, a skipped member's) is valid UTF-8, as a kept
     /// one must be: a line with invalid UTF-8 anywhere is refused.
     private func checkUTF8(_ bytes: StringBytes) throws {
-        let valid = switch bytes {
-        case .inLine(let range): Self.isValidUTF8(UnsafeBufferPointer(rebasing: line[range]))
-        case .unescaped: unescaped.withUnsafeBufferPointer(Self.isValidUTF8)
-        }
-        guard valid else { throw Failure.invalidUTF8 }
+        guard withBytes(of: bytes, Self.isValidUTF8) else { throw Failure.invalidUTF8 }
     }
 
     /// Whether `bytes` are well-formed UTF-8 (no overlong forms, surrogates or scalars past

@@ -59,16 +59,6 @@ struct FieldPostings {
             }
         }
 
-        /// The postings, decoded.
-        var postings: Postings {
-            var result = Postings()
-            result.docs.reserveCapacity(Int(documentCount))
-            result.freqs.reserveCapacity(Int(documentCount))
-            result.positions.reserveCapacity(Int(positionCount))
-            decode(appendingTo: &result)
-            return result
-        }
-
         /// Appends the postings to `result`'s arrays. The arrays grow once by the counts the
         /// list keeps and are written through buffers: appended a value at a time, each value
         /// checked its array's uniqueness and capacity (a 3,000-article build in parts: 572 M

@@ -57,8 +57,8 @@ enum SegmentMerger {
         do {
             defer { copied.wait() }
             var merge = try ListMerge(sources: sources, bases: bases, renumbering: renumbered, norms: norms, threads: threads,
-                                      termsFile: file(.terms, in: folder), postingsFile: file(.postings, in: folder),
-                                      positionsFile: file(.positions, in: folder))
+                                      termsFile: IndexFileWriter(in: folder, kind: .terms), postingsFile: IndexFileWriter(in: folder, kind: .postings),
+                                      positionsFile: IndexFileWriter(in: folder, kind: .positions))
             try merge.run()
             lists = merge
         }
@@ -70,11 +70,11 @@ enum SegmentMerger {
     /// total field lengths.
     private static func writeDocuments(of sources: [SegmentReader], renumbering: [[Int32]?], norms: [[UInt8]], into folder: String,
                                        fieldLengths: (Document) -> [Int]) throws -> [Int] {
-        let normsFile = try file(.norms, in: folder)
+        let normsFile = try IndexFileWriter(in: folder, kind: .norms)
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish()
 
-        let documentsFile = try file(.documents, in: folder)
+        let documentsFile = try IndexFileWriter(in: folder, kind: .documents)
         for (index, source) in sources.enumerated() {
             if source.deletions == nil {
                 let table = source.documentsFile.body
@@ -92,7 +92,7 @@ enum SegmentMerger {
         try documentsFile.finish()
 
         var totalLengths = Field.allCases.map { field in sources.reduce(0) { $0 + ($1.info.fields[field.name]?.totalLength ?? 0) } }
-        let storeFile = try file(.store, in: folder)
+        let storeFile = try IndexFileWriter(in: folder, kind: .store)
         let store = try DocumentStoreWriter(file: storeFile, dictionary: .given(Array(sources.first?.store.dictionary ?? UnsafeRawBufferPointer(start: nil, count: 0))))
         for (index, source) in sources.enumerated() {
             if source.deletions == nil {
@@ -109,11 +109,6 @@ enum SegmentMerger {
         try store.finish()
         try storeFile.finish()
         return totalLengths
-    }
-
-    /// A new file of the merged segment.
-    private static func file(_ kind: IndexFormat.Kind, in folder: String) throws -> IndexFileWriter {
-        try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
     }
 
     /// Whether document `doc` of source `source` is kept, by the sources' `renumbering` (see

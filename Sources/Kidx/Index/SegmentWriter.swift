@@ -65,7 +65,7 @@ final class SegmentWriter {
             let path = folder + "/" + IndexFormat.Kind.store.fileName
             storeFile = try IndexFileWriter(path: path, kind: .store)
             store = try DocumentStoreWriter(file: storeFile, dictionary: dictionary, background: compression.map { ($0, spool: path + ".spool") })
-            documentsFile = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.documents.fileName, kind: .documents)
+            documentsFile = try IndexFileWriter(in: folder, kind: .documents)
         }
 
         /// Adds documents to the store and the document table.
@@ -232,7 +232,7 @@ final class SegmentWriter {
     func spill() throws -> (uses: [String: (uses: Int, capitalized: Int)], storage: Storage?) {
         try drain()
         let uses = wordUses()
-        let file = try IndexFileWriter(path: folder + "/" + IndexFormat.Kind.spill.fileName, kind: .spill)
+        let file = try IndexFileWriter(in: folder, kind: .spill)
         var out = ByteWriter()
         out.appendVarint(documentCount)
         for index in fields.indices {
@@ -346,10 +346,8 @@ final class SegmentWriter {
     /// before the index is published.
     func finish(analysis: Analysis, syncing: Bool = true) throws -> (segment: SegmentInfo, analysis: AnalysisInfo?) {
         try drain()
-        func open(_ kind: IndexFormat.Kind) throws -> IndexFileWriter {
-            try IndexFileWriter(path: folder + "/" + kind.fileName, kind: kind)
-        }
-        let termsFile = try open(.terms), postingsFile = try open(.postings), positionsFile = try open(.positions)
+        let termsFile = try IndexFileWriter(in: folder, kind: .terms), postingsFile = try IndexFileWriter(in: folder, kind: .postings)
+        let positionsFile = try IndexFileWriter(in: folder, kind: .positions)
         let dictionary = TermDictionaryWriter(file: termsFile)
         var postingsWriter = PostingsWriter()
         var postingCount = 0
@@ -487,7 +485,7 @@ final class SegmentWriter {
         try postingsFile.finish(syncing: syncing)
         try positionsFile.finish(syncing: syncing)
 
-        let normsFile = try open(.norms)
+        let normsFile = try IndexFileWriter(in: folder, kind: .norms)
         for fieldNorms in norms { try normsFile.write(fieldNorms) }
         try normsFile.finish(syncing: syncing)
 
