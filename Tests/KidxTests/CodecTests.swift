@@ -269,11 +269,12 @@ struct CodecTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var written: [[UInt8]] = []
         var addresses: [[Int]] = []
-        for threads in [1, 3] {
+        // 0: each list written as it is encoded, without `ListEncoding`.
+        for threads in [0, 1, 2, 3] {
             let postings = try IndexFileWriter(path: folder + "/p\(threads)", kind: .postings)
             let positions = try IndexFileWriter(path: folder + "/q\(threads)", kind: .positions)
             var offsets: [Int] = []
-            if threads == 1 {
+            if threads == 0 {
                 var writer = PostingsWriter()
                 for list in lists {
                     let (docs, freqs, flat) = input(list)
@@ -297,8 +298,10 @@ struct CodecTests {
             addresses.append(offsets)
             written.append(try [folder + "/p\(threads)", folder + "/q\(threads)"].flatMap { Array(try Data(contentsOf: URL(fileURLWithPath: $0))) })
         }
-        #expect(addresses[0] == addresses[1])
-        #expect(written[0] == written[1])
+        for variant in 1..<addresses.count {
+            #expect(addresses[variant] == addresses[0])
+            #expect(written[variant] == written[0])
+        }
 
         // A failing item stops the run before anything after its batch is written.
         struct Failure: Error {}
@@ -311,6 +314,22 @@ struct CodecTests {
             }, write: { item, _, _ in lastWritten = item })
         }
         #expect(lastWritten >= 0 && lastWritten < 2000)
+
+        // A batch that cannot be gathered stops the run too, once the batches before it are written.
+        var batchesWritten = Set<Int>()
+        var firstBatches = [Int](repeating: 0, count: ListEncoding.slots)
+        var gathered = 0
+        #expect(throws: Failure.self) {
+            try ListEncoding.run(threads: 2, nextBatch: { slot in
+                if gathered == 5 { throw Failure() }
+                firstBatches[slot] = gathered
+                gathered += 1
+                return 10
+            }, encode: { _, _, _, writer in
+                try writer.encode(docs: [1, 2][...], freqs: [1, 1][...], positions: [0, 0][...], norms: norms, withPositions: true)
+            }, write: { slot, _, _, _ in batchesWritten.insert(firstBatches[slot]) })
+        }
+        #expect(!batchesWritten.isEmpty && batchesWritten.isSubset(of: Set(0..<5)))
     }
 
     @Test("advance(to:) skips blocks and lands on the first document at or after the target; positions read after it, skipped, or read twice")

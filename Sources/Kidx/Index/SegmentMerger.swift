@@ -12,7 +12,7 @@ import Foundation
 /// build over its memory budget writes its parts this way into one segment, so a query reads one
 /// list per key; an update merges small segments so.
 ///
-/// Memory: a merged list per thread, two batches of encoded lists (`ListEncoding`), the norms, and
+/// Memory: a merged list per thread, three batches of encoded lists (`ListEncoding`), the norms, and
 /// for every source an array of its stem lists' offsets (an exact word that is its stem's only
 /// form shares the stem's list, and keeps doing so only where it does in every source).
 enum SegmentMerger {
@@ -279,11 +279,12 @@ enum SegmentMerger {
                 for buffer in normBuffers { buffer.deallocate() }
                 for buffer in renumberingBuffers { buffer?.deallocate() }
             }
-            // Two batches: one is gathered (here) while the other's lists are encoded (on the threads).
-            let batches = UnsafeMutablePointer<Batch>.allocate(capacity: 2)
-            batches.initialize(repeating: Batch(), count: 2)
+            // A batch per slot of the pipeline: some are gathered (here) while another's lists are
+            // encoded (on the threads).
+            let batches = UnsafeMutablePointer<Batch>.allocate(capacity: ListEncoding.slots)
+            batches.initialize(repeating: Batch(), count: ListEncoding.slots)
             defer {
-                batches.deinitialize(count: 2)
+                batches.deinitialize(count: ListEncoding.slots)
                 batches.deallocate()
             }
             let limit = ListEncoding.BatchLimit()

@@ -11,10 +11,10 @@ import Synchronization
 /// encoded lists waiting to be written stay a few megabytes.
 ///
 /// With more than one thread the batches are pipelined: while the threads encode one batch,
-/// the calling thread gathers the next and then writes the one before (two sets of writers
-/// take turns). Done one after the other, the calling thread's part left a core idle: in a
-/// FANG build on two threads, the merge of the parts spent 1.0 of its 2.5 seconds gathering
-/// keys and 0.3 writing, and each part's exact words half their time writing.
+/// the calling thread gathers the ones after it and writes the one before (three sets of
+/// writers take turns). Done one after the other, the calling thread's part left a core idle:
+/// in a FANG build on two threads, the merge of the parts spent 1.0 of its 2.5 seconds
+/// gathering keys and 0.3 writing, and each part's exact words half their time writing.
 enum ListEncoding {
     /// Where a batch ends: once its lists hold this many documents, or there are this many lists.
     struct BatchLimit {
@@ -33,8 +33,8 @@ enum ListEncoding {
                     encode: (_ item: Int, _ worker: Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?,
                     write: (Int, PostingsWriter.EncodedList?, inout PostingsWriter) throws -> Void) throws {
         // Each slot's first item (read by the encoding threads while the caller cuts the next batch
-        // into the other slot: a buffer, not an array variable both would access).
-        let firstItems = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2)
+        // into another slot: a buffer, not an array variable both would access).
+        let firstItems = UnsafeMutableBufferPointer<Int>.allocate(capacity: slots)
         firstItems.initialize(repeating: 0)
         defer { firstItems.deallocate() }
         var next = 0
@@ -52,50 +52,86 @@ enum ListEncoding {
                 write: { slot, item, list, writer in try write(firstItems[slot] + item, list, &writer) })
     }
 
-    /// The batches themselves from `nextBatch`: told a slot (0 or 1), it gathers its next batch
-    /// there and returns how many items it has (0: no batch is left). `encode` and `write` then
-    /// take the slot and the item's number in its batch.
-    /// A slot is gathered again only once its batch is written: `nextBatch` runs while the
-    /// other slot's batch is encoded, and `write` while the next one is.
+    /// How many batches are in the pipeline at once: one written, the next encoded, one more
+    /// gathered and waiting. With two, the threads that finished encoding a batch waited for
+    /// the calling thread to finish writing the one before it.
+    static let slots = 3
+
+    /// The batches themselves from `nextBatch`: told a slot (0 up to `slots`), it gathers its
+    /// next batch there and returns how many items it has (0: no batch is left). `encode` and
+    /// `write` then take the slot and the item's number in its batch.
+    /// A slot is gathered again only once its batch is written: `nextBatch` runs while other
+    /// slots' batches are encoded, and `write` while the next ones are. Batches are encoded
+    /// one at a time, in order.
     static func run(threads: Int, nextBatch: (_ slot: Int) throws -> Int,
                     encode: (_ slot: Int, _ item: Int, _ worker: Int, inout PostingsWriter) throws -> PostingsWriter.EncodedList?,
                     write: (_ slot: Int, _ item: Int, PostingsWriter.EncodedList?, inout PostingsWriter) throws -> Void) throws {
-        let batches = [Batch(workers: max(1, threads)), Batch(workers: max(1, threads))]
+        let batches = (0..<slots).map { _ in Batch(workers: max(1, threads)) }
+        guard threads > 1 else {
+            var slot = 0
+            while try batches[slot].gather(slot: slot, nextBatch) {
+                let batch = batches[slot]
+                batch.encode(slot: slot, encode)
+                if let failure = batch.failure { throw failure }
+                for item in 0..<batch.count { try write(slot, item, batch.results[item], &batch.writers[batch.owners[item]]) }
+                slot = (slot + 1) % slots
+            }
+            return
+        }
         try withoutActuallyEscaping(encode) { encode in
-            // Waited for before returning, whatever is thrown, and reached through a box emptied
-            // then: a block is released only after it signals its end, so it must not hold `encode`.
+            // One block encodes the gathered batches in order while this thread gathers ahead
+            // and writes. It is waited for before returning, whatever is thrown, and reaches
+            // `encode` through a box emptied then: a block is released only after it signals
+            // its end, so it must not hold `encode`.
             let box = EncoderBox(encode)
-            var inFlight: DispatchGroup?
+            let pipeline = Pipeline()
+            let encoder = DispatchGroup()
+            encoder.enter()
+            DispatchQueue.global().async {
+                var slot = 0
+                while true {
+                    pipeline.gathered.wait()
+                    if pipeline.stopping.load(ordering: .acquiring) { break }
+                    batches[slot].encode(slot: slot, box.encode!)
+                    pipeline.encoded[slot].signal()
+                    slot = (slot + 1) % slots
+                }
+                encoder.leave()
+            }
             defer {
-                inFlight?.wait()
+                pipeline.stopping.store(true, ordering: .releasing)
+                pipeline.gathered.signal()
+                encoder.wait()
                 box.encode = nil
             }
-            func start(_ slot: Int) {
-                let batch = batches[slot]
-                guard threads > 1 else { return batch.encode(slot: slot, encode) }
-                let group = DispatchGroup()
-                group.enter()
-                DispatchQueue.global().async {
-                    batch.encode(slot: slot, box.encode!)
-                    group.leave()
-                }
-                inFlight = group
-            }
-            var slot = 0
-            guard try batches[0].gather(slot: 0, nextBatch) else { return }
-            start(0)
+            var gathered = 0, written = 0, exhausted = false
             while true {
-                let hasNext = try batches[1 - slot].gather(slot: 1 - slot, nextBatch)
-                inFlight?.wait()
-                inFlight = nil
+                // Every free slot gathered: those of the batches written.
+                while !exhausted, gathered < written + slots {
+                    if try batches[gathered % slots].gather(slot: gathered % slots, nextBatch) {
+                        gathered += 1
+                        pipeline.gathered.signal()
+                    } else {
+                        exhausted = true
+                    }
+                }
+                guard written < gathered else { return }
+                let slot = written % slots
+                pipeline.encoded[slot].wait()
                 let done = batches[slot]
                 if let failure = done.failure { throw failure }
-                if hasNext { start(1 - slot) }
                 for item in 0..<done.count { try write(slot, item, done.results[item], &done.writers[done.owners[item]]) }
-                guard hasNext else { return }
-                slot = 1 - slot
+                written += 1
             }
         }
+    }
+
+    /// What the calling thread and the encoding block signal each other: a batch gathered
+    /// (once per batch), a slot's batch encoded, and that no more batches come.
+    private final class Pipeline: Sendable {
+        let gathered = DispatchSemaphore(value: 0)
+        let encoded = (0..<slots).map { _ in DispatchSemaphore(value: 0) }
+        let stopping = Atomic<Bool>(false)
     }
 
     /// Holds the encoding closure for the blocks that run it.
