@@ -611,13 +611,15 @@ struct CodecTests {
         }
     }
 
-    @Test("word interner: dense stable ids, words come back byte for byte, absent words are not found")
+    @Test("word interner: dense stable ids, words come back byte for byte, absent words are not found, ids in the words' byte order")
     func wordInterner() {
         var interner = WordInterner()
         var expected: [String: Int] = [:]
         var generator = SystemRandomNumberGenerator()
         // Enough words to grow the table several times, with umlauts, ß and the empty word.
-        let words = [""] + (0..<20_000).map { _ in String((0..<Int.random(in: 1...14, using: &generator)).map { _ in "aeiounrstäöüß".randomElement(using: &generator)! }) }
+        // Many share their first eight bytes or more, which the order's first sort cannot tell apart.
+        let tails = (0..<20_000).map { _ in String((0..<Int.random(in: 1...14, using: &generator)).map { _ in "aeiounrstäöüß".randomElement(using: &generator)! }) }
+        let words = [""] + tails + tails.prefix(3_000).flatMap { ["bundesgesundheits" + $0, "bundesge" + $0, "bundes" + $0] }
         for word in words {
             var bytes = word
             let (id, isNew) = bytes.withUTF8 { interner.intern($0) }
@@ -636,6 +638,26 @@ struct CodecTests {
         #expect(interner.id(of: "xyzzy-nicht-da") == nil)
         // Numbers in the words' byte order, as the generic comparison of their bytes sorts them.
         #expect(interner.idsInByteOrder().map(interner.word) == expected.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+
+    @Test("radix sort: keys ascending with their values, equal keys in their first order (empty, one, repeated and extreme keys)")
+    func radixSort() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [0, 1, 2, 255, 256, 257, 5_000] {
+            // Keys from a few values (many equal), small ones, and any 64 bits.
+            var keys = (0..<count).map { index -> UInt64 in
+                switch index % 3 {
+                case 0: return [0, 1, .max, 1 << 63, 0xFF00].randomElement(using: &generator)!
+                case 1: return UInt64.random(in: 0...300, using: &generator)
+                default: return UInt64.random(in: 0...UInt64.max, using: &generator)
+                }
+            }
+            var values = (0..<Int32(count)).map { $0 }
+            let expected = zip(keys, values).sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+            WordInterner.radixSort(&keys, carrying: &values)
+            #expect(keys == expected.map(\.0))
+            #expect(values == expected.map(\.1))
+        }
     }
 
     @Test("word hash: a word's last bytes, read in a few loads, count as read one by one (lengths 0 to 40, at every alignment)")

@@ -104,10 +104,10 @@ struct WordInterner {
         }
     }
 
-    /// The word numbers in the byte order of their words. Sorted by each word's first eight
-    /// bytes as one integer, the arena compared only where those are equal: comparing every
-    /// pair in the arena (a `memcmp` of two slices) was most of the sorting, and sorting the
-    /// words as strings or byte arrays retained and released them for every comparison.
+    /// The word numbers in the byte order of their words: radix-sorted by each word's first
+    /// eight bytes as one integer, then the runs of words that share those sorted by the rest.
+    /// A comparison sort of (prefix, number) pairs took 0.28 s of a two-thread FANG build's
+    /// commit for each part's body words, with the other core idle.
     func idsInByteOrder() -> [Int] {
         arena.withUnsafeBytes { arena in
             starts.withUnsafeBufferPointer { starts in
@@ -115,16 +115,58 @@ struct WordInterner {
                     UnsafeRawBufferPointer(rebasing: arena[Int(starts[Int(id)])..<Int(starts[Int(id) + 1])])
                 }
                 // Big-endian and zero-padded, a prefix orders as its bytes do.
-                var keyed: [(prefix: UInt64, id: Int32)] = (0..<Int32(count)).map { id in
+                var prefixes = (0..<Int32(count)).map { id in
                     var prefix: UInt64 = 0
                     for (index, byte) in arenaBytes(id).prefix(8).enumerated() { prefix |= UInt64(byte) << UInt64(56 - 8 * index) }
-                    return (prefix, id)
+                    return prefix
                 }
-                keyed.sort { a, b in
-                    a.prefix != b.prefix ? a.prefix < b.prefix : ByteOrder.compare(arenaBytes(a.id), arenaBytes(b.id)) < 0
+                var ids = Array(0..<Int32(count))
+                Self.radixSort(&prefixes, carrying: &ids)
+                var start = 0
+                while start < ids.count {
+                    var end = start + 1
+                    while end < ids.count, prefixes[end] == prefixes[start] { end += 1 }
+                    if end - start > 1 { ids[start..<end].sort { ByteOrder.compare(arenaBytes($0), arenaBytes($1)) < 0 } }
+                    start = end
                 }
-                return keyed.map { Int($0.id) }
+                return ids.map(Int.init)
             }
+        }
+    }
+
+    /// Sorts `keys` in ascending order and `values` with them, a byte at a time from the least
+    /// significant (each pass stable).
+    static func radixSort(_ keys: inout [UInt64], carrying values: inout [Int32]) {
+        precondition(keys.count == values.count)
+        var otherKeys = keys, otherValues = values
+        var counts = [Int](repeating: 0, count: 256)
+        for shift in stride(from: UInt64(0), to: 64, by: 8) {
+            keys.withUnsafeBufferPointer { keys in
+                values.withUnsafeBufferPointer { values in
+                    otherKeys.withUnsafeMutableBufferPointer { otherKeys in
+                        otherValues.withUnsafeMutableBufferPointer { otherValues in
+                            counts.withUnsafeMutableBufferPointer { counts in
+                                for digit in 0..<256 { counts[digit] = 0 }
+                                for key in keys { counts[Int(truncatingIfNeeded: key &>> shift) & 255] += 1 }
+                                var total = 0
+                                for digit in 0..<256 {
+                                    let count = counts[digit]
+                                    counts[digit] = total
+                                    total += count
+                                }
+                                for index in keys.indices {
+                                    let digit = Int(truncatingIfNeeded: keys[index] &>> shift) & 255
+                                    otherKeys[counts[digit]] = keys[index]
+                                    otherValues[counts[digit]] = values[index]
+                                    counts[digit] += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            swap(&keys, &otherKeys)
+            swap(&values, &otherValues)
         }
     }
 
