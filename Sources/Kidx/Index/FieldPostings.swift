@@ -395,6 +395,11 @@ struct TermGroups {
     /// The term of group `group`.
     func term(_ group: Int) -> [UInt8] { terms.bytes(Int(order[group])) }
 
+    /// Calls `body` with the bytes of group `group`'s term, lent.
+    func withTerm<Result>(_ group: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try terms.withBytes(Int(order[group]), body)
+    }
+
     /// Calls `body` with the groups' bounds in the word numbers (`starts`, one more than there
     /// are groups) and the word numbers, as buffers: threads that read them retain nothing.
     func withWords<Result>(_ body: (_ starts: UnsafeBufferPointer<Int32>, _ words: UnsafeBufferPointer<Int32>) throws -> Result) rethrows -> Result {

@@ -342,18 +342,18 @@ enum SegmentMerger {
         /// Writes item `item` of `batch`, encoded as `list` (nil: nothing to write), and its
         /// dictionary entry.
         private mutating func write(_ item: Int, of batch: Batch, list: PostingsWriter.EncodedList?, with writer: inout PostingsWriter) throws {
-            let key = Array(batch.key(item))
             if batch.sharedStems[item] >= 0 {
                 // Every document deleted from the stem's list is deleted from the word's: nothing written.
                 guard let info = stemInfos[batch.sharedStems[item]] else { return }
-                try dictionary.add(key: key, info: info.withoutPositions)
+                try batch.key(item).withUnsafeBytes { try dictionary.add(key: $0, info: info.withoutPositions) }
                 return
             }
             var info: TermInfo?
             if let list {
-                info = try writer.append(list, postings: postingsFile, positionsFile: positionsFile).termInfo
+                let written = try writer.append(list, postings: postingsFile, positionsFile: positionsFile).termInfo
+                info = written
                 postingCount += list.docFreq
-                try dictionary.add(key: key, info: info!)
+                try batch.key(item).withUnsafeBytes { try dictionary.add(key: $0, info: written) }
             }
             // Stems are written in the order they were numbered when gathered.
             if batch.kinds[item].isStem { stemInfos.append(info) }

@@ -402,11 +402,20 @@ final class SegmentWriter {
             return try writer.encode(docs: list.docs[...], freqs: list.freqs[...], positions: list.positions[...],
                                      norms: { norms[Int($0)] }, withPositions: withPositions)
         }
-        func write(_ list: PostingsWriter.EncodedList, of writer: PostingsWriter, key: [UInt8]) throws -> TermInfo {
+        func write(_ list: PostingsWriter.EncodedList, of writer: PostingsWriter, key: UnsafeRawBufferPointer) throws -> TermInfo {
             let info = try writer.append(list, postings: postingsFile, positionsFile: positionsFile).termInfo
             try dictionary.add(key: key, info: info)
             postingCount += list.docFreq
             return info
+        }
+        // Every key is made in this one buffer and lent to the dictionary, which copies what it
+        // keeps: an array or two per key, and their freeing, cost a build as much as `add` did.
+        var keyBuffer: [UInt8] = []
+        func withKey<Rest: Sequence<UInt8>, Result>(_ space: UInt8, _ rest: Rest, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+            keyBuffer.removeAll(keepingCapacity: true)
+            keyBuffer.append(space)
+            keyBuffer.append(contentsOf: rest)
+            return try keyBuffer.withUnsafeBytes(body)
         }
         // Key order: stems of each field, compound parts of each field, exact words of each field,
         // outlets, days.
@@ -418,7 +427,11 @@ final class SegmentWriter {
         let stopWordTerms = analyzer.stopWordTerms()
         for (index, field) in Field.allCases.enumerated() {
             let groups = TermGroups(words: words[index], using: termAnalyzers)
-            let withPositions = (0..<groups.count).map { !stopWordTerms.contains(groups.term($0)) }
+            // Stop words are short: a longer term is not looked up (nor made into an array).
+            let longestStopWordTerm = stopWordTerms.map(\.count).max() ?? 0
+            let withPositions = (0..<groups.count).map { group in
+                groups.withTerm(group) { $0.count > longestStopWordTerm || !stopWordTerms.contains(Array($0)) }
+            }
             try groups.withWords { starts, groupWords in
                 try fields[index].lists.withUnsafeBufferPointer { lists in
                     func forms(_ item: Int) -> UnsafeBufferPointer<Int32> { UnsafeBufferPointer(rebasing: groupWords[Int(starts[item])..<Int(starts[item + 1])]) }
@@ -430,7 +443,9 @@ final class SegmentWriter {
                                              return try encode(unions[worker].postings, field: index, withPositions: withPositions[item], with: &writer)
                                          },
                                          write: { item, list, writer in
-                                             let info = try write(list!, of: writer, key: [field.rawValue] + groups.term(item))
+                                             let info = try groups.withTerm(item) { term in
+                                                 try withKey(field.rawValue, term) { try write(list!, of: writer, key: $0) }
+                                             }
                                              guard forms(item).count == 1 else { return }
                                              onlyForms[index][Int(forms(item)[0])] = Int32(onlyFormLists.count)
                                              onlyFormLists.append(info)
@@ -446,7 +461,9 @@ final class SegmentWriter {
                                          unions[worker].form(count: lists.count) { lists[$0] }
                                          return try encode(unions[worker].postings, field: index, withPositions: false, with: &writer)
                                      },
-                                     write: { item, list, writer in _ = try write(list!, of: writer, key: [field.partSpace] + parts[item].term) })
+                                     write: { item, list, writer in
+                                         _ = try withKey(field.partSpace, parts[item].term) { try write(list!, of: writer, key: $0) }
+                                     })
             }
         }
         for (index, field) in Field.allCases.enumerated() {
@@ -461,11 +478,12 @@ final class SegmentWriter {
                                                  return try encode(unions[worker].postings, field: index, withPositions: false, with: &writer)
                                              },
                                              write: { item, list, writer in
-                                                 let key = field.exactKey(words[index][ids[item]])
-                                                 if let list {
-                                                     _ = try write(list, of: writer, key: key)
-                                                 } else {
-                                                     try dictionary.add(key: key, info: onlyFormLists[Int(shared[ids[item]])].withoutPositions)
+                                                 try withKey(field.exactSpace, words[index][ids[item]].utf8) { key in
+                                                     if let list {
+                                                         _ = try write(list, of: writer, key: key)
+                                                     } else {
+                                                         try dictionary.add(key: key, info: onlyFormLists[Int(shared[ids[item]])].withoutPositions)
+                                                     }
                                                  }
                                              })
                     }
@@ -477,7 +495,7 @@ final class SegmentWriter {
                 let list = FieldPostings.Postings(docs: docs, freqs: Array(repeating: 1, count: docs.count), positions: [])
                 postingsWriter.removeEncoded()
                 let encoded = try encode(list, field: Field.allCases.firstIndex(of: .body)!, withPositions: false, with: &postingsWriter)
-                _ = try write(encoded, of: postingsWriter, key: Field.key(space: space, name))
+                _ = try withKey(space, name.utf8) { try write(encoded, of: postingsWriter, key: $0) }
             }
         }
         try dictionary.finish()

@@ -173,6 +173,11 @@ struct WordInterner {
     /// Word number `id`'s bytes.
     func bytes(_ id: Int) -> [UInt8] { Array(arena[Int(starts[id])..<Int(starts[id + 1])]) }
 
+    /// Calls `body` with word number `id`'s bytes, lent.
+    func withBytes<Result>(_ id: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try arena.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(starts[id])..<Int(starts[id + 1])])) }
+    }
+
     /// Word number `id` as a string.
     func word(_ id: Int) -> String {
         arena.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(starts[id])..<Int(starts[id + 1])]), as: UTF8.self) }
