@@ -425,10 +425,10 @@ final class SegmentWriter {
         var onlyForms: [[Int32]] = words.map { [Int32](repeating: -1, count: $0.count) }
         var onlyFormLists: [TermInfo] = []
         let stopWordTerms = analyzer.stopWordTerms()
+        // Stop words are short: a longer term is not looked up (nor made into an array).
+        let longestStopWordTerm = stopWordTerms.map(\.count).max() ?? 0
         for (index, field) in Field.allCases.enumerated() {
             let groups = TermGroups(words: words[index], using: termAnalyzers)
-            // Stop words are short: a longer term is not looked up (nor made into an array).
-            let longestStopWordTerm = stopWordTerms.map(\.count).max() ?? 0
             let withPositions = (0..<groups.count).map { group in
                 groups.withTerm(group) { $0.count > longestStopWordTerm || !stopWordTerms.contains(Array($0)) }
             }

@@ -135,39 +135,42 @@ struct WordInterner {
     }
 
     /// Sorts `keys` in ascending order and `values` with them, a byte at a time from the least
-    /// significant (each pass stable).
+    /// significant (each pass stable), between two pairs of buffers owned here.
     static func radixSort(_ keys: inout [UInt64], carrying values: inout [Int32]) {
         precondition(keys.count == values.count)
-        var otherKeys = keys, otherValues = values
-        var counts = [Int](repeating: 0, count: 256)
-        for shift in stride(from: UInt64(0), to: 64, by: 8) {
-            keys.withUnsafeBufferPointer { keys in
-                values.withUnsafeBufferPointer { values in
-                    otherKeys.withUnsafeMutableBufferPointer { otherKeys in
-                        otherValues.withUnsafeMutableBufferPointer { otherValues in
-                            counts.withUnsafeMutableBufferPointer { counts in
-                                for digit in 0..<256 { counts[digit] = 0 }
-                                for key in keys { counts[Int(truncatingIfNeeded: key &>> shift) & 255] += 1 }
-                                var total = 0
-                                for digit in 0..<256 {
-                                    let count = counts[digit]
-                                    counts[digit] = total
-                                    total += count
-                                }
-                                for index in keys.indices {
-                                    let digit = Int(truncatingIfNeeded: keys[index] &>> shift) & 255
-                                    otherKeys[counts[digit]] = keys[index]
-                                    otherValues[counts[digit]] = values[index]
-                                    counts[digit] += 1
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            swap(&keys, &otherKeys)
-            swap(&values, &otherValues)
+        let count = keys.count
+        var from = (keys: UnsafeMutableBufferPointer<UInt64>.allocate(capacity: count), values: UnsafeMutableBufferPointer<Int32>.allocate(capacity: count))
+        var to = (keys: UnsafeMutableBufferPointer<UInt64>.allocate(capacity: count), values: UnsafeMutableBufferPointer<Int32>.allocate(capacity: count))
+        let starts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 256)
+        defer {
+            from.keys.deallocate()
+            from.values.deallocate()
+            to.keys.deallocate()
+            to.values.deallocate()
+            starts.deallocate()
         }
+        _ = from.keys.initialize(from: keys)
+        _ = from.values.initialize(from: values)
+        for shift in stride(from: UInt64(0), to: 64, by: 8) {
+            // Where each byte value's keys start in `to`: the counts of the smaller values.
+            starts.initialize(repeating: 0)
+            for key in from.keys { starts[Int(truncatingIfNeeded: key &>> shift) & 255] += 1 }
+            var total = 0
+            for digit in 0..<256 {
+                let digitCount = starts[digit]
+                starts[digit] = total
+                total += digitCount
+            }
+            for index in 0..<count {
+                let digit = Int(truncatingIfNeeded: from.keys[index] &>> shift) & 255
+                to.keys[starts[digit]] = from.keys[index]
+                to.values[starts[digit]] = from.values[index]
+                starts[digit] += 1
+            }
+            swap(&from, &to)
+        }
+        keys = Array(from.keys)
+        values = Array(from.values)
     }
 
     /// Word number `id`'s bytes.
