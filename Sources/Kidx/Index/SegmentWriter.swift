@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Writes one segment: analyzes documents into in-memory postings and, on `finish()`, writes
 /// the segment's files into its folder.
@@ -115,12 +116,26 @@ final class SegmentWriter {
     }
 
     /// Documents being analyzed and stored on other threads (see `add(contentsOf:)`).
+    ///
+    /// The batch is analyzed in slices that threads take in turn: one thread per analyzer but
+    /// the first, and the calling thread with the first once it has added the previous batch's
+    /// postings and waits for this one: as many threads analyze as there are analyzers. (With
+    /// a thread per analyzer beside the calling thread, three ran on two cores. FANG on two
+    /// threads, five alternating runs each: 13.7 to 17.0 s, mean 15.6, before; 14.2 to 15.7 s,
+    /// mean 15.0, after.)
     private final class BatchInFlight {
         let documents: [Document]
-        /// One slice of the batch per analyzer, each written by its own thread.
+        /// The batch's slices, each analyzed by whichever thread takes it.
         private let slices: [Slice]
+        /// The next slice to take.
+        private let nextSlice = Atomic<Int>(0)
+        /// The calling thread's analyzer (`wait()`).
+        private let waitingAnalyzer: GermanAnalyzer
         private var storeError: Error?
         private let group = DispatchGroup()
+
+        /// Documents a slice holds: small enough that the threads finish a batch together.
+        private static let sliceSize = 16
 
         private final class Slice {
             let range: Range<Int>
@@ -128,23 +143,34 @@ final class SegmentWriter {
             init(_ range: Range<Int>) { self.range = range }
         }
 
-        /// Starts analyzing `documents` with `analyzers` (one thread each) and storing them.
+        /// Starts analyzing `documents` on a thread per analyzer but the first (which `wait()`
+        /// analyzes with) and storing them on another.
         init(_ documents: [Document], storage: Storage, analyzers: ArraySlice<GermanAnalyzer>) {
             self.documents = documents
-            let count = analyzers.count
-            slices = (0..<count).map { Slice((documents.count * $0 / count)..<(documents.count * ($0 + 1) / count)) }
-            for (slice, analyzer) in zip(slices, analyzers) {
-                DispatchQueue.global().async(group: group) {
-                    slice.analyzed = documents[slice.range].map { AnalyzedDocument($0, analyzer: analyzer) }
-                }
+            waitingAnalyzer = analyzers.first!
+            slices = stride(from: 0, to: documents.count, by: Self.sliceSize).map { Slice($0..<min($0 + Self.sliceSize, documents.count)) }
+            for analyzer in analyzers.dropFirst() {
+                DispatchQueue.global().async(group: group) { [self] in analyzeSlices(with: analyzer) }
             }
             DispatchQueue.global().async(group: group) { [self] in
                 do { try storage.store(documents) } catch { storeError = error }
             }
         }
 
-        /// The analyzed documents, in order, once every thread is done; throws a store error.
+        /// Analyzes slices not yet taken until none is left.
+        private func analyzeSlices(with analyzer: GermanAnalyzer) {
+            while true {
+                let index = nextSlice.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < slices.count else { return }
+                let slice = slices[index]
+                slice.analyzed = documents[slice.range].map { AnalyzedDocument($0, analyzer: analyzer) }
+            }
+        }
+
+        /// The analyzed documents, in order, once every slice is analyzed (the calling thread
+        /// taking those left) and the batch stored; throws a store error.
         func wait() throws -> [AnalyzedDocument] {
+            analyzeSlices(with: waitingAnalyzer)
             group.wait()
             if let storeError { throw storeError }
             return slices.flatMap(\.analyzed)
