@@ -72,6 +72,41 @@ struct PruningTests {
         return (compared, nonEmpty)
     }
 
+    /// Queries whose lists together hold few documents are ranked from the lists read whole
+    /// (`TopDocuments.bestOfShortLists`) instead of by MaxScore; the others must be declined
+    /// with nothing read. Both kinds are among the peers' queries on the news index.
+    @Test("lists read whole when short give the exhaustive top 10; longer ones are left to MaxScore",
+          .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
+    func shortListsEqualExhaustive() throws {
+        let index = try #require(TestSupport.newsIndex, "could not build the news index")
+        let searcher = Searcher(reader: try IndexReader(directory: index))
+        try #require(searcher.segments.count == 1, "the news index is one segment")
+        let segment = searcher.segments[0]
+        let peers = try String(contentsOfFile: TestSupport.shared + "/peers/queries/fang_covid.txt", encoding: .utf8)
+        var readWhole = 0, declined = 0
+        for text in peers.split(separator: "\n").map(String.init) {
+            let query = try Query(words: text, analyzer: searcher.analyzer, compoundParts: searcher.compoundParts)
+            guard let (scorers, required) = try segment.summedScorers(query.root, unwritten: .should) else { continue }
+            guard let top = try TopDocuments.bestOfShortLists(scorers, required: required, k: 10, above: -.infinity,
+                                                              seeds: segment.accumulator, accept: { _ in true }) else {
+                declined += 1
+                #expect(segment.accumulator.touchedCount == 0, "\(text): declined after reading")
+                continue
+            }
+            readWhole += 1
+            let exhaustive = try searcher.rankExhaustively(query, k: 10, mode: .any).top
+            #expect(top.count == exhaustive.count, "\(text)")
+            for (got, want) in zip(top, exhaustive) {
+                // Documents may trade places only where their scores are equal up to rounding.
+                #expect(abs(got.score - want.score) <= 1e-4 * max(1, want.score), "\(text): \(got) vs \(want)")
+                #expect(got.doc == want.doc || exhaustive.contains { $0.doc == got.doc && abs($0.score - got.score) <= 1e-4 * max(1, got.score) },
+                        "\(text): doc \(got.doc) not in the exhaustive top 10")
+            }
+        }
+        #expect(readWhole >= 20)
+        #expect(declined >= 20)
+    }
+
     @Test("the threshold the short lists prove before ranking never exceeds the 10th best score",
           .enabled(if: TestSupport.sharedIsAvailable, TestSupport.sharedMissing))
     func provenThresholdIsAFloor() throws {
