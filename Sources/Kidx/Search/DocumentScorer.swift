@@ -514,6 +514,8 @@ final class DisjunctionScorer: DocumentScorer {
 /// scorers plus those optional scorers that have the document too.
 final class ConjunctionScorer: DocumentScorer {
     private let required: ScorerGroup
+    /// The rarest required scorer (kept alive by `required`).
+    private let lead: Unmanaged<DocumentScorer>
     private let optional: ScorerGroup
     private let excluded: ScorerGroup
     private let scoring: ScorerGroup
@@ -523,7 +525,9 @@ final class ConjunctionScorer: DocumentScorer {
     init(required: [DocumentScorer], optional: [DocumentScorer] = [], excluded: [DocumentScorer] = []) {
         precondition(!required.isEmpty, "a conjunction needs a required scorer")
         // The rarest first: it proposes the documents the others are moved to.
-        self.required = ScorerGroup(required.sorted { $0.cost < $1.cost })
+        let rarestFirst = required.sorted { $0.cost < $1.cost }
+        self.required = ScorerGroup(rarestFirst)
+        lead = .passUnretained(rarestFirst[0])
         self.optional = ScorerGroup(optional.sorted { ($0.isCostly ? 1 : 0, -$0.maxScore) < ($1.isCostly ? 1 : 0, -$1.maxScore) })
         self.excluded = ScorerGroup(excluded)
         scoring = ScorerGroup(required + optional)
@@ -701,6 +705,10 @@ final class ConjunctionScorer: DocumentScorer {
         }
         return left != 0
     }
+
+    /// The next document of the rarest required scorer, which `collect` reads first and which
+    /// every match is in (-1 before the first `collect`).
+    var leadDoc: Int32 { lead._withUnsafeGuaranteedRef { $0.doc } }
 
     /// Whether a required scorer has no documents left: nothing more matches.
     var isExhausted: Bool {
