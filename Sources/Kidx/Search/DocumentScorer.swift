@@ -396,6 +396,9 @@ struct ScorerGroup {
 
     var isEmpty: Bool { owned.isEmpty }
 
+    /// The first scorer's current document.
+    var firstDoc: Int32 { references[0]._withUnsafeGuaranteedRef { $0.doc } }
+
     /// Calls `body` with each scorer from the `start`-th on, in order.
     @inline(__always)
     func forEach(from start: Int = 0, _ body: (DocumentScorer) throws -> Void) rethrows {
@@ -514,8 +517,6 @@ final class DisjunctionScorer: DocumentScorer {
 /// scorers plus those optional scorers that have the document too.
 final class ConjunctionScorer: DocumentScorer {
     private let required: ScorerGroup
-    /// The rarest required scorer (kept alive by `required`).
-    private let lead: Unmanaged<DocumentScorer>
     private let optional: ScorerGroup
     private let excluded: ScorerGroup
     private let scoring: ScorerGroup
@@ -525,9 +526,7 @@ final class ConjunctionScorer: DocumentScorer {
     init(required: [DocumentScorer], optional: [DocumentScorer] = [], excluded: [DocumentScorer] = []) {
         precondition(!required.isEmpty, "a conjunction needs a required scorer")
         // The rarest first: it proposes the documents the others are moved to.
-        let rarestFirst = required.sorted { $0.cost < $1.cost }
-        self.required = ScorerGroup(rarestFirst)
-        lead = .passUnretained(rarestFirst[0])
+        self.required = ScorerGroup(required.sorted { $0.cost < $1.cost })
         self.optional = ScorerGroup(optional.sorted { ($0.isCostly ? 1 : 0, -$0.maxScore) < ($1.isCostly ? 1 : 0, -$1.maxScore) })
         self.excluded = ScorerGroup(excluded)
         scoring = ScorerGroup(required + optional)
@@ -708,7 +707,7 @@ final class ConjunctionScorer: DocumentScorer {
 
     /// The next document of the rarest required scorer, which `collect` reads first and which
     /// every match is in (-1 before the first `collect`).
-    var leadDoc: Int32 { lead._withUnsafeGuaranteedRef { $0.doc } }
+    var leadDoc: Int32 { required.firstDoc }
 
     /// Whether a required scorer has no documents left: nothing more matches.
     var isExhausted: Bool {

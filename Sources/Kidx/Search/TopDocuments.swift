@@ -61,13 +61,7 @@ enum TopDocuments {
             _ = try scorer.addScores(ifAtMost: limit, to: seeds)
         }
         guard seeds.touchedCount >= k else { return -.infinity }
-        var top = TopK(k: k)
-        // A document no better than the k-th so far cannot change the threshold: it is neither
-        // asked about (`accept`) nor inserted (FANG OR queries: 448.1 k → 439.0 k instructions).
-        for doc in seeds.touched {
-            let score = seeds.scores[Int(doc)]
-            if score > top.threshold, try accept(doc) { top.insert(doc: doc, score: score) }
-        }
+        let top = try best(of: seeds, k: k, above: -.infinity, accept: accept)
         // Documents that score 0 (filters in an OR) rank too: only a positive score is a floor.
         return top.threshold > 0 ? top.threshold * 0.9999 : -.infinity
     }
@@ -95,13 +89,20 @@ enum TopDocuments {
         for scorer in scorers {
             guard try scorer.addScores(ifAtMost: budget, to: seeds) else { return nil }
         }
+        return try best(of: seeds, k: k, above: floor, accept: accept).sorted()
+    }
+
+    /// The best `k` of the documents `seeds` holds, by their sums, among those above `floor`
+    /// that `accept` lets through. A document below the k-th so far is neither asked about nor
+    /// inserted (FANG OR queries: 448.1 k → 439.0 k instructions); at the k-th score a lower
+    /// document number still ranks first (`TopK.insert` decides).
+    private static func best(of seeds: ScoreAccumulator, k: Int, above floor: Float, accept: (Int32) throws -> Bool) rethrows -> TopK {
         var top = TopK(k: k)
         for doc in seeds.touched {
             let score = seeds.scores[Int(doc)]
-            // At the k-th score, a lower document number still ranks first (`TopK.insert` decides).
             if score > floor, score >= top.threshold, try accept(doc) { top.insert(doc: doc, score: score) }
         }
-        return top.sorted()
+        return top
     }
 
     /// A scorer as the MaxScore loop holds it: not retained (the caller keeps the scorers alive;
