@@ -5,8 +5,8 @@ import CZstd
 /// a zstd dictionary trained on the segment's first documents (or given: the parts of one build
 /// share the first part's, so that merging them copies their blocks): news articles repeat
 /// phrases, outlets and URL patterns that a 64 KiB block alone cannot exploit (on FANG text:
-/// 0.42 of the raw size without, 0.35 with it at level 7, 0.344 at level 6 with the tables of
-/// `parameters(dictionaryBytes:)`).
+/// 0.42 of the raw size without, 0.35 with it at level 7, 0.343 at level 6 with the tables of
+/// `parameters(dictionaryBytes:)`, searched in place).
 ///
 /// Body layout: dictionary length (UInt32 LE, 0: none) · dictionary · blocks (uncompressed length
 /// UInt32 LE · zstd frame) · per block its first document (UInt32 LE) and byte offset (UInt64
@@ -14,11 +14,13 @@ import CZstd
 final class DocumentStoreWriter {
     static let targetBlockBytes = 64 * 1024
     /// With the tables of `parameters(dictionaryBytes:)`, level 6 differs from level 7 only in
-    /// its target length (a match of 4 bytes ends the search, not 8): FANG's store took
-    /// 54,798,471 bytes against 54,796,777, and a 3,000-article build (callgrind, one thread)
-    /// 28.22 G instructions against 28.90 G, zstd's share 3.18 G against 3.86 G. Target lengths
-    /// of 1 and 2 changed nothing further; 2^4 searches cost 0.9 % of the size, level 5 (greedy
-    /// matching) 2.7 %.
+    /// its target length (a match of 4 bytes ends the search, not 8), which cost nothing in the
+    /// blocks compressed with the dictionary (a 3,000-article build, callgrind, one thread: 6.44 G
+    /// instructions either way) and made the dictionary's training and the blocks compressed
+    /// without one (parts too small to train one) cheaper: that build 22.42 G against 22.58 G in
+    /// all, 28.22 G against 28.90 G with `--memory 24`. FANG's store took 54,798,471 bytes
+    /// against 54,796,777. Level 5 (greedy matching) took 2.7 % more bytes, 2^4 searches 0.9 %
+    /// (and 5 % fewer instructions in all).
     static let compressionLevel: Int32 = 6
     /// The dictionary's size at most, and the text it is trained on: the first documents, held
     /// uncompressed until there are this many bytes of them (or the segment ends).
@@ -265,6 +267,11 @@ final class ZstdCompression {
 
     init() {
         context = ZSTD_createCCtx()
+        // A block searches the dictionary's tables where they are (zstd's "attach" mode) rather
+        // than a copy of them made per block (2.5 MB with `parameters`' tables for 64 KiB of
+        // text): a 3,000-article build (callgrind, one thread) took 21.97 G instructions against
+        // 22.42 G, and its store 7,471,595 bytes against 7,491,179.
+        ZSTD_CCtx_setParameter(context, ZSTD_c_experimentalParam4 /* ZSTD_c_forceAttachDict */, Int32(ZSTD_dictForceAttach.rawValue))
     }
 
     deinit {
@@ -280,8 +287,10 @@ final class ZstdCompression {
         let tables = dictionary.isEmpty ? nil : self.tables(for: dictionary)
         return block.withUnsafeBytes { source in
             output.withUnsafeMutableBytes { target in
-                if let tables {
-                    return ZSTD_compress_usingCDict(context, target.baseAddress, target.count, source.baseAddress, source.count, tables)
+                // The context keeps the dictionary referenced until another (or none) replaces it.
+                ZSTD_CCtx_refCDict(context, tables)
+                if tables != nil {
+                    return ZSTD_compress2(context, target.baseAddress, target.count, source.baseAddress, source.count)
                 }
                 return ZSTD_compressCCtx(context, target.baseAddress, target.count, source.baseAddress, source.count, DocumentStoreWriter.compressionLevel)
             }
@@ -289,9 +298,10 @@ final class ZstdCompression {
     }
 
     /// zstd's parameters for the store's level, its blocks and a dictionary of this size, with
-    /// smaller tables and a deeper search. Compressing a block with a dictionary starts by copying
+    /// smaller tables and a deeper search. Compressing a block with a dictionary started by copying
     /// the dictionary's tables, which `ZSTD_createCDict` sizes for input of unknown length (2^20
-    /// hash and 2^19 chain entries at level 7): the copy was a fifth of the compression's time.
+    /// hash and 2^19 chain entries at level 7): the copy was a fifth of the compression's time
+    /// (blocks now search the dictionary's tables in place: `init`).
     /// On FANG's stored fields (64 KiB blocks, the dictionary of the first 8 MiB), alternating
     /// runs: 10.4 to 11.4 s of compression and 0.3350 of the raw size before, 7.4 to 9.7 s and
     /// 0.3336 with 2^19 hash entries, 2^17 chain entries and 2^5 searches (2^18 hash entries
