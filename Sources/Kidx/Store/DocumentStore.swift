@@ -287,8 +287,11 @@ final class ZstdCompression {
         let tables = dictionary.isEmpty ? nil : self.tables(for: dictionary)
         return block.withUnsafeBytes { source in
             output.withUnsafeMutableBytes { target in
-                // The context keeps the dictionary referenced until another (or none) replaces it.
-                ZSTD_CCtx_refCDict(context, tables)
+                // The context keeps the dictionary referenced until another (or none) replaces it;
+                // a session cut short by an error must not keep it from being replaced.
+                ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
+                let referenced = ZSTD_CCtx_refCDict(context, tables)
+                if ZSTD_isError(referenced) != 0 { return referenced }
                 if tables != nil {
                     return ZSTD_compress2(context, target.baseAddress, target.count, source.baseAddress, source.count)
                 }
